@@ -1,0 +1,131 @@
+"""Core commands: init, ingest, code, score, report, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from secprio import packs
+from secprio.cli.app import (
+    EXIT_SKIPPED,
+    ProjectOption,
+    app,
+    console,
+    guard,
+    open_project,
+    out,
+    progress,
+)
+from secprio.project import IngestResult, Project
+from secprio.report.build import write as write_report
+
+
+@app.command()
+def init(
+    folder: Path = typer.Argument(..., help="Folder to create the project in."),
+    pack: str = typer.Option("", help="Start from a bundled case pack, e.g. 'ots'."),
+    codebook: Path = typer.Option(None, help="Use this codebook instead of the template."),
+) -> None:
+    """Create a project: settings (secprio.yaml), a codebook and an empty store."""
+    project = guard(lambda: Project.init(folder, pack=pack or None, codebook=codebook))
+    console.print(f"created project [bold]{project.settings.name}[/] in {folder}")
+    console.print(f"next: edit {folder / project.settings.codebook}, then "
+                  f"`secprio ingest -p {folder} DOCUMENTS...`")
+
+
+def _print_ingest(result: IngestResult) -> None:
+    console.print(f"added {len(result.added)}, new versions {len(result.versions)}, "
+                  f"unchanged {len(result.unchanged)}, skipped {len(result.skipped)}")
+    for s in result.skipped:
+        console.print(f"[yellow]skipped[/] {s.reason}", highlight=False)
+
+
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Files or folders to read."),
+    project: Path = ProjectOption,
+) -> None:
+    """Read documents (PDF, DOCX, HTML, TXT, MD) and their metadata into the store."""
+    proj = open_project(project)
+    with progress("ingest") as update:
+        result = guard(lambda: proj.ingest(paths, progress=update))
+    _print_ingest(result)
+    if result.skipped:
+        raise typer.Exit(EXIT_SKIPPED)
+
+
+@app.command()
+def code(
+    coder: str = typer.Option("", help="Coder name (default: the one in secprio.yaml)."),
+    batch: int = typer.Option(25, help="Documents per committed batch."),
+    project: Path = ProjectOption,
+) -> None:
+    """Code every sentence not yet coded; an interrupted run resumes where it stopped."""
+    proj = open_project(project)
+    with progress(f"code ({coder or proj.settings.measure.coder})") as update:
+        result = guard(lambda: proj.code(coder or None, batch=batch, progress=update))
+    console.print(f"run {result.run_id}: coded {result.documents} document(s), "
+                  f"{result.codings} coding(s) by {result.coder}")
+
+
+@app.command()
+def score(
+    by: str = typer.Option("", help="Group by a column: period, year, issuer, doc_type."),
+    scale: str = typer.Option("", help="ratio, linear or rank (default: the setting)."),
+    csv: Path = typer.Option(None, help="Also write the table to this CSV file."),
+    project: Path = ProjectOption,
+) -> None:
+    """Print the 1–9 scores with 95% bootstrap intervals."""
+    proj = open_project(project)
+    df = guard(lambda: proj.scores(by=by or None, scale=scale or None))
+    if csv:
+        df.to_csv(csv, index=False)
+    out.print(score_table(df))
+
+
+def score_table(df: pd.DataFrame) -> Table:
+    table = Table(title="Evidence scores (1–9, 95% interval)")
+    for col in ("frame", "kind", "category", "score", "interval", "salience", "sentences"):
+        table.add_column(col, justify="right" if col in ("score", "salience") else "left")
+    for r in df.itertuples(index=False):
+        table.add_row(str(r.frame), r.kind, r.label, f"{r.score:.1f}",
+                      f"{r.score_lo:.1f}–{r.score_hi:.1f}", f"{r.salience:.3f}", str(r.n_coded))
+    return table
+
+
+@app.command()
+def report(
+    out_dir: Path = typer.Option(Path("report"), "--out", "-o", help="Output folder."),
+    project: Path = ProjectOption,
+) -> None:
+    """Write the offline HTML report, figures (PNG, SVG) and tables (CSV, JSON)."""
+    proj = open_project(project)
+    rep = guard(lambda: write_report(proj, out_dir))
+    console.print(f"report: [bold]{rep.html}[/] ({len(rep.files)} more files in {out_dir})")
+
+
+@app.command()
+def demo(
+    out_dir: Path = typer.Option(Path("secprio-demo"), "--out", "-o", help="Output folder."),
+    pack: str = typer.Option("ots", help="The bundled case pack to run."),
+) -> None:
+    """Run the whole pipeline on a bundled case pack and write the report."""
+    folder = out_dir / "project"
+    proj = guard(lambda: Project.open(folder) if (folder / "secprio.yaml").exists()
+                 else Project.init(folder, pack=pack))
+    corpus = guard(lambda: packs.path(pack) / "corpus")
+    with progress("ingest") as update:
+        result = guard(lambda: proj.ingest([corpus], progress=update))
+    _print_ingest(result)
+    with progress("code") as update:
+        guard(lambda: proj.code(progress=update))
+    scores = guard(lambda: proj.scores())
+    out.print(score_table(scores))
+    rep = guard(lambda: write_report(proj, out_dir))
+    out.print(f"report: {rep.html.resolve()}")
+    if result.skipped:
+        raise typer.Exit(EXIT_SKIPPED)
+

@@ -1,0 +1,1 @@
+"""Coders: dictionary, semantic, supervised, ensemble — one contract (see base.py)."""

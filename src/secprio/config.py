@@ -1,0 +1,80 @@
+"""Project settings, read from and written to ``secprio.yaml``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from secprio.errors import ProjectError
+
+CONFIG_NAME = "secprio.yaml"
+SCALES = ("ratio", "linear", "rank")
+
+DEFAULT_WEIGHTS = {
+    "declaration": 1.0,
+    "agreement": 1.0,
+    "strategy": 1.0,
+    "statement": 0.8,
+    "speech": 0.6,
+    "news": 0.4,
+    "analysis": 0.3,
+}
+
+
+@dataclass
+class MeasureSettings:
+    coder: str = "dictionary"
+    scale: str = "ratio"
+    bootstrap: int = 1000
+    seed: int = 20240101
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    periods: list[str] = field(
+        default_factory=lambda: ["2009-2017", "2018-2020", "2021-2022", "2023-2025"]
+    )
+
+
+@dataclass
+class Settings:
+    name: str = "secprio-project"
+    codebook: str = "codebook.yaml"
+    store: str = "sqlite:///secprio.db"
+    events: str = ""  # timeline events (YAML), relative to the project folder
+    expert: str = ""  # an expert assessment to compare the evidence with
+    claims: str = ""  # claims to check against the corpus
+    measure: MeasureSettings = field(default_factory=MeasureSettings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load(path: Path) -> Settings:
+    """Read settings; every unknown key or bad value is an error naming the fix."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ProjectError(f"cannot read settings: {exc}", path=path,
+                           hint="fix the YAML or run `secprio init` in a new folder") from exc
+    measure = raw.pop("measure", {}) or {}
+    _check_keys(raw, Settings, path, "")
+    _check_keys(measure, MeasureSettings, path, "measure.")
+    settings = Settings(**raw, measure=MeasureSettings(**measure))
+    if settings.measure.scale not in SCALES:
+        raise ProjectError(f"measure.scale is {settings.measure.scale!r}", path=path,
+                           hint=f"use one of: {', '.join(SCALES)}")
+    return settings
+
+
+def _check_keys(raw: dict[str, Any], cls: type, path: Path, prefix: str) -> None:
+    known = set(cls.__dataclass_fields__)
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ProjectError(f"unknown setting(s): {', '.join(prefix + k for k in unknown)}",
+                           path=path, hint=f"known settings: {', '.join(sorted(known))}")
+
+
+def save(settings: Settings, path: Path) -> None:
+    path.write_text(yaml.safe_dump(settings.to_dict(), sort_keys=False, allow_unicode=True),
+                    encoding="utf-8")

@@ -1,0 +1,19 @@
+"""Case packs: a codebook, a corpus and context data for one organization."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from secprio.errors import ProjectError
+
+ROOT = Path(__file__).parent
+
+
+def path(name: str) -> Path:
+    """The folder of a bundled pack (``ots``)."""
+    folder = ROOT / name
+    if not (folder / "codebook.yaml").is_file():
+        known = sorted(p.name for p in ROOT.iterdir() if (p / "codebook.yaml").is_file())
+        raise ProjectError(f"no bundled pack named {name!r}",
+                           hint=f"bundled packs: {', '.join(known) or 'none'}")
+    return folder

@@ -1,0 +1,213 @@
+"""One Project: store + codebook + settings. The CLI, the web app and notebooks sit on it."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from secprio import config, packs
+from secprio.codebook.load import load as load_codebook
+from secprio.codebook.model import Codebook
+from secprio.coders.registry import make_coder
+from secprio.errors import ProjectError
+from secprio.ingest.corpus import scan
+from secprio.ingest.model import Skipped
+from secprio.measure.scores import score as score_sentences
+from secprio.store import schema as t
+from secprio.store.store import Store, run_key
+
+Progress = Callable[[int, int], None]
+TEMPLATE = Path(__file__).parent / "codebook" / "template.yaml"
+
+
+def _quiet(_done: int, _total: int) -> None:
+    return None
+
+
+@dataclass
+class IngestResult:
+    added: list[str] = field(default_factory=list)
+    versions: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+@dataclass
+class CodeResult:
+    run_id: int
+    coder: str
+    documents: int
+    codings: int
+
+
+class Project:
+    def __init__(self, root: Path, settings: config.Settings) -> None:
+        self.root = root
+        self.settings = settings
+
+    # -- life cycle ------------------------------------------------------------------------
+    @classmethod
+    def init(cls, root: Path | str, *, pack: str | None = None, codebook: Path | None = None,
+             name: str | None = None, settings: config.Settings | None = None) -> Project:
+        """Create a project folder: settings, codebook (a pack's, a given one or a template),
+        the pack's context files (events, expert ratings, claims) and the store."""
+        root = Path(root)
+        if (root / config.CONFIG_NAME).exists():
+            raise ProjectError("a project already exists here", path=root,
+                               hint="open it with Project.open, or choose another folder")
+        root.mkdir(parents=True, exist_ok=True)
+        settings = settings or config.Settings(name=name or root.resolve().name)
+        if pack:
+            folder = packs.path(pack)
+            codebook = codebook or folder / "codebook.yaml"
+            for key in ("events", "expert", "claims"):
+                src = folder / f"{key}.yaml"
+                if src.is_file():
+                    shutil.copyfile(src, root / src.name)
+                    setattr(settings, key, src.name)
+        shutil.copyfile(codebook or TEMPLATE, root / settings.codebook)
+        config.save(settings, root / config.CONFIG_NAME)
+        project = cls(root, settings)
+        project.store  # noqa: B018 - creating the store now surfaces a bad URL at init
+        return project
+
+    @classmethod
+    def open(cls, root: Path | str = ".") -> Project:
+        root = Path(root)
+        path = root / config.CONFIG_NAME
+        if not path.is_file():
+            raise ProjectError("not a secprio project (no secprio.yaml)", path=root,
+                               hint=f"run `secprio init {root}` first")
+        return cls(root, config.load(path))
+
+    @cached_property
+    def store(self) -> Store:
+        url = self.settings.store
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            url = f"sqlite:///{(self.root / url.removeprefix('sqlite:///')).resolve()}"
+        return Store(url)
+
+    @cached_property
+    def codebook(self) -> Codebook:
+        return load_codebook(self.root / self.settings.codebook)
+
+    # -- stages ----------------------------------------------------------------------------
+    def ingest(self, paths: Iterable[Path | str], *, progress: Progress = _quiet) -> IngestResult:
+        """Read documents into the store; unreadable files are listed, never fatal."""
+        result = IngestResult()
+        items = list(scan([Path(p) for p in paths]))
+        for i, item in enumerate(items, 1):
+            if isinstance(item, Skipped):
+                result.skipped.append(item)
+            else:
+                _, status = self.store.add_document(item)
+                {"added": result.added, "version": result.versions,
+                 "unchanged": result.unchanged}[status].append(item.path)
+            progress(i, len(items))
+        self.store.record_skipped(None, result.skipped)
+        return result
+
+    def code(self, coder: str | None = None, *, batch: int = 25,
+             progress: Progress = _quiet) -> CodeResult:
+        """Code every document not yet coded by this coder configuration; resumable."""
+        name = coder or self.settings.measure.coder
+        impl = make_coder(name, self)
+        key = run_key(coder=name, version=impl.version, codebook=self.codebook.sha256)
+        run_id = self.store.start_run("code", key=key, coder=name, coder_version=impl.version,
+                                      codebook_sha256=self.codebook.sha256,
+                                      settings=self.settings.to_dict())
+        pending = self.store.pending_documents(key)
+        n_codings = 0
+        for lo in range(0, len(pending), batch):
+            docs = pending[lo : lo + batch]
+            codings = list(impl.code(self.store.units(docs)))
+            n_codings += self.store.save_batch(run_id, coder=name, doc_ids=docs,
+                                               codings=codings)
+            progress(min(lo + batch, len(pending)), len(pending))
+        self.store.finish_run(run_id)
+        return CodeResult(run_id, name, len(pending), n_codings)
+
+    # -- tables ----------------------------------------------------------------------------
+    def documents(self) -> pd.DataFrame:
+        """Active documents with their metadata (members as lists)."""
+        cols = [c for c in t.documents.c if c.name != "text"]
+        df = self.store.frame(sa.select(*cols).where(t.documents.c.active.is_(True)))
+        df["members"] = df["members"].map(lambda s: [m for m in s.split(";") if m])
+        return df.rename(columns={"id": "document_id"})
+
+    def sentences(self, *, text: bool = False) -> pd.DataFrame:
+        """One row per sentence of the active documents, with document metadata and weight."""
+        q = (
+            sa.select(t.segments.c.id.label("segment_id"), t.segments.c.document_id,
+                      t.segments.c.idx, t.segments.c.paragraph, t.segments.c.start,
+                      t.segments.c.end)
+            .join(t.documents, t.documents.c.id == t.segments.c.document_id)
+            .where(t.segments.c.kind == "sentence", t.documents.c.active.is_(True))
+            .order_by(t.segments.c.id)
+        )
+        sents = self.store.frame(q).merge(self.documents(), on="document_id", how="left")
+        weights = self.settings.measure.weights
+        sents["weight"] = sents["doc_type"].map(lambda d: weights.get(d, 1.0)).astype(float)
+        sents["period"] = sents["year"].map(self.period)
+        if text:
+            sents["text"] = self._texts(sents)
+        return sents
+
+    def _texts(self, sents: pd.DataFrame) -> list[str]:
+        ids = sents["document_id"].unique().tolist()
+        q = sa.select(t.documents.c.id, t.documents.c.text).where(t.documents.c.id.in_(ids))
+        with self.store.engine.connect() as conn:
+            texts = dict(conn.execute(q).tuples().all())
+        return [texts[d][s:e] for d, s, e in
+                zip(sents["document_id"], sents["start"], sents["end"], strict=True)]
+
+    def period(self, year: float | None) -> str:
+        if year is None or pd.isna(year):
+            return "undated"
+        for label in self.settings.measure.periods:
+            lo, _, hi = label.partition("-")
+            if int(lo) <= int(year) <= int(hi or lo):
+                return label
+        return "other"
+
+    def codings(self, coder: str | None = None, *, human: bool = True) -> pd.DataFrame:
+        """Effective codings: the coder's, with any human decision on the same cell winning."""
+        name = coder or self.settings.measure.coder
+        q = sa.select(t.codings).where(
+            (t.codings.c.coder == name) | (t.codings.c.source == "human" if human else False)
+        )
+        df = self.store.frame(q)
+        if df.empty or not human:
+            return df
+        df["_human"] = (df["source"] == "human").astype(int)
+        df = df.sort_values(["_human", "created_at"])
+        return df.drop_duplicates(["segment_id", "category"], keep="last").drop(columns="_human")
+
+    def scores(self, *, by: str | None = None, coder: str | None = None,
+               scale: str | None = None) -> pd.DataFrame:
+        """The 1–9 scores with 95% bootstrap intervals, overall or per value of ``by``."""
+        m = self.settings.measure
+        return score_sentences(self.sentences(), self.codings(coder), self.codebook,
+                               scale=scale or m.scale, n_boot=m.bootstrap, seed=m.seed, by=by)
+
+    def context_file(self, key: str) -> Path | None:
+        """The path of a context file named in the settings (events, expert, claims)."""
+        name = getattr(self.settings, key)
+        return self.root / name if name else None
+
+    def skipped(self) -> pd.DataFrame:
+        return self.store.table("skipped").drop_duplicates(["path", "reason"])
+
+    def runs(self) -> pd.DataFrame:
+        return self.store.table("runs")
+
+
+def explode_members(df: pd.DataFrame, column: str = "members") -> pd.DataFrame:
+    """One row per member state listed in ``column``."""
+    return df.explode(column).dropna(subset=[column])

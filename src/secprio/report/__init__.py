@@ -1,0 +1,1 @@
+"""The report: one self-contained offline HTML file, figures and tables."""

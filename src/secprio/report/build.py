@@ -1,0 +1,76 @@
+"""Assemble the report: run every section, write the HTML, figures and tables."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from secprio import __version__
+from secprio.report import core  # noqa: F401 - registers the core sections
+from secprio.report.evidence import records
+from secprio.report.sections import Context, Section, ordered
+
+if TYPE_CHECKING:
+    from secprio.project import Project
+
+
+@dataclass
+class Report:
+    html: Path
+    files: list[Path] = field(default_factory=list)
+
+
+def _env() -> Environment:
+    return Environment(loader=PackageLoader("secprio.report", "templates"),
+                       autoescape=select_autoescape(["html", "j2"]))
+
+
+def _load_plugins() -> None:
+    """Import optional analysis modules so their sections register themselves."""
+    import importlib
+
+    for name in ("secprio.report.analyses", "secprio.report.validation"):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+def write(project: Project, out: Path | str) -> Report:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _load_plugins()
+    ctx = Context(project)
+    sections = [s for b in ordered() if (s := b(ctx)) is not None]
+    report = Report(out / "report.html")
+    for s in sections:
+        report.files += _write_section_files(s, out)
+    html = _env().get_template("report.html.j2").render(
+        title=f"{project.settings.name}: security priorities",
+        sections=sections, version=__version__,
+        evidence=json.dumps(records(ctx), ensure_ascii=False).replace("</", "<\\/"),
+        labels=json.dumps({c.id: c.label for c in project.codebook.categories}),
+    )
+    report.html.write_text(html, encoding="utf-8")
+    return report
+
+
+def _write_section_files(section: Section, out: Path) -> list[Path]:
+    written = []
+    for name, df in section.tables.items():
+        df.to_csv(out / f"{name}.csv", index=False)
+        df.to_json(out / f"{name}.json", orient="records", force_ascii=False, indent=1)
+        written += [out / f"{name}.csv", out / f"{name}.json"]
+    for name, content in section.files.items():
+        path = out / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,0 +1,67 @@
+"""Report sections: a registry so each analysis contributes its own part of the report.
+
+A section builder takes the report ``Context`` and returns a ``Section`` (or None when it has
+nothing to show). Tables returned with a section are written as CSV and JSON beside the HTML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from secprio.project import Project
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    html: str
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    files: dict[str, bytes | str] = field(default_factory=dict)  # extra files, e.g. figures
+
+
+@dataclass
+class Context:
+    """What every section may read; expensive parts are computed once, on first use."""
+
+    project: Project
+
+    @cached_property
+    def sentences(self) -> pd.DataFrame:
+        return self.project.sentences(text=True)
+
+    @cached_property
+    def codings(self) -> pd.DataFrame:
+        return self.project.codings()
+
+    @cached_property
+    def scores(self) -> pd.DataFrame:
+        return self.project.scores()
+
+    @cached_property
+    def scores_by_period(self) -> pd.DataFrame:
+        return self.project.scores(by="period")
+
+
+Builder = Callable[[Context], Section | None]
+BUILDERS: list[tuple[float, Builder]] = []
+
+
+def register(order: float) -> Callable[[Builder], Builder]:
+    """Add a section builder; ``order`` places it in the report (core sections use 0–100)."""
+
+    def wrap(builder: Builder) -> Builder:
+        BUILDERS.append((order, builder))
+        return builder
+
+    return wrap
+
+
+def ordered() -> list[Builder]:
+    return [b for _, b in sorted(BUILDERS, key=lambda ob: ob[0])]

@@ -1,0 +1,187 @@
+"""The Store: every read and write of documents, runs and codings goes through it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from typing import Literal
+
+import pandas as pd
+import sqlalchemy as sa
+
+from secprio import __version__
+from secprio.coders.base import Coding, Unit
+from secprio.ingest.model import Document, Skipped
+from secprio.store import schema as t
+from secprio.store.engine import connect
+
+AddStatus = Literal["added", "unchanged", "version"]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def run_key(**parts: object) -> str:
+    """A fingerprint of what a run computes: same key, same codings, so it can resume."""
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = connect(url)
+
+    # -- documents -------------------------------------------------------------------------
+    def add_document(self, doc: Document) -> tuple[int, AddStatus]:
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                sa.select(t.documents.c.id).where(t.documents.c.sha256 == doc.sha256)
+            ).scalar()
+            if found is not None:
+                return int(found), "unchanged"
+            prior = conn.execute(
+                sa.select(sa.func.max(t.documents.c.version)).where(t.documents.c.path == doc.path)
+            ).scalar()
+            if prior:
+                conn.execute(
+                    t.documents.update().where(t.documents.c.path == doc.path).values(active=False)
+                )
+            doc_id = self._insert_document(conn, doc, version=(prior or 0) + 1)
+        return doc_id, ("version" if prior else "added")
+
+    def _insert_document(self, conn: sa.Connection, doc: Document, *, version: int) -> int:
+        m = doc.meta
+        row = conn.execute(
+            t.documents.insert().values(
+                path=doc.path, sha256=doc.sha256, version=version, active=True,
+                title=m.title, date=m.date.isoformat() if m.date else None,
+                year=m.date.year if m.date else None, doc_type=m.doc_type, issuer=m.issuer,
+                members=";".join(m.members), language=m.language, url=m.url,
+                extra=json.loads(json.dumps(m.extra, default=str)), text=doc.text,
+                ingested_at=_now(),
+            )
+        )
+        doc_id = int(row.inserted_primary_key[0])
+        if doc.segments:
+            conn.execute(
+                t.segments.insert(),
+                [
+                    {"document_id": doc_id, "kind": s.kind, "idx": s.index, "start": s.start,
+                     "end": s.end, "paragraph": s.paragraph}
+                    for s in doc.segments
+                ],
+            )
+        return doc_id
+
+    def record_skipped(self, run_id: int | None, items: Iterable[Skipped]) -> None:
+        rows = [{"run_id": run_id, "path": s.path, "reason": s.reason} for s in items]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(t.skipped.insert(), rows)
+
+    # -- runs ------------------------------------------------------------------------------
+    def start_run(self, kind: str, *, key: str, coder: str = "", coder_version: str = "",
+                  codebook_sha256: str = "", settings: dict[str, object] | None = None) -> int:
+        """Reuse an unfinished run with the same key (resume), else open a new one."""
+        with self.engine.begin() as conn:
+            open_run = conn.execute(
+                sa.select(t.runs.c.id).where(t.runs.c.key == key, t.runs.c.status == "running")
+            ).scalar()
+            if open_run is not None:
+                return int(open_run)
+            row = conn.execute(
+                t.runs.insert().values(
+                    kind=kind, key=key, coder=coder, coder_version=coder_version,
+                    codebook_sha256=codebook_sha256, settings=settings or {},
+                    package_version=__version__, status="running", started_at=_now(),
+                )
+            )
+            return int(row.inserted_primary_key[0])
+
+    def finish_run(self, run_id: int, status: str = "complete") -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.runs.update().where(t.runs.c.id == run_id)
+                .values(status=status, finished_at=_now())
+            )
+
+    def pending_documents(self, key: str) -> list[int]:
+        """Active documents not yet committed by any run with this key."""
+        done = (
+            sa.select(t.run_documents.c.document_id)
+            .join(t.runs, t.runs.c.id == t.run_documents.c.run_id)
+            .where(t.runs.c.key == key)
+        )
+        q = (
+            sa.select(t.documents.c.id)
+            .where(t.documents.c.active.is_(True), t.documents.c.id.not_in(done))
+            .order_by(t.documents.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [int(r) for r in conn.execute(q).scalars()]
+
+    def units(self, doc_ids: Sequence[int]) -> list[Unit]:
+        """The sentences of these documents, as coder input."""
+        q = (
+            sa.select(t.segments.c.id, t.segments.c.start, t.segments.c.end,
+                      t.documents.c.text, t.documents.c.language)
+            .join(t.documents, t.documents.c.id == t.segments.c.document_id)
+            .where(t.segments.c.document_id.in_(list(doc_ids)), t.segments.c.kind == "sentence")
+            .order_by(t.segments.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [Unit(int(i), text[s:e], lang) for i, s, e, text, lang in conn.execute(q)]
+
+    def save_batch(self, run_id: int, *, coder: str, doc_ids: Sequence[int],
+                   codings: Iterable[Coding]) -> int:
+        """Replace this coder's machine codings on these documents, atomically with progress."""
+        rows = [self._coding_row(c, run_id=run_id, source="machine") for c in codings]
+        seg_ids = sa.select(t.segments.c.id).where(t.segments.c.document_id.in_(list(doc_ids)))
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.codings.delete().where(
+                    t.codings.c.coder == coder, t.codings.c.source == "machine",
+                    t.codings.c.segment_id.in_(seg_ids),
+                )
+            )
+            if rows:
+                conn.execute(t.codings.insert(), rows)
+            conn.execute(
+                t.run_documents.insert(), [{"run_id": run_id, "document_id": d} for d in doc_ids]
+            )
+        return len(rows)
+
+    def add_human(self, codings: Iterable[Coding]) -> int:
+        """Store human decisions; a later decision by the same person replaces the earlier."""
+        rows = [self._coding_row(c, run_id=None, source="human") for c in codings]
+        with self.engine.begin() as conn:
+            for r in rows:
+                conn.execute(
+                    t.codings.delete().where(
+                        t.codings.c.segment_id == r["segment_id"],
+                        t.codings.c.category == r["category"], t.codings.c.coder == r["coder"],
+                    )
+                )
+            if rows:
+                conn.execute(t.codings.insert(), rows)
+        return len(rows)
+
+    @staticmethod
+    def _coding_row(c: Coding, *, run_id: int | None, source: str) -> dict[str, object]:
+        row = asdict(c)
+        row["segment_id"] = row.pop("unit_id")
+        row.update(run_id=run_id, source=source, created_at=_now())
+        return row
+
+    # -- reads for analysis ----------------------------------------------------------------
+    def frame(self, query: sa.Select[tuple[object, ...]]) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            return pd.read_sql(query, conn)
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.frame(sa.select(t.metadata.tables[name]))
