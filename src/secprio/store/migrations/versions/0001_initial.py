@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column(
             "document_id",
+            sa.Integer,
             sa.ForeignKey("documents.id", ondelete="CASCADE"),
             nullable=False,
         ),
@@ -63,10 +64,11 @@ def upgrade() -> None:
     op.create_table(
         "run_documents",
         sa.Column(
-            "run_id", sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+            "run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
         ),
         sa.Column(
             "document_id",
+            sa.Integer,
             sa.ForeignKey("documents.id", ondelete="CASCADE"),
             primary_key=True,
         ),
@@ -75,13 +77,13 @@ def upgrade() -> None:
         "codings",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column(
-            "segment_id", sa.ForeignKey("segments.id", ondelete="CASCADE"), nullable=False
+            "segment_id", sa.Integer, sa.ForeignKey("segments.id", ondelete="CASCADE"), nullable=False
         ),
         sa.Column("category", sa.String(64), nullable=False),
         sa.Column("coder", sa.String(64), nullable=False),
         sa.Column("coder_version", sa.String(128), nullable=False),
         sa.Column("source", sa.String(8), nullable=False),
-        sa.Column("run_id", sa.ForeignKey("runs.id", ondelete="SET NULL")),
+        sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="SET NULL")),
         sa.Column("value", sa.Integer, nullable=False),
         sa.Column("confidence", sa.Float, nullable=False),
         sa.Column("pattern", sa.Text, nullable=False),
@@ -95,7 +97,7 @@ def upgrade() -> None:
     op.create_table(
         "skipped",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("run_id", sa.ForeignKey("runs.id", ondelete="CASCADE")),
+        sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE")),
         sa.Column("path", sa.Text, nullable=False),
         sa.Column("reason", sa.Text, nullable=False),
     )

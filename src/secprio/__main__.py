@@ -1,0 +1,3 @@
+from secprio.cli import main
+
+main()

@@ -1,0 +1,125 @@
+"""The store: versions, human codings that survive re-runs, and runs that survive kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from secprio.coders.base import Coding
+from secprio.project import Project
+from tests.conftest import write_doc
+
+
+def test_reingesting_an_unchanged_file_does_nothing(project: Project, corpus: Path) -> None:
+    first = project.ingest([corpus])
+    again = project.ingest([corpus])
+    assert len(first.added) == 3 and not again.added
+    assert len(again.unchanged) == 3
+    assert len(project.documents()) == 3
+
+
+def test_a_changed_file_becomes_a_new_version(project: Project, corpus: Path) -> None:
+    project.ingest([corpus])
+    write_doc(corpus, "a.md", "2019-05-01", "declaration", "OTS", "en", ["Only trade now."])
+    result = project.ingest([corpus])
+    assert len(result.versions) == 1
+    docs = project.documents()
+    assert len(docs) == 3  # only the newest version of a.md is active
+    assert int(docs.loc[docs["path"].str.endswith("a.md"), "version"].iat[0]) == 2
+
+
+def test_codings_record_pattern_span_and_provenance(coded: Project) -> None:
+    cod = coded.codings()
+    sents = coded.sentences(text=True).set_index("segment_id")
+    row = cod[cod["category"] == "military_cooperation"].iloc[0]
+    text = sents.loc[row["segment_id"], "text"]
+    assert text[row["start"] : row["end"]].lower() in {"military cooperation", "joint exercises"}
+    assert row["pattern"] in {"military cooperation", "joint exercise*"}
+    runs = coded.runs()
+    assert runs["codebook_sha256"].iat[0] == coded.codebook.sha256
+    assert runs["status"].iat[0] == "complete"
+    assert runs["coder_version"].iat[0].startswith("0.1.0")
+
+
+def test_human_codings_win_and_survive_a_rerun(coded: Project) -> None:
+    cod = coded.codings()
+    target = cod[cod["category"] == "military_cooperation"].iloc[0]
+    other = coded.sentences(text=True)
+    culture = other[other["text"].str.contains("Culture")]["segment_id"].iat[0]
+    coded.store.add_human([
+        Coding(int(target["segment_id"]), "military_cooperation", "human:ana", "", value=0),
+        Coding(int(culture), "military_cooperation", "human:ana", ""),
+    ])
+    # a codebook edit makes a new coder version: everything is coded again
+    path = coded.root / coded.settings.codebook
+    path.write_text(path.read_text() + "\n", encoding="utf-8")
+    del coded.__dict__["codebook"]
+    coded.code()
+    eff = coded.codings()
+    cell = eff[(eff["segment_id"] == target["segment_id"])
+               & (eff["category"] == "military_cooperation")]
+    assert cell["value"].tolist() == [0] and cell["source"].tolist() == ["human"]
+    added = eff[(eff["segment_id"] == culture) & (eff["category"] == "military_cooperation")]
+    assert added["value"].tolist() == [1]
+    assert len(coded.store.table("codings").query("source == 'human'")) == 2
+
+
+def _count(db: Path, sql: str) -> int:
+    with sqlite3.connect(db) as conn:
+        try:
+            return int(conn.execute(sql).fetchone()[0])
+        except sqlite3.OperationalError:  # tables not created yet
+            return 0
+
+
+def _signature(db: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        return sorted(conn.execute(
+            "select d.path, s.idx, c.category, c.pattern, c.start, c.\"end\" from codings c "
+            "join segments s on s.id = c.segment_id join documents d on d.id = s.document_id"
+        ).fetchall())
+
+
+@pytest.mark.parametrize("kill_after", [3, 40])
+def test_a_run_killed_with_sigkill_resumes_without_loss_or_duplicates(
+    tmp_path: Path, codebook_file: Path, kill_after: int
+) -> None:
+    folder = tmp_path / "big"
+    folder.mkdir()
+    for i in range(300):
+        write_doc(folder, f"d{i:03d}.md", "2020-01-01", "news", "TR", "en", [
+            "Military cooperation and joint exercises. " * 20,
+            "Terrorism is a threat; the fight against terrorism goes on. " * 20,
+        ] * 3)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cli = [sys.executable, "-m", "secprio"]
+    for name in ("killed", "clean"):
+        subprocess.run([*cli, "init", str(tmp_path / name), "--codebook", str(codebook_file)],
+                       check=True, env=env)
+        subprocess.run([*cli, "ingest", "-p", str(tmp_path / name), str(folder)], check=True,
+                       env=env)
+    db = tmp_path / "killed" / "secprio.db"
+    proc = subprocess.Popen([*cli, "code", "--batch", "1", "-p", str(tmp_path / "killed")],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while _count(db, "select count(*) from run_documents") < kill_after:
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = _count(db, "select count(*) from run_documents")
+    assert kill_after <= done < 300, "the run must have been interrupted midway"
+    subprocess.run([*cli, "code", "-p", str(tmp_path / "killed")], check=True, env=env)
+    subprocess.run([*cli, "code", "-p", str(tmp_path / "clean")], check=True, env=env)
+    killed = _signature(db)
+    assert killed == _signature(tmp_path / "clean" / "secprio.db")
+    # per document: 3 × (20 military sentences + 20 terrorism sentences × 2 categories)
+    assert len(killed) == len(set(killed)) == 300 * 3 * (20 + 40)
+    assert _count(db, "select count(*) from runs where status = 'complete'") == 1
