@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from secprio import packs
+from secprio.ingest import fetch as fetch_mod
 from secprio.cli.app import (
     EXIT_SKIPPED,
     ProjectOption,
@@ -105,6 +106,33 @@ def report(
     proj = open_project(project)
     rep = guard(lambda: write_report(proj, out_dir))
     console.print(f"report: [bold]{rep.html}[/] ({len(rep.files)} more files in {out_dir})")
+
+
+@app.command()
+def fetch(
+    sources: Path = typer.Argument(..., help="CSV with a url column and metadata columns."),
+    folder: Path = typer.Option(Path("downloads"), help="Where to save the files."),
+    interval: float = typer.Option(1.0, help="Seconds between requests (rate limit)."),
+    retries: int = typer.Option(3, help="Retries on network errors, 429 and 5xx."),
+    max_mb: int = typer.Option(25, help="Size limit per document, in MB."),
+    project: Path = ProjectOption,
+) -> None:
+    """Download the documents a sources file lists, then ingest them into the project."""
+    proj = open_project(project)
+    rows = guard(lambda: fetch_mod.read_sources(sources))
+    policy = fetch_mod.Policy(interval=interval, retries=retries, max_bytes=max_mb << 20)
+    target = folder if folder.is_absolute() else proj.root / folder
+    with progress("fetch") as update:
+        results = fetch_mod.fetch_all(rows, target, policy=policy, progress=update)
+    failed = [r for r in results if r.path is None]
+    for r in failed:
+        console.print(f"[yellow]failed[/] {r.error}", highlight=False)
+    ok = [r.path for r in results if r.path is not None]
+    console.print(f"downloaded {len(ok)} of {len(results)} into {target}")
+    result = guard(lambda: proj.ingest(ok)) if ok else IngestResult()
+    _print_ingest(result)
+    if failed or result.skipped:
+        raise typer.Exit(EXIT_SKIPPED)
 
 
 @app.command()
