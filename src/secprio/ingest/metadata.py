@@ -1,0 +1,188 @@
+"""Document metadata: from a sidecar YAML, a folder's metadata.csv or front matter.
+
+The first source found wins as a whole (docs/formats.md); fields are then validated, and
+title and language are filled in from the text when absent. Keys secprio does not know are kept
+in ``Metadata.extra``, with ``metadata_source`` saying where the record came from.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from secprio.errors import IngestError
+from secprio.ingest.model import DOC_TYPES, Metadata
+from secprio.text.language import detect
+
+FIELDS = ("title", "date", "doc_type", "issuer", "members", "language", "url")
+CSV_NAME = "metadata.csv"
+SIDECAR_SUFFIXES = (".yaml", ".yml")
+_MEMBER = re.compile(r"[A-Z]{2}")
+_LANGUAGE = re.compile(r"[a-z]{2,3}")
+Fail = Callable[[str, str], IngestError]  # (message, hint) -> the error to raise
+
+
+def resolve(path: str | Path, text: str, *, front: Mapping[str, Any] | None = None) -> Metadata:
+    """Metadata of the document at ``path`` whose text is ``text``."""
+    path = Path(path)
+    raw, source, origin = _find(path, front or {})
+    return _validate(raw, text=text, path=path, source=source, origin=origin)
+
+
+def _find(path: Path, front: Mapping[str, Any]) -> tuple[Mapping[str, Any], str, Path]:
+    """The first record found, the name of its source, and the file to fix when it is wrong."""
+    for suffix in SIDECAR_SUFFIXES:
+        sidecar = path.with_suffix(suffix)
+        if sidecar.is_file():
+            return read_sidecar(sidecar), f"sidecar {sidecar.name}", sidecar
+    table = path.parent / CSV_NAME
+    if table.is_file():
+        row = read_csv(table).get(path.name)
+        if row is not None:
+            return row, CSV_NAME, table
+    if front:
+        return front, "front matter", path
+    return {}, "none", path
+
+
+def read_sidecar(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise IngestError(
+            f"the metadata sidecar is not valid UTF-8 YAML{where}: {exc}",
+            path=path,
+            hint="fix the YAML (quote values that contain ':' or '#'), saved as UTF-8",
+        ) from exc
+    if not isinstance(data, dict):
+        raise IngestError(
+            "the metadata sidecar is not a set of key: value lines",
+            path=path,
+            hint="write one 'key: value' per line, e.g. 'date: 2022-11-11'",
+        )
+    return data
+
+
+def read_csv(path: Path) -> dict[str, dict[str, Any]]:
+    """Rows of a metadata.csv by file name; empty cells are left out."""
+    stat = path.stat()
+    return _read_csv(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)  # a folder of many documents reads its metadata.csv once
+def _read_csv(path: Path, mtime_ns: int, size: int) -> dict[str, dict[str, Any]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if "file" not in (reader.fieldnames or []):
+            raise IngestError(
+                "metadata.csv has no 'file' column",
+                path=path,
+                hint="add a first column 'file' with each document's file name",
+            )
+        rows = {}
+        for row in reader:
+            cells = {k.strip(): _cell(v) for k, v in row.items() if k and v and v.strip()}
+            name = str(cells.pop("file", "")).strip()
+            if name:
+                rows[Path(name).name] = cells
+    return rows
+
+
+def _cell(value: str) -> Any:
+    value = value.strip()
+    lowered = value.lower()
+    return {"true": True, "false": False}.get(lowered, value)
+
+
+def _validate(
+    raw: Mapping[str, Any], *, text: str, path: Path, source: str, origin: Path
+) -> Metadata:
+    def fail(message: str, hint: str) -> IngestError:
+        return IngestError(
+            f"{message} (metadata of {path.name}, from {source})", path=origin, hint=hint
+        )
+
+    date, precision = parse_date(raw.get("date"), fail=fail)
+    extra = {str(k): v for k, v in raw.items() if k not in FIELDS}
+    extra["metadata_source"] = source
+    if precision != "day":
+        extra["date_precision"] = precision
+    return Metadata(
+        title=str(raw.get("title") or "").strip() or fallback_title(text, path),
+        date=date,
+        doc_type=parse_doc_type(raw.get("doc_type"), fail=fail),
+        issuer=str(raw.get("issuer") or "").strip(),
+        members=parse_members(raw.get("members"), fail=fail),
+        language=parse_language(raw.get("language"), fail=fail) or detect(text),
+        url=str(raw.get("url") or "").strip(),
+        extra=extra,
+    )
+
+
+def parse_date(value: Any, *, fail: Fail) -> tuple[dt.date | None, str]:
+    """A date and its precision (day, month, year) from a YAML date, a year or an ISO string."""
+    if value is None or value == "":
+        return None, "day"
+    if isinstance(value, dt.datetime):
+        return value.date(), "day"
+    if isinstance(value, dt.date):
+        return value, "day"
+    text = str(value).strip()
+    try:
+        if re.fullmatch(r"\d{4}", text):
+            return dt.date(int(text), 1, 1), "year"  # a year alone: 1 January, marked as such
+        if re.fullmatch(r"\d{4}-\d{2}", text):
+            return dt.date.fromisoformat(text + "-01"), "month"
+        return dt.date.fromisoformat(text), "day"
+    except ValueError:
+        raise fail(
+            f"date '{value}' is not an ISO date or a year", "write e.g. 2022-11-11, 2022-11 or 2022"
+        ) from None
+
+
+def parse_doc_type(value: Any, *, fail: Fail) -> str:
+    if value is None or value == "":
+        return Metadata.doc_type  # the lowest-weight kind: an unlabelled text speaks for no one
+    kind = str(value).strip().lower()
+    if kind not in DOC_TYPES:
+        raise fail(f"doc_type '{value}' is not known", f"use one of: {', '.join(DOC_TYPES)}")
+    return kind
+
+
+def parse_members(value: Any, *, fail: Fail) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    items = value if isinstance(value, list | tuple) else re.split(r"[;,\s]+", str(value))
+    codes = tuple(dict.fromkeys(str(m).strip().upper() for m in items if str(m).strip()))
+    bad = [c for c in codes if not _MEMBER.fullmatch(c)]
+    if bad:
+        raise fail(
+            f"members {bad} are not ISO 3166 alpha-2 codes",
+            "use two-letter codes separated by ';' in a CSV or as a YAML list: [AZ, KZ, KG]",
+        )
+    return codes
+
+
+def parse_language(value: Any, *, fail: Fail) -> str:
+    if value is None or value == "":
+        return ""
+    code = str(value).strip().lower()
+    if not _LANGUAGE.fullmatch(code):
+        raise fail(f"language '{value}' is not an ISO 639-1 code", "write e.g. en, tr, kk, ru")
+    return code
+
+
+def fallback_title(text: str, path: Path) -> str:
+    """The first line when it is short enough to be a title, else the file name's stem."""
+    first = next((line.strip() for line in text.split("\n", 20) if line.strip()), "")
+    first = first.lstrip("#").strip()  # a Markdown heading
+    return first if 0 < len(first) <= 200 else path.stem

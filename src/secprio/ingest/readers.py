@@ -1,0 +1,279 @@
+"""Readers: one signature for every format, ``read(path) -> (text, front matter)``.
+
+Every failure is an IngestError that names the file and says how to fix it; the corpus scan
+turns it into a Skipped entry so one bad file never stops a run.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from secprio.errors import IngestError
+
+Reader = Callable[[Path], tuple[str, dict[str, Any]]]
+CONTROL_SHARE = 0.01  # more control characters than this and a .txt is binary, not text
+SAMPLE = 100_000  # characters checked for control codes: binary shows at once
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+_HYPHEN = re.compile(r"(?<=[^\W\d_])-[ \t]*\n[ \t]*(?=[^\W\d_])")
+_CLOSES = tuple(".!?:;\"'”»)")
+# UTF-32 before UTF-16: FF FE starts both
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def read(path: str | Path) -> tuple[str, dict[str, Any]]:
+    """Text of the document at ``path`` (lines joined by \\n) and its front-matter metadata."""
+    path = Path(path)
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise IngestError(
+            f"unsupported file type '{path.suffix or '(none)'}'",
+            path=path,
+            hint=f"convert it to one of {', '.join(sorted(READERS))}, or move it out of the corpus",
+        )
+    if not path.is_file():
+        raise IngestError("file not found", path=path, hint="check the path")
+    if path.stat().st_size == 0:
+        raise IngestError("the file is empty", path=path, hint="re-export or remove it")
+    text, front = reader(path)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise IngestError(
+            "no text could be extracted",
+            path=path,
+            hint="if it is a scan, run OCR first (e.g. ocrmypdf); otherwise remove it",
+        )
+    return text, front
+
+
+def read_pdf(path: Path) -> tuple[str, dict[str, Any]]:
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError
+
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise IngestError(
+                "the PDF is encrypted with a password",
+                path=path,
+                hint="save an unprotected copy (e.g. qpdf --decrypt in.pdf out.pdf)",
+            )
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except IngestError:
+        raise
+    except DependencyError as exc:  # AES-encrypted, even with an empty password
+        raise IngestError(
+            f"the PDF is encrypted and pypdf needs a crypto library to open it ({exc})",
+            path=path,
+            hint="pip install cryptography  (or save an unprotected copy of the PDF)",
+        ) from exc
+    except Exception as exc:  # pypdf raises many types on damaged files; all mean the same
+        raise IngestError(
+            f"cannot read the PDF ({type(exc).__name__}: {exc})",
+            path=path,
+            hint="the file is damaged or not a PDF: download or export it again",
+        ) from exc
+    return "\n\n".join(_reflow(_HYPHEN.sub(_join_hyphen, page)) for page in pages), {}
+
+
+def _join_hyphen(match: re.Match[str]) -> str:
+    # "secu-\nrity" was one word broken by the layout; "Azerbaijan-\nTürkiye" keeps its hyphen
+    following = match.string[match.end()]
+    return "" if following.islower() else "-"
+
+
+def _reflow(page: str) -> str:
+    """Mark paragraph ends in PDF text, where lines are wrapped and blank lines are rare."""
+    lines = page.split("\n")
+    lengths = [len(line.strip()) for line in lines if line.strip()]
+    if len(lengths) < 3:
+        return page
+    typical = statistics.quantiles(lengths, n=4)[2]  # a full line is about the 75th percentile
+    out = []
+    for line, nxt in zip(lines, [*lines[1:], ""], strict=True):
+        out.append(line)
+        ends = line.rstrip().endswith(_CLOSES)
+        short = len(line.strip()) < 0.85 * typical
+        if ends and short and nxt.strip()[:1].isupper():
+            out.append("")  # a short line ending a sentence, then a capital: a paragraph ends
+    return "\n".join(out)
+
+
+def read_docx(path: Path) -> tuple[str, dict[str, Any]]:
+    import docx
+    from docx.table import Table
+
+    if not zipfile.is_zipfile(path):
+        raise IngestError(
+            "not a valid .docx (a .docx is a zip archive)",
+            path=path,
+            hint="if it is an old Word .doc or another format, save it again as .docx from Word",
+        )
+    try:
+        document = docx.Document(str(path))
+        blocks: list[str] = []
+        for item in document.iter_inner_content():
+            if isinstance(item, Table):
+                blocks.extend(_cells(item))
+            else:
+                blocks.append(item.text)
+    except Exception as exc:  # python-docx raises KeyError/ValueError on broken packages
+        raise IngestError(
+            f"cannot read the .docx ({type(exc).__name__}: {exc})",
+            path=path,
+            hint="open it in Word or LibreOffice and save it again as .docx",
+        ) from exc
+    return "\n\n".join(b.strip() for b in blocks if b.strip()), {}
+
+
+def _cells(table: Any) -> list[str]:
+    seen: set[int] = set()  # a merged cell is repeated in every row and column it spans
+    out = []
+    for row in table.rows:
+        for cell in row.cells:
+            if id(cell._tc) not in seen:
+                seen.add(id(cell._tc))
+                out.append(cell.text)
+    return out
+
+
+def read_html(path: Path) -> tuple[str, dict[str, Any]]:
+    import trafilatura
+
+    data = path.read_bytes()
+    try:
+        found = trafilatura.bare_extraction(data, include_comments=False, with_metadata=True)
+    except Exception:  # a crash in the main-text heuristics: the plain-text fallback remains
+        found = None
+    text = title = ""
+    if found is not None and not isinstance(found, dict):
+        text, title = found.text or "", found.title or ""
+    front = {"title": title} if title else {}
+    # trafilatura puts one block per line; secprio paragraphs are blank-line separated.
+    # Dates are not taken: trafilatura guesses them from copyright lines and the like.
+    paragraphs = [line.strip() for line in text.split("\n") if line.strip()]
+    if not paragraphs:
+        paragraphs = _html_blocks(data)
+    if not paragraphs:
+        raise IngestError(
+            "no text found in the HTML page",
+            path=path,
+            hint="the page may be built by JavaScript: save the rendered page or its text",
+        )
+    return "\n\n".join(paragraphs), front
+
+
+def _html_blocks(data: bytes) -> list[str]:
+    """Text of the leaf block elements, without navigation, scripts and page furniture."""
+    import lxml.html
+    from lxml import etree
+
+    try:
+        root = lxml.html.fromstring(data)
+    except (etree.LxmlError, ValueError):
+        return []
+    for junk in root.xpath("//script|//style|//nav|//header|//footer|//aside|//form|//noscript"):
+        junk.drop_tree()
+    blocks = "p h1 h2 h3 h4 h5 h6 li td th dt dd blockquote pre div section article main body"
+    tags = set(blocks.split())
+    out = []
+    for el in root.iter(*tags):
+        if not any(child.tag in tags for child in el.iterdescendants()):
+            text = " ".join(el.text_content().split())
+            if text:
+                out.append(text)
+    return out
+
+
+def read_plain(path: Path) -> tuple[str, dict[str, Any]]:
+    text = _decode(path, path.read_bytes()).replace("\r\n", "\n").replace("\r", "\n")
+    return split_front_matter(path, text)
+
+
+def _decode(path: Path, data: bytes) -> str:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace")
+    if b"\x00" in data:
+        raise _binary(path, "it contains NUL bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = _detect(path, data)
+    sample = text[:SAMPLE]
+    controls = len(_CONTROL.findall(sample))
+    if controls > CONTROL_SHARE * len(sample):
+        raise _binary(path, f"{controls} of its first {len(sample)} characters are control codes")
+    return text
+
+
+def _detect(path: Path, data: bytes) -> str:
+    import charset_normalizer
+
+    best = charset_normalizer.from_bytes(data).best()
+    if best is None:
+        raise IngestError(
+            "the text encoding could not be recognized",
+            path=path,
+            hint="re-save the file as UTF-8 (most editors: Save as → Encoding: UTF-8)",
+        )
+    return str(best)
+
+
+def _binary(path: Path, why: str) -> IngestError:
+    return IngestError(
+        f"this looks like a binary file, not text: {why}",
+        path=path,
+        hint="give it the suffix of its real format (.pdf, .docx, …) or remove it from the corpus",
+    )
+
+
+def split_front_matter(path: Path, text: str) -> tuple[str, dict[str, Any]]:
+    """YAML between a first line ``---`` and the next ``---`` (or ``...``) line, removed."""
+    if not text.startswith("---"):
+        return text, {}
+    lines = text.split("\n")
+    if lines[0].strip() != "---":
+        return text, {}
+    close = next((i for i, ln in enumerate(lines[1:], 1) if ln.rstrip() in ("---", "...")), None)
+    if close is None:
+        return text, {}  # a leading rule in Markdown, not front matter
+    try:
+        front = yaml.safe_load("\n".join(lines[1:close])) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark is not None else ""
+        raise IngestError(
+            f"the front matter is not valid YAML{where}: {getattr(exc, 'problem', exc)}",
+            path=path,
+            hint="fix the YAML between the --- lines (quote values that contain ':' or '#')",
+        ) from exc
+    if not isinstance(front, dict):
+        raise IngestError(
+            "the front matter is not a set of key: value lines",
+            path=path,
+            hint="write it as 'key: value' lines between the --- lines",
+        )
+    return "\n".join(lines[close + 1 :]).lstrip("\n"), front
+
+
+READERS: dict[str, Reader] = {
+    ".pdf": read_pdf,
+    ".docx": read_docx,
+    ".html": read_html,
+    ".htm": read_html,
+    ".txt": read_plain,
+    ".md": read_plain,
+}

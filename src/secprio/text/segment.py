@@ -1,0 +1,141 @@
+"""Paragraphs and sentences with character offsets into the original text.
+
+Rule-based on purpose: no model downloads, the same result on every machine, and rules that a
+reader can check. A paragraph is a run of text between blank lines; single newlines inside it
+are line wraps (PDF) except before a list marker or after a short heading line. A sentence ends
+at . ! ? or … (plus closing quotes) followed by whitespace and a capital, digit or opening quote,
+unless the word before the period is an abbreviation, an initial or a list number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from secprio.ingest.model import Segment
+
+# Words that take a period but do not end a sentence (lower case, without the final period).
+_ABBREVIATIONS = """mr mrs ms dr prof gen col lt maj capt sgt adm gov sen rep pres amb hon rev st
+    jr sr inc ltd co corp dept univ no nos nr art arts para paras sec ch chap vol vols pp fig
+    figs ed eds approx est vs cf al jan feb mar apr jun jul aug sep sept oct nov dec
+    гг тт др пр см стр ст им ул млн млрд тыс руб проф акад рис напр ген полк обл св
+    bkz doç av sn alb yrd yzb örn md yy cad sok mah apt bşk şti mln mlrd жж"""
+ABBREVIATIONS = frozenset(_ABBREVIATIONS.split())
+# Abbreviations that usually close a list and often the sentence: a capital after them is taken
+# as a new sentence.
+CLOSING = frozenset(["etc", "vb", "т.д", "т.п", "т.б", "и.т.д", "т.с.с", "ж.б", "h.k"])
+# Turkish and Azerbaijani write ordinals as "9. Zirve": a short number with a period is no end.
+ORDINAL_LANGS = frozenset({"tr", "az"})
+
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")
+_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s+(\S))")
+_STARTER = re.compile(r"[\"'“‘«(\[—–•*-]|\w")
+_LIST_MARKER = re.compile(
+    r"[^\S\n]*(?:[-–—•*▪●○·]|\(?\d{1,3}(?:\.\d{1,3})*[.)]|\(?[a-zа-я]\)|[IVXLC]{1,6}\.)\s+"
+)
+_DOTTED = re.compile(r"(?:\w\.)+\w")
+_NUMBER = re.compile(r"\(?(?:\d{1,3}(?:\.\d{1,3})*|[IVXLC]{1,6})")
+
+
+def segment(text: str, *, lang: str = "") -> list[Segment]:
+    """Paragraphs, each followed by its sentences; ``text[s.start:s.end]`` is trimmed text."""
+    out: list[Segment] = []
+    n_sentences = 0
+    for p_index, (p_start, p_end) in enumerate(paragraphs(text)):
+        out.append(Segment("paragraph", p_index, p_start, p_end, p_index))
+        for start, end in sentences(text, p_start, p_end, lang=lang):
+            out.append(Segment("sentence", n_sentences, start, end, p_index))
+            n_sentences += 1
+    return out
+
+
+def paragraphs(text: str) -> Iterator[tuple[int, int]]:
+    """Trimmed spans of the blank-line separated paragraphs that contain a letter or digit."""
+    pos = 0
+    for brk in _PARAGRAPH_BREAK.finditer(text):
+        yield from _trimmed(text, pos, brk.start())
+        pos = brk.end()
+    yield from _trimmed(text, pos, len(text))
+
+
+def sentences(text: str, start: int, end: int, *, lang: str = "") -> Iterator[tuple[int, int]]:
+    """Trimmed sentence spans inside ``text[start:end]`` (a paragraph)."""
+    cuts = sorted(
+        set(_punctuation_cuts(text, start, end, lang)) | set(_line_cuts(text, start, end))
+    )
+    pos = start
+    for cut in cuts:
+        yield from _trimmed(text, pos, cut)
+        pos = cut
+    yield from _trimmed(text, pos, end)
+
+
+def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if any(c.isalnum() for c in text[start:end]):
+        yield start, end
+
+
+def _punctuation_cuts(text: str, start: int, end: int, lang: str) -> Iterator[int]:
+    for match in _END.finditer(text, start, end):
+        nxt = match.start(1)
+        if nxt >= end or not _STARTER.match(text[nxt]) or text[nxt].islower():
+            continue
+        only_periods = not any(c in "!?" for c in match.group())  # "?" and "!" always end
+        if (
+            only_periods
+            and "." in match.group()
+            and _is_abbreviation(text, start, match.start(), lang)
+        ):
+            continue
+        yield match.end()
+
+
+def _is_abbreviation(text: str, p_start: int, period: int, lang: str) -> bool:
+    """Is the word ending at ``period`` one that takes a period without ending a sentence?"""
+    line_start = max(text.rfind("\n", p_start, period) + 1, p_start)
+    word_start = period
+    while word_start > line_start and not text[word_start - 1].isspace():
+        word_start -= 1
+    word = text[word_start:period].lstrip("(\"'“‘«[")
+    low = word.lower()
+    if low in CLOSING:
+        return False
+    if low in ABBREVIATIONS or _DOTTED.fullmatch(word) or (len(word) == 1 and word.isalpha()):
+        return True
+    if _NUMBER.fullmatch(word):
+        at_line_start = not text[line_start:word_start].strip()  # "1." opening a point
+        ordinal = lang in ORDINAL_LANGS and word.isdigit() and len(word) <= 3
+        return at_line_start or ordinal
+    return False
+
+
+def _line_cuts(text: str, start: int, end: int) -> Iterator[int]:
+    """Sentence starts at single newlines: before list markers and after short headings."""
+    lines = _lines(text, start, end)
+    longest = max((b - a for a, b in lines), default=0)
+    for (a, b), (c, _) in zip(lines, lines[1:], strict=False):
+        capital = text[c].isupper() or text[c].isdigit()
+        if _LIST_MARKER.match(text, c) or (capital and _is_heading(text[a:b], longest)):
+            yield c
+
+
+def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans = []
+    pos = start
+    while pos < end:
+        nl = text.find("\n", pos, end)
+        stop = end if nl < 0 else nl
+        spans.append((pos, stop))
+        pos = stop + 1
+    return [(a, b) for a, b in spans if text[a:b].strip()]
+
+
+def _is_heading(line: str, longest: int) -> bool:
+    line = line.strip()
+    # a wrapped line of running text is near the paragraph's longest line; a heading is short
+    # and has no closing punctuation
+    return bool(line) and len(line) <= min(80, 0.6 * longest) and line[-1] not in ".,;:!?…-–—"
