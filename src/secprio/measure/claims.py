@@ -1,0 +1,325 @@
+"""Claim check: each claim against the corpus — best passages, date agreement, a verdict.
+
+Retrieval: sentences ranked by TF-IDF cosine with the claim (its text and ``query`` words;
+a small bonus for sentences coded with the claim's categories) and, when
+``secprio.coders.embed`` can run, by the cosine of sentence embeddings; the two rankings are
+merged by reciprocal rank fusion. The documents of the best ``depth`` sentences of each
+ranking are then read in full, paragraph by paragraph.
+
+Features the verdict reads (rules in ``verdict``; docs/analyses.md explains them):
+- *match* of a paragraph: the IDF-weighted share of the claim's terms (its query words and its
+  proper names, stemmed) found in the paragraph or its document's title;
+- *denial* of a sentence: a negation followed within three words by a verb or noun of fact
+  ("was not signed", "not binding", "no summit decision") in a sentence that itself holds a
+  good part of the claim's terms;
+- *evidence date*: the date the document reports on (``event:`` in its metadata), else its date.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from secprio.errors import MeasureError
+from secprio.text import normalize
+from secprio.timeline.figure import event_date
+
+VERDICTS = ("supported", "weak", "not_found")
+FULL, PARTIAL, ON_TOPIC = 0.9, 0.6, 0.25  # thresholds of the verdict rules
+STEM = 6  # prefix stemming: survives English plurals and Turkic suffixes alike
+_STOP = """a an and are as at be been by for from has have in into is it its of on or that the
+    their this to was were which with will would"""
+_STARTERS = "a an the in at on of by for to as this that these those it its"
+STOP, STARTERS = frozenset(_STOP.split()), frozenset(_STARTERS.split())
+ALIASES = {"turkey": "turkiye"}  # exonyms spelled apart (Türkiye's English name since 2022)
+DENIAL = re.compile(
+    r"\b(?:not|no|never|neither|nor)\b(?:\W+\w+){0,3}?\W+(?:sign|creat|establish|set up|"
+    r"adopt|found|conclud|held|hold|support|confirm|decid|decision|binding|exist|ratif|approv)",
+    re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    text: str
+    year: int | None
+    categories: tuple[str, ...] = ()
+    query: str = ""
+    expected: str = ""
+    source: str = ""
+
+
+def load(path: Path | str, *, categories: list[str] | None = None) -> list[Claim]:
+    """Read ``claims.yaml`` (see docs/formats.md); categories must be codebook ids."""
+    path = Path(path)
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    except (OSError, yaml.YAMLError) as exc:
+        raise MeasureError(f"cannot read claims: {exc}", path=path,
+                           hint="see docs/formats.md, 'Claims'") from exc
+    if not isinstance(raw, list):
+        raise MeasureError("claims must be a YAML list", path=path, hint="start with '- id: ...'")
+    out = []
+    for n, item in enumerate(raw, 1):
+        if not isinstance(item, dict) or not item.get("id") or not item.get("text"):
+            raise MeasureError(f"claim {n} needs an id and a text", path=path,
+                               hint="see docs/formats.md, 'Claims'")
+        cats = tuple(str(c) for c in item.get("categories") or [])
+        unknown = [c for c in cats if categories is not None and c not in categories]
+        expected = str(item.get("expected") or "")
+        if unknown or (expected and expected not in VERDICTS):
+            what = f"unknown categories {unknown}" if unknown else f"expected {expected!r}"
+            raise MeasureError(f"claim {item['id']!r}: {what}", path=path,
+                               hint=f"categories are codebook ids; expected one of {VERDICTS}")
+        date = item.get("date")
+        out.append(Claim(str(item["id"]), " ".join(str(item["text"]).split()),
+                         int(str(date)[:4]) if date else None, cats,
+                         str(item.get("query") or ""), expected,
+                         " ".join(str(item.get("source") or "").split())))
+    return out
+
+
+# -- terms -------------------------------------------------------------------------------------
+def fold(text: str) -> str:
+    """Normalized for matching (secprio.text) and stripped of diacritics (Türkiye ~ Turkiye)."""
+    decomposed = unicodedata.normalize("NFKD", normalize(text))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def stem(word: str) -> str:
+    word = ALIASES.get(word, word)
+    for suffix in ("ing", "ed"):  # English past and gerund: sign ~ signed ~ signing
+        if word.endswith(suffix) and len(word) > len(suffix) + 3:
+            word = word[: -len(suffix)]
+            break
+    return word[:STEM]
+
+
+def stems(text: str) -> list[str]:
+    words = re.findall(r"[^\W\d_]+", fold(text))
+    return [stem(w) for w in words if w not in STOP and len(w) > 1]
+
+
+def names(claim: Claim) -> list[str]:
+    """The claim's proper names: its capitalized words, less capitalized function words."""
+    words = [w for w in re.findall(r"[^\W\d_]+", claim.text) if w[0].isupper()]
+    return list(dict.fromkeys(stem(fold(w)) for w in words if fold(w) not in STARTERS))
+
+
+def key_terms(claim: Claim) -> list[str]:
+    """What evidence must speak of: the claim's query words and its proper names, stemmed."""
+    return list(dict.fromkeys(stems(claim.query) + names(claim)))
+
+
+# -- the corpus ready for retrieval ------------------------------------------------------------
+def cache_path(root: Path) -> Path:
+    return root / ".secprio" / "embeddings.sqlite"
+
+
+@dataclass
+class Corpus:
+    """Sentences with their TF-IDF rows, optional embeddings and paragraph/title stems."""
+
+    sentences: pd.DataFrame
+    codings: pd.DataFrame
+    vectorizer: TfidfVectorizer
+    matrix: Any
+    context: list[set[str]]  # per sentence: stems of its paragraph and its document's title
+    embeddings: np.ndarray | None = None
+    note: str = ""
+
+    @classmethod
+    def build(cls, sentences: pd.DataFrame, codings: pd.DataFrame, *, semantic: bool = True,
+              cache: Path | None = None) -> Corpus:
+        sents = sentences.reset_index(drop=True)
+        vec = TfidfVectorizer(analyzer=stems, sublinear_tf=True)
+        matrix = vec.fit_transform(sents["text"])
+        para = sents.groupby(["document_id", "paragraph"])["text"].transform(" ".join)
+        context = [set(stems(f"{t} {p}")) for t, p in zip(sents["title"], para, strict=True)]
+        emb, note = None, "lexical retrieval only (semantic retrieval not requested)"
+        if semantic:
+            emb, note = _embed(sents["text"].tolist(), cache)
+        return cls(sents, codings, vec, matrix, context, emb, note)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        from secprio.coders.embed import embed
+
+        return embed(texts)
+
+    def weights(self, terms: list[str]) -> np.ndarray:
+        """IDF of each term; a term the corpus never uses weighs most."""
+        vocab, idf = self.vectorizer.vocabulary_, self.vectorizer.idf_
+        top = float(idf.max()) if len(idf) else 1.0
+        return np.array([idf[vocab[t]] if t in vocab else top for t in terms])
+
+
+def _embed(texts: list[str], cache: Path | None) -> tuple[np.ndarray | None, str]:
+    try:
+        from secprio.coders.embed import embed
+    except ImportError:
+        return None, "lexical retrieval only: secprio.coders.embed is not available"
+    try:
+        return embed(texts, cache=cache), "lexical and semantic retrieval"
+    except Exception as exc:  # noqa: BLE001 - a missing model must not stop the claim check
+        return None, f"lexical retrieval only: semantic retrieval unavailable ({exc})"
+
+
+# -- retrieval and features --------------------------------------------------------------------
+def _ranks(score: np.ndarray) -> np.ndarray:
+    ranks = np.empty(len(score))
+    ranks[np.argsort(-score, kind="stable")] = np.arange(1, len(score) + 1)
+    return ranks
+
+
+def _share(terms: list[str], weights: np.ndarray, found: set[str]) -> float:
+    if not terms:
+        return 0.0
+    return float(np.dot([t in found for t in terms], weights) / weights.sum())
+
+
+def _denies_year(text: str, year: int | None) -> bool:
+    """A denial with the claimed year after the cue, in the same clause: "not signed in 2021"."""
+    return bool(year) and any(re.search(rf"^[^;:]*?\b{year}\b", text[m.start():])
+                              for m in DENIAL.finditer(text))
+
+
+def retrieve(claim: Claim, corpus: Corpus, *, depth: int = 10,
+             vector: np.ndarray | None = None) -> pd.DataFrame:
+    """Every sentence of the documents retrieved for a claim, with the verdict's features,
+    best first (paragraph match, then fused rank). ``vector``: the claim's embedding."""
+    sents = corpus.sentences
+    lexical = (corpus.matrix @ corpus.vectorizer.transform([f"{claim.text} {claim.query}"]).T
+               ).toarray().ravel()
+    cod = corpus.codings
+    coded = cod[(cod["value"] == 1) & cod["category"].isin(claim.categories)]
+    rank = _ranks(lexical + 0.05 * sents["segment_id"].isin(coded["segment_id"]).to_numpy())
+    fused, pool = 1.0 / (60 + rank), rank <= depth
+    semantic = np.full(len(sents), np.nan)
+    if corpus.embeddings is not None:
+        semantic = corpus.embeddings @ (corpus.embed([claim.text])[0] if vector is None
+                                        else vector)
+        fused = fused + 1.0 / (60 + _ranks(semantic))
+        pool |= _ranks(semantic) <= depth
+    docs = sents["document_id"][pool].unique()
+    terms = key_terms(claim)
+    w = corpus.weights(terms)
+    rows = []
+    for i in np.flatnonzero(sents["document_id"].isin(docs).to_numpy()):
+        s = sents.iloc[i]
+        when = event_date(s.get("extra")) or (s["date"] or "")
+        sentence_match = _share(terms, w, set(stems(s["text"])))
+        rows.append({
+            "claim": claim.id, "segment_id": int(s["segment_id"]),
+            "document_id": int(s["document_id"]), "title": s["title"], "date": s["date"] or "",
+            "evidence_date": when, "url": s["url"], "lexical": float(lexical[i]),
+            "semantic": float(semantic[i]), "fused": float(fused[i]),
+            "match": _share(terms, w, corpus.context[i]), "sentence_match": sentence_match,
+            "missing": " ".join(t for t in terms if t not in corpus.context[i]),
+            "denial": bool(DENIAL.search(s["text"])),
+            "denies_year": _denies_year(s["text"], claim.year),
+            "date_agrees": bool(claim.year and when[:4] == str(claim.year)),
+            "text": s["text"],
+        })
+    out = pd.DataFrame(rows)
+    if not out.empty:
+        out = out.sort_values(["match", "fused"], ascending=False, ignore_index=True)
+    out.insert(1, "rank", range(1, len(out) + 1))
+    return out
+
+
+# -- verdicts ----------------------------------------------------------------------------------
+def _cite(row: pd.Series) -> str:
+    return f"“{row['text']}” ({row['title']}, {row['evidence_date'] or 'undated'})"
+
+
+def verdict(found: pd.DataFrame) -> tuple[str, str]:
+    """The verdict on one claim from its retrieved sentences, and the reason. In order:
+
+    1. a denial whose clause names the claimed year ("was not signed in 2021") → not_found;
+    2. a full match (≥ FULL of the terms), not a denial, dated as claimed → supported, or weak
+       when a denial in the same document qualifies it ("not binding", "not created");
+    3. full matches dated otherwise only → weak (misdated);
+    4. a partial match (≥ PARTIAL) dated as claimed → weak, or not_found when a denial in the
+       same document qualifies it;
+    5. anything else → not_found.
+    A denial counts only if its sentence holds at least ON_TOPIC of the claim's terms.
+    """
+    if found.empty:
+        return "not_found", "no passage retrieved"
+    denial = found["denial"] & (found["sentence_match"] >= ON_TOPIC)
+    contra = found[denial & found["denies_year"]]
+    if not contra.empty:
+        return "not_found", f"contradicted: {_cite(contra.iloc[0])}"
+    affirm = found[~found["denial"]]
+    full = affirm[affirm["match"] >= FULL]
+    dated = full[full["date_agrees"]]
+    partial = affirm[(affirm["match"] >= PARTIAL) & affirm["date_agrees"]]
+    for evidence, label in ((dated, "supported"), (partial, "weak")):
+        if evidence.empty:
+            continue
+        qualify = found[denial & found["document_id"].isin(evidence["document_id"])]
+        if label == "supported" and qualify.empty:
+            return "supported", f"full match dated as claimed: {_cite(evidence.iloc[0])}"
+        if label == "supported":
+            return "weak", f"qualified by {_cite(qualify.iloc[0])}"
+        if qualify.empty and full.empty:
+            return "weak", f"partial match only: {_cite(evidence.iloc[0])}"
+        if full.empty:
+            return "not_found", f"partial match, denied by {_cite(qualify.iloc[0])}"
+        break
+    if not full.empty:
+        years = ", ".join(sorted({d[:4] for d in full["evidence_date"] if d}))
+        return "weak", f"misdated: the evidence is dated {years}: {_cite(full.iloc[0])}"
+    return "not_found", "no passage holds the claim's terms dated as claimed"
+
+
+def _dates(found: pd.DataFrame, claim: Claim) -> tuple[str, str]:
+    strong = found[(found["match"] >= PARTIAL) & ~found["denial"]]
+    years = sorted({d[:4] for d in strong["evidence_date"] if d})
+    if not years:
+        return "no evidence", ""
+    if str(claim.year) in years:
+        return "agree", ", ".join(years)
+    return "misdated", ", ".join(years)
+
+
+def check(claims: list[Claim], corpus: Corpus, *,
+          top: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Verdicts (one row per claim) and their best ``top`` passages (rows per claim)."""
+    rows, passages = [], []
+    vectors = (corpus.embed([c.text for c in claims]) if corpus.embeddings is not None
+               else [None] * len(claims))
+    for claim, vector in zip(claims, vectors, strict=True):
+        found = retrieve(claim, corpus, vector=vector)
+        label, reason = verdict(found)
+        agreement, years = _dates(found, claim)
+        best = found.iloc[0] if not found.empty else None
+        rows.append({
+            "claim": claim.id, "text": claim.text, "year": claim.year,
+            "categories": ";".join(claim.categories), "verdict": label,
+            "expected": claim.expected,
+            "agrees": (label == claim.expected) if claim.expected else None,
+            "date_agreement": agreement, "evidence_years": years, "reason": reason,
+            "best_match": float(best["match"]) if best is not None else 0.0,
+            "best_passage": "" if best is None else best["text"],
+            "best_source": "" if best is None else f"{best['title']} ({best['evidence_date']})",
+            "retrieval": corpus.note,
+        })
+        passages.append(found.head(top))
+    psg = pd.concat(passages, ignore_index=True) if passages else pd.DataFrame()
+    return pd.DataFrame(rows), psg
+
+
+def confusion(results: pd.DataFrame) -> pd.DataFrame:
+    """Expected (rows) × verdict (columns) counts for claims that state an expectation."""
+    known = results[results["expected"] != ""]
+    table = pd.crosstab(known["expected"], known["verdict"])
+    return table.reindex(index=list(VERDICTS), columns=list(VERDICTS), fill_value=0)
