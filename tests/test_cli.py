@@ -39,10 +39,14 @@ def test_init_ingest_code_score_report(tmp_path: Path, corpus: Path,
         assert (tmp_path / "r" / name).is_file(), name
 
 
-def test_init_template_codebook_loads(tmp_path: Path) -> None:
+def test_init_template_codebook_loads_and_an_empty_project_says_what_to_do(
+    tmp_path: Path,
+) -> None:
     assert invoke("init", str(tmp_path / "t")).exit_code == 0
+    res = invoke("code", "-p", str(tmp_path / "t"))
+    assert res.exit_code == 0, res.output
     res = invoke("score", "-p", str(tmp_path / "t"))
-    assert res.exit_code == 0
+    assert res.exit_code == 2 and "secprio ingest" in res.output
 
 
 def test_a_second_init_in_the_same_folder_is_refused(tmp_path: Path) -> None:
@@ -92,7 +96,8 @@ def test_an_invalid_codebook_is_named_with_its_line(tmp_path: Path, corpus: Path
     invoke("ingest", "-p", str(proj), str(corpus))
     res = invoke("code", "-p", str(proj))
     assert res.exit_code == 2
-    assert "codebook.yaml" in res.output and "line 4" in res.output
+    assert "codebook.yaml:4:" in res.output and "snake_case" in res.output
+    assert "codebook.yaml:5: unknown kind 'risk'" in res.output and "fix:" in res.output
 
 
 class _Cells(HTMLParser):

@@ -15,8 +15,8 @@ from secprio import config, packs
 from secprio.codebook.load import load as load_codebook
 from secprio.codebook.model import Codebook
 from secprio.coders.registry import make_coder
-from secprio.errors import ProjectError
-from secprio.ingest.corpus import scan
+from secprio.errors import MeasureError, ProjectError
+from secprio.ingest.corpus import scan, walk
 from secprio.ingest.model import Skipped
 from secprio.measure.scores import score as score_sentences
 from secprio.store import schema as t
@@ -101,15 +101,16 @@ class Project:
     def ingest(self, paths: Iterable[Path | str], *, progress: Progress = _quiet) -> IngestResult:
         """Read documents into the store; unreadable files are listed, never fatal."""
         result = IngestResult()
-        items = list(scan([Path(p) for p in paths]))
-        for i, item in enumerate(items, 1):
+        files = list(walk([Path(p) for p in paths]))
+        # scan streams one document at a time: memory stays flat whatever the corpus size
+        for i, item in enumerate(scan(files), 1):
             if isinstance(item, Skipped):
                 result.skipped.append(item)
             else:
                 _, status = self.store.add_document(item)
                 {"added": result.added, "version": result.versions,
                  "unchanged": result.unchanged}[status].append(item.path)
-            progress(i, len(items))
+            progress(i, len(files))
         self.store.record_skipped(None, result.skipped)
         return result
 
@@ -163,7 +164,7 @@ class Project:
         ids = sents["document_id"].unique().tolist()
         q = sa.select(t.documents.c.id, t.documents.c.text).where(t.documents.c.id.in_(ids))
         with self.store.engine.connect() as conn:
-            texts = dict(conn.execute(q).tuples().all())
+            texts = {int(i): str(x) for i, x in conn.execute(q)}
         return [texts[d][s:e] for d, s, e in
                 zip(sents["document_id"], sents["start"], sents["end"], strict=True)]
 
@@ -193,7 +194,11 @@ class Project:
                scale: str | None = None) -> pd.DataFrame:
         """The 1–9 scores with 95% bootstrap intervals, overall or per value of ``by``."""
         m = self.settings.measure
-        return score_sentences(self.sentences(), self.codings(coder), self.codebook,
+        sentences = self.sentences()
+        if sentences.empty:
+            raise MeasureError("the project has no documents to score", path=self.root,
+                               hint=f"run `secprio ingest -p {self.root} DOCUMENTS...` first")
+        return score_sentences(sentences, self.codings(coder), self.codebook,
                                scale=scale or m.scale, n_boot=m.bootstrap, seed=m.seed, by=by)
 
     def context_file(self, key: str) -> Path | None:

@@ -21,7 +21,6 @@ from secprio.cli.app import (
     progress,
 )
 from secprio.project import IngestResult, Project
-from secprio.report.build import write as write_report
 
 
 @app.command()
@@ -66,6 +65,7 @@ def code(
 ) -> None:
     """Code every sentence not yet coded; an interrupted run resumes where it stopped."""
     proj = open_project(project)
+    guard(lambda: proj.codebook)  # a bad codebook is reported before any work starts
     with progress(f"code ({coder or proj.settings.measure.coder})") as update:
         result = guard(lambda: proj.code(coder or None, batch=batch, progress=update))
     console.print(f"run {result.run_id}: coded {result.documents} document(s), "
@@ -88,12 +88,17 @@ def score(
 
 
 def score_table(df: pd.DataFrame) -> Table:
+    frames = df["frame"].nunique() > 1
     table = Table(title="Evidence scores (1–9, 95% interval)")
-    for col in ("frame", "kind", "category", "score", "interval", "salience", "sentences"):
-        table.add_column(col, justify="right" if col in ("score", "salience") else "left")
+    cols = (["frame"] if frames else []) + ["category", "kind", "score", "95% CI",
+                                            "salience", "sentences"]
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("frame", "category", "kind") else "right",
+                         no_wrap=col == "category")
     for r in df.itertuples(index=False):
-        table.add_row(str(r.frame), r.kind, r.label, f"{r.score:.1f}",
-                      f"{r.score_lo:.1f}–{r.score_hi:.1f}", f"{r.salience:.3f}", str(r.n_coded))
+        row = [r.label, r.kind, f"{r.score:.1f}", f"{r.score_lo:.1f}–{r.score_hi:.1f}",
+               f"{r.salience:.3f}", str(r.n_coded)]
+        table.add_row(*([str(r.frame)] if frames else []), *row)
     return table
 
 
@@ -103,6 +108,8 @@ def report(
     project: Path = ProjectOption,
 ) -> None:
     """Write the offline HTML report, figures (PNG, SVG) and tables (CSV, JSON)."""
+    from secprio.report.build import write as write_report  # matplotlib: import on use
+
     proj = open_project(project)
     rep = guard(lambda: write_report(proj, out_dir))
     console.print(f"report: [bold]{rep.html}[/] ({len(rep.files)} more files in {out_dir})")
@@ -141,6 +148,8 @@ def demo(
     pack: str = typer.Option("ots", help="The bundled case pack to run."),
 ) -> None:
     """Run the whole pipeline on a bundled case pack and write the report."""
+    from secprio.report.build import write as write_report  # matplotlib: import on use
+
     folder = out_dir / "project"
     proj = guard(lambda: Project.open(folder) if (folder / "secprio.yaml").exists()
                  else Project.init(folder, pack=pack))

@@ -45,7 +45,7 @@ def scan(paths: str | Path | Iterable[str | Path]) -> Iterator[Document | Skippe
     goes on. Sidecars, metadata.csv, hidden files and editor lock files are not documents.
     """
     seen: set[Path] = set()
-    for path in _files(paths):
+    for path in walk(paths):
         key = path.resolve()
         if key in seen:
             continue
@@ -66,7 +66,8 @@ def _load_or_skip(path: Path) -> Document | Skipped:
         )
 
 
-def _files(paths: str | Path | Iterable[str | Path]) -> Iterator[Path]:
+def walk(paths: str | Path | Iterable[str | Path]) -> Iterator[Path]:
+    """Every document file under these files and folders, in a stable order."""
     items = [paths] if isinstance(paths, str | Path) else list(paths)
     for item in map(Path, items):
         if item.is_dir():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import rankdata
 
 from secprio.errors import MeasureError
 
@@ -28,7 +27,8 @@ def to_scale(salience: Floats, method: str = "ratio") -> Floats:
         elif method == "linear":
             out = 1.0 + 8.0 * s / s_max
         elif method == "rank":
-            ranks = rankdata(-s, axis=-1, method="min")
+            # rank 1 + the number of strictly more salient categories: ties share the better
+            ranks = 1 + (s[..., None, :] > s[..., :, None]).sum(axis=-1)
             out = 10.0 - ranks
         else:
             raise MeasureError(f"unknown scale {method!r}", hint="use ratio, linear or rank")

@@ -64,7 +64,8 @@ def _write_section_files(section: Section, out: Path) -> list[Path]:
     written = []
     for name, df in section.tables.items():
         df.to_csv(out / f"{name}.csv", index=False)
-        df.to_json(out / f"{name}.json", orient="records", force_ascii=False, indent=1)
+        df.to_json(out / f"{name}.json", orient="records", force_ascii=False, indent=1,
+                   date_format="iso")
         written += [out / f"{name}.csv", out / f"{name}.json"]
     for name, content in section.files.items():
         path = out / name

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
 from typing import Literal
 
 import pandas as pd
@@ -173,10 +172,13 @@ class Store:
 
     @staticmethod
     def _coding_row(c: Coding, *, run_id: int | None, source: str) -> dict[str, object]:
-        row = asdict(c)
-        row["segment_id"] = row.pop("unit_id")
-        row.update(run_id=run_id, source=source, created_at=_now())
-        return row
+        # explicit rather than dataclasses.asdict, which deep-copies and dominates big runs
+        return {
+            "segment_id": c.unit_id, "category": c.category, "coder": c.coder,
+            "coder_version": c.coder_version, "confidence": c.confidence,
+            "pattern": c.pattern, "start": c.start, "end": c.end, "value": c.value,
+            "evidence": c.evidence, "run_id": run_id, "source": source, "created_at": _now(),
+        }
 
     # -- reads for analysis ----------------------------------------------------------------
     def frame(self, query: sa.Select[tuple[object, ...]]) -> pd.DataFrame:
