@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import typer
+from rich.console import Group
 from rich.table import Table
 
 from secprio import packs
@@ -87,19 +88,24 @@ def score(
     out.print(score_table(df))
 
 
-def score_table(df: pd.DataFrame) -> Table:
+def score_table(df: pd.DataFrame) -> Group:
+    """Priorities and threats as two compact tables (fits an 80-column terminal)."""
     frames = df["frame"].nunique() > 1
-    table = Table(title="Evidence scores (1–9, 95% interval)")
-    cols = (["frame"] if frames else []) + ["category", "kind", "score", "95% CI",
-                                            "salience", "sentences"]
-    for col in cols:
-        table.add_column(col, justify="left" if col in ("frame", "category", "kind") else "right",
-                         no_wrap=col == "category")
-    for r in df.itertuples(index=False):
-        row = [r.label, r.kind, f"{r.score:.1f}", f"{r.score_lo:.1f}–{r.score_hi:.1f}",
-               f"{r.salience:.3f}", str(r.n_coded)]
-        table.add_row(*([str(r.frame)] if frames else []), *row)
-    return table
+    tables = []
+    for kind, title in (("priority", "Security priorities"), ("threat", "Threat factors")):
+        part = df[df["kind"] == kind]
+        if part.empty:
+            continue
+        table = Table(title=f"{title}: score 1–9 with 95% interval", title_justify="left")
+        for col in (["frame"] if frames else []) + ["category", "score", "95% CI", "share",
+                                                    "sentences"]:
+            table.add_column(col, justify="left" if col in ("frame", "category") else "right")
+        for r in part.itertuples(index=False):
+            row = [r.label, f"{r.score:.1f}", f"{r.score_lo:.1f}–{r.score_hi:.1f}",
+                   f"{100 * r.salience:.1f}%", str(r.n_coded)]
+            table.add_row(*([str(r.frame)] if frames else []), *row)
+        tables.append(table)
+    return Group(*tables)
 
 
 @app.command()
@@ -152,7 +158,7 @@ def demo(
 
     folder = out_dir / "project"
     proj = guard(lambda: Project.open(folder) if (folder / "secprio.yaml").exists()
-                 else Project.init(folder, pack=pack))
+                 else Project.init(folder, pack=pack, name=f"{pack.upper()} demo"))
     corpus = guard(lambda: packs.path(pack) / "corpus")
     with progress("ingest") as update:
         result = guard(lambda: proj.ingest([corpus], progress=update))

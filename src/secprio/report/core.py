@@ -57,7 +57,7 @@ def heatmap_section(ctx: Context) -> Section:
 def scores_section(ctx: Context) -> Section:
     scores = ctx.scores[SCORE_COLUMNS]
     by_period = ctx.scores_by_period
-    html = (table(scores, id="scores-table")
+    html = (table(scores, id="scores-table", floats=3)
             + "<p>Salience: weighted share of sentences coded with the category. "
             "All values are also in <code>scores.csv</code> and <code>scores.json</code>.</p>")
     tables = {"scores": scores, "scores_by_period": by_period}
