@@ -41,8 +41,10 @@ def write_corpus(folder: Path, mb: int, seed: int = 1) -> int:
     while written < target:
         paras = [" ".join(rng.choice(SENTENCES) for _ in range(6)) for _ in range(300)]
         lang = "en"
-        body = (f"---\ntitle: Generated {i}\ndate: {2010 + i % 15}-06-01\ndoc_type: news\n"
-                f"issuer: TR\nlanguage: {lang}\n---\n" + "\n\n".join(paras) + "\n")
+        body = (
+            f"---\ntitle: Generated {i}\ndate: {2010 + i % 15}-06-01\ndoc_type: news\n"
+            f"issuer: TR\nlanguage: {lang}\n---\n" + "\n\n".join(paras) + "\n"
+        )
         (folder / f"doc{i:06d}.md").write_text(body, encoding="utf-8")
         written += len(body.encode())
         i += 1
@@ -57,8 +59,9 @@ def main() -> None:
     shutil.rmtree(args.workdir, ignore_errors=True)
     size = write_corpus(args.workdir / "corpus", args.mb)
     settings = Settings(name="scale", measure=MeasureSettings(bootstrap=100))
-    proj = Project.init(args.workdir / "project", codebook=packs.path("ots") / "codebook.yaml",
-                        settings=settings)
+    proj = Project.init(
+        args.workdir / "project", codebook=packs.path("ots") / "codebook.yaml", settings=settings
+    )
     t0 = time.perf_counter()
     res = proj.ingest([args.workdir / "corpus"])
     t1 = time.perf_counter()

@@ -38,22 +38,41 @@ categories:
 """
 
 DOCS = {
-    "a.md": ("2019-05-01", "declaration", "OTS", "en", [
-        "The states agreed on military cooperation. They will hold joint exercises.",
-        "Terrorism remains a threat. The fight against terrorism continues.",
-    ]),
-    "b.md": ("2021-03-02", "news", "TR", "en", [
-        "Military cooperation was discussed. Trade grew fast.",
-        "Culture week opened in Baku.",
-    ]),
-    "c.md": ("2022-06-10", "statement", "KZ", "ru", [
-        "Стороны договорились о борьбе с терроризмом. Терроризм угрожает региону.",
-    ]),
+    "a.md": (
+        "2019-05-01",
+        "declaration",
+        "OTS",
+        "en",
+        [
+            "The states agreed on military cooperation. They will hold joint exercises.",
+            "Terrorism remains a threat. The fight against terrorism continues.",
+        ],
+    ),
+    "b.md": (
+        "2021-03-02",
+        "news",
+        "TR",
+        "en",
+        [
+            "Military cooperation was discussed. Trade grew fast.",
+            "Culture week opened in Baku.",
+        ],
+    ),
+    "c.md": (
+        "2022-06-10",
+        "statement",
+        "KZ",
+        "ru",
+        [
+            "Стороны договорились о борьбе с терроризмом. Терроризм угрожает региону.",
+        ],
+    ),
 }
 
 
-def write_doc(folder: Path, name: str, date: str, doc_type: str, issuer: str, lang: str,
-              paragraphs: list[str]) -> Path:
+def write_doc(
+    folder: Path, name: str, date: str, doc_type: str, issuer: str, lang: str, paragraphs: list[str]
+) -> Path:
     head = textwrap.dedent(f"""\
         ---
         title: Document {name}

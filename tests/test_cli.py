@@ -19,8 +19,7 @@ def invoke(*args: str) -> object:
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
-def test_init_ingest_code_score_report(tmp_path: Path, corpus: Path,
-                                       codebook_file: Path) -> None:
+def test_init_ingest_code_score_report(tmp_path: Path, corpus: Path, codebook_file: Path) -> None:
     proj = tmp_path / "p"
     assert invoke("init", str(proj), "--codebook", str(codebook_file)).exit_code == 0
     assert (proj / "secprio.yaml").is_file() and (proj / "codebook.yaml").is_file()
@@ -31,8 +30,11 @@ def test_init_ingest_code_score_report(tmp_path: Path, corpus: Path,
     res = invoke("score", "-p", str(proj), "--csv", str(tmp_path / "s.csv"))
     assert res.exit_code == 0 and "Military cooperation" in res.output
     df = pd.read_csv(tmp_path / "s.csv")
-    assert set(df["category"]) == {"military_cooperation", "counter_terrorism",
-                                   "terrorism_transnational"}
+    assert set(df["category"]) == {
+        "military_cooperation",
+        "counter_terrorism",
+        "terrorism_transnational",
+    }
     res = invoke("report", "-p", str(proj), "--out", str(tmp_path / "r"))
     assert res.exit_code == 0
     for name in ("report.html", "scores.csv", "scores.json", "heatmap.png", "heatmap.svg"):

@@ -81,8 +81,7 @@ def test_fetch_saves_documents_with_sidecars_and_reports_each_failure(
 ) -> None:
     rows = read_sources(_sources(tmp_path, server))
     policy = Policy(interval=0.0, retries=3, backoff=0.01, max_bytes=1024 * 1024)
-    results = {r.url.rsplit("/", 1)[1]: r for r in fetch_all(rows, tmp_path / "dl",
-                                                             policy=policy)}
+    results = {r.url.rsplit("/", 1)[1]: r for r in fetch_all(rows, tmp_path / "dl", policy=policy)}
     assert results["doc.html"].path is not None
     sidecar = results["doc.html"].path.with_suffix(".yaml").read_text()
     assert "declaration" in sidecar and "KG" in sidecar
@@ -93,13 +92,26 @@ def test_fetch_saves_documents_with_sidecars_and_reports_each_failure(
     assert all(a.startswith("secprio/") for a in Handler.agents)
 
 
-def test_fetch_command_ingests_what_it_downloaded(tmp_path: Path, server: str,
-                                                  codebook_file: Path) -> None:
+def test_fetch_command_ingests_what_it_downloaded(
+    tmp_path: Path, server: str, codebook_file: Path
+) -> None:
     runner = CliRunner()
     runner.invoke(app, ["init", str(tmp_path / "p"), "--codebook", str(codebook_file)])
-    res = runner.invoke(app, ["fetch", str(_sources(tmp_path, server)), "-p",
-                              str(tmp_path / "p"), "--interval", "0", "--max-mb", "1",
-                              "--retries", "2"])
+    res = runner.invoke(
+        app,
+        [
+            "fetch",
+            str(_sources(tmp_path, server)),
+            "-p",
+            str(tmp_path / "p"),
+            "--interval",
+            "0",
+            "--max-mb",
+            "1",
+            "--retries",
+            "2",
+        ],
+    )
     assert res.exit_code == 3  # some URLs failed, and the run says so
     assert "downloaded 2 of 5" in res.output
     from secprio.project import Project

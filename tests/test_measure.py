@@ -35,24 +35,29 @@ def test_scale_works_on_replicate_rows() -> None:
 
 
 def _codebook() -> Codebook:
-    cats = tuple(Category(id=c, kind="priority", label=c.upper(), definition="d")
-                 for c in ("a", "b"))
+    cats = tuple(
+        Category(id=c, kind="priority", label=c.upper(), definition="d") for c in ("a", "b")
+    )
     return Codebook(name="t", version="1", categories=cats)
 
 
 def _frame() -> tuple[pd.DataFrame, pd.DataFrame]:
     # document 1: 4 sentences of weight 1, two coded a; document 2: 2 sentences of weight 0.5,
     # both coded b, one also a.
-    sents = pd.DataFrame({
-        "segment_id": [1, 2, 3, 4, 5, 6],
-        "document_id": [1, 1, 1, 1, 2, 2],
-        "weight": [1, 1, 1, 1, 0.5, 0.5],
-    })
-    cods = pd.DataFrame({
-        "segment_id": [1, 2, 5, 6, 5],
-        "category": ["a", "a", "b", "b", "a"],
-        "value": [1, 1, 1, 1, 1],
-    })
+    sents = pd.DataFrame(
+        {
+            "segment_id": [1, 2, 3, 4, 5, 6],
+            "document_id": [1, 1, 1, 1, 2, 2],
+            "weight": [1, 1, 1, 1, 0.5, 0.5],
+        }
+    )
+    cods = pd.DataFrame(
+        {
+            "segment_id": [1, 2, 5, 6, 5],
+            "category": ["a", "a", "b", "b", "a"],
+            "value": [1, 1, 1, 1, 1],
+        }
+    )
     return sents, cods
 
 

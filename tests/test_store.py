@@ -53,18 +53,21 @@ def test_human_codings_win_and_survive_a_rerun(coded: Project) -> None:
     target = cod[cod["category"] == "military_cooperation"].iloc[0]
     other = coded.sentences(text=True)
     culture = other[other["text"].str.contains("Culture")]["segment_id"].iat[0]
-    coded.store.add_human([
-        Coding(int(target["segment_id"]), "military_cooperation", "human:ana", "", value=0),
-        Coding(int(culture), "military_cooperation", "human:ana", ""),
-    ])
+    coded.store.add_human(
+        [
+            Coding(int(target["segment_id"]), "military_cooperation", "human:ana", "", value=0),
+            Coding(int(culture), "military_cooperation", "human:ana", ""),
+        ]
+    )
     # a codebook edit makes a new coder version: everything is coded again
     path = coded.root / coded.settings.codebook
     path.write_text(path.read_text() + "\n", encoding="utf-8")
     del coded.__dict__["codebook"]
     coded.code()
     eff = coded.codings()
-    cell = eff[(eff["segment_id"] == target["segment_id"])
-               & (eff["category"] == "military_cooperation")]
+    cell = eff[
+        (eff["segment_id"] == target["segment_id"]) & (eff["category"] == "military_cooperation")
+    ]
     assert cell["value"].tolist() == [0] and cell["source"].tolist() == ["human"]
     added = eff[(eff["segment_id"] == culture) & (eff["category"] == "military_cooperation")]
     assert added["value"].tolist() == [1]
@@ -81,10 +84,12 @@ def _count(db: Path, sql: str) -> int:
 
 def _signature(db: Path) -> list[tuple[object, ...]]:
     with sqlite3.connect(db) as conn:
-        return sorted(conn.execute(
-            "select d.path, s.idx, c.category, c.pattern, c.start, c.\"end\" from codings c "
-            "join segments s on s.id = c.segment_id join documents d on d.id = s.document_id"
-        ).fetchall())
+        return sorted(
+            conn.execute(
+                'select d.path, s.idx, c.category, c.pattern, c.start, c."end" from codings c '
+                "join segments s on s.id = c.segment_id join documents d on d.id = s.document_id"
+            ).fetchall()
+        )
 
 
 N_DOCS = 150
@@ -97,17 +102,30 @@ def test_a_run_killed_with_sigkill_resumes_without_loss_or_duplicates(
     folder = tmp_path / "big"
     folder.mkdir()
     for i in range(N_DOCS):
-        write_doc(folder, f"d{i:03d}.md", "2020-01-01", "news", "TR", "en", [
-            "Military cooperation and joint exercises. " * 10,
-            "Terrorism is a threat; the fight against terrorism goes on. " * 10,
-        ] * 3)
+        write_doc(
+            folder,
+            f"d{i:03d}.md",
+            "2020-01-01",
+            "news",
+            "TR",
+            "en",
+            [
+                "Military cooperation and joint exercises. " * 10,
+                "Terrorism is a threat; the fight against terrorism goes on. " * 10,
+            ]
+            * 3,
+        )
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     cli = [sys.executable, "-m", "secprio"]
     for name in ("killed", "clean"):
         Project.init(tmp_path / name, codebook=codebook_file).ingest([folder])
     db = tmp_path / "killed" / "secprio.db"
-    proc = subprocess.Popen([*cli, "code", "--batch", "1", "-p", str(tmp_path / "killed")],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*cli, "code", "--batch", "1", "-p", str(tmp_path / "killed")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while _count(db, "select count(*) from run_documents") < kill_after:
         assert time.monotonic() < deadline and proc.poll() is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -55,26 +55,36 @@ def load(path: Path) -> Settings:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise ProjectError(f"cannot read settings: {exc}", path=path,
-                           hint="fix the YAML or run `secprio init` in a new folder") from exc
+        raise ProjectError(
+            f"cannot read settings: {exc}",
+            path=path,
+            hint="fix the YAML or run `secprio init` in a new folder",
+        ) from exc
     measure = raw.pop("measure", {}) or {}
     _check_keys(raw, Settings, path, "")
     _check_keys(measure, MeasureSettings, path, "measure.")
     settings = Settings(**raw, measure=MeasureSettings(**measure))
     if settings.measure.scale not in SCALES:
-        raise ProjectError(f"measure.scale is {settings.measure.scale!r}", path=path,
-                           hint=f"use one of: {', '.join(SCALES)}")
+        raise ProjectError(
+            f"measure.scale is {settings.measure.scale!r}",
+            path=path,
+            hint=f"use one of: {', '.join(SCALES)}",
+        )
     return settings
 
 
 def _check_keys(raw: dict[str, Any], cls: type, path: Path, prefix: str) -> None:
-    known = set(cls.__dataclass_fields__)
+    known = {f.name for f in fields(cls)}
     unknown = sorted(set(raw) - known)
     if unknown:
-        raise ProjectError(f"unknown setting(s): {', '.join(prefix + k for k in unknown)}",
-                           path=path, hint=f"known settings: {', '.join(sorted(known))}")
+        raise ProjectError(
+            f"unknown setting(s): {', '.join(prefix + k for k in unknown)}",
+            path=path,
+            hint=f"known settings: {', '.join(sorted(known))}",
+        )
 
 
 def save(settings: Settings, path: Path) -> None:
-    path.write_text(yaml.safe_dump(settings.to_dict(), sort_keys=False, allow_unicode=True),
-                    encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(settings.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )

@@ -53,14 +53,24 @@ class Project:
 
     # -- life cycle ------------------------------------------------------------------------
     @classmethod
-    def init(cls, root: Path | str, *, pack: str | None = None, codebook: Path | None = None,
-             name: str | None = None, settings: config.Settings | None = None) -> Project:
+    def init(
+        cls,
+        root: Path | str,
+        *,
+        pack: str | None = None,
+        codebook: Path | None = None,
+        name: str | None = None,
+        settings: config.Settings | None = None,
+    ) -> Project:
         """Create a project folder: settings, codebook (a pack's, a given one or a template),
         the pack's context files (events, expert ratings, claims) and the store."""
         root = Path(root)
         if (root / config.CONFIG_NAME).exists():
-            raise ProjectError("a project already exists here", path=root,
-                               hint="open it with Project.open, or choose another folder")
+            raise ProjectError(
+                "a project already exists here",
+                path=root,
+                hint="open it with Project.open, or choose another folder",
+            )
         root.mkdir(parents=True, exist_ok=True)
         settings = settings or config.Settings(name=name or root.resolve().name)
         if pack:
@@ -82,8 +92,11 @@ class Project:
         root = Path(root)
         path = root / config.CONFIG_NAME
         if not path.is_file():
-            raise ProjectError("not a secprio project (no secprio.yaml)", path=root,
-                               hint=f"run `secprio init {root}` first")
+            raise ProjectError(
+                "not a secprio project (no secprio.yaml)",
+                path=root,
+                hint=f"run `secprio init {root}` first",
+            )
         return cls(root, config.load(path))
 
     @cached_property
@@ -108,28 +121,34 @@ class Project:
                 result.skipped.append(item)
             else:
                 _, status = self.store.add_document(item)
-                {"added": result.added, "version": result.versions,
-                 "unchanged": result.unchanged}[status].append(item.path)
+                {"added": result.added, "version": result.versions, "unchanged": result.unchanged}[
+                    status
+                ].append(item.path)
             progress(i, len(files))
         self.store.record_skipped(None, result.skipped)
         return result
 
-    def code(self, coder: str | None = None, *, batch: int = 25,
-             progress: Progress = _quiet) -> CodeResult:
+    def code(
+        self, coder: str | None = None, *, batch: int = 25, progress: Progress = _quiet
+    ) -> CodeResult:
         """Code every document not yet coded by this coder configuration; resumable."""
         name = coder or self.settings.measure.coder
         impl = make_coder(name, self)
         key = run_key(coder=name, version=impl.version, codebook=self.codebook.sha256)
-        run_id = self.store.start_run("code", key=key, coder=name, coder_version=impl.version,
-                                      codebook_sha256=self.codebook.sha256,
-                                      settings=self.settings.to_dict())
+        run_id = self.store.start_run(
+            "code",
+            key=key,
+            coder=name,
+            coder_version=impl.version,
+            codebook_sha256=self.codebook.sha256,
+            settings=self.settings.to_dict(),
+        )
         pending = self.store.pending_documents(key)
         n_codings = 0
         for lo in range(0, len(pending), batch):
             docs = pending[lo : lo + batch]
             codings = list(impl.code(self.store.units(docs)))
-            n_codings += self.store.save_batch(run_id, coder=name, doc_ids=docs,
-                                               codings=codings)
+            n_codings += self.store.save_batch(run_id, coder=name, doc_ids=docs, codings=codings)
             progress(min(lo + batch, len(pending)), len(pending))
         self.store.finish_run(run_id)
         return CodeResult(run_id, name, len(pending), n_codings)
@@ -145,9 +164,14 @@ class Project:
     def sentences(self, *, text: bool = False) -> pd.DataFrame:
         """One row per sentence of the active documents, with document metadata and weight."""
         q = (
-            sa.select(t.segments.c.id.label("segment_id"), t.segments.c.document_id,
-                      t.segments.c.idx, t.segments.c.paragraph, t.segments.c.start,
-                      t.segments.c.end)
+            sa.select(
+                t.segments.c.id.label("segment_id"),
+                t.segments.c.document_id,
+                t.segments.c.idx,
+                t.segments.c.paragraph,
+                t.segments.c.start,
+                t.segments.c.end,
+            )
             .join(t.documents, t.documents.c.id == t.segments.c.document_id)
             .where(t.segments.c.kind == "sentence", t.documents.c.active.is_(True))
             .order_by(t.segments.c.id)
@@ -165,8 +189,10 @@ class Project:
         q = sa.select(t.documents.c.id, t.documents.c.text).where(t.documents.c.id.in_(ids))
         with self.store.engine.connect() as conn:
             texts = {int(i): str(x) for i, x in conn.execute(q)}
-        return [texts[d][s:e] for d, s, e in
-                zip(sents["document_id"], sents["start"], sents["end"], strict=True)]
+        return [
+            texts[d][s:e]
+            for d, s, e in zip(sents["document_id"], sents["start"], sents["end"], strict=True)
+        ]
 
     def period(self, year: float | None) -> str:
         if year is None or pd.isna(year):
@@ -190,16 +216,27 @@ class Project:
         df = df.sort_values(["_human", "created_at"])
         return df.drop_duplicates(["segment_id", "category"], keep="last").drop(columns="_human")
 
-    def scores(self, *, by: str | None = None, coder: str | None = None,
-               scale: str | None = None) -> pd.DataFrame:
+    def scores(
+        self, *, by: str | None = None, coder: str | None = None, scale: str | None = None
+    ) -> pd.DataFrame:
         """The 1–9 scores with 95% bootstrap intervals, overall or per value of ``by``."""
         m = self.settings.measure
         sentences = self.sentences()
         if sentences.empty:
-            raise MeasureError("the project has no documents to score", path=self.root,
-                               hint=f"run `secprio ingest -p {self.root} DOCUMENTS...` first")
-        return score_sentences(sentences, self.codings(coder), self.codebook,
-                               scale=scale or m.scale, n_boot=m.bootstrap, seed=m.seed, by=by)
+            raise MeasureError(
+                "the project has no documents to score",
+                path=self.root,
+                hint=f"run `secprio ingest -p {self.root} DOCUMENTS...` first",
+            )
+        return score_sentences(
+            sentences,
+            self.codings(coder),
+            self.codebook,
+            scale=scale or m.scale,
+            n_boot=m.bootstrap,
+            seed=m.seed,
+            by=by,
+        )
 
     def context_file(self, key: str) -> Path | None:
         """The path of a context file named in the settings (events, expert, claims)."""

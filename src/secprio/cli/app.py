@@ -45,8 +45,14 @@ def guard(fn: Callable[[], T]) -> T:
 @contextmanager
 def progress(label: str) -> Iterator[Callable[[int, int], None]]:
     """A Rich progress bar driven by a ``(done, total)`` callback."""
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=False) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
         task = bar.add_task(label, total=None)
 
         def update(done: int, total: int) -> None:

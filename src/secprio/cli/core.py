@@ -10,7 +10,6 @@ from rich.console import Group
 from rich.table import Table
 
 from secprio import packs
-from secprio.ingest import fetch as fetch_mod
 from secprio.cli.app import (
     EXIT_SKIPPED,
     ProjectOption,
@@ -21,6 +20,7 @@ from secprio.cli.app import (
     out,
     progress,
 )
+from secprio.ingest import fetch as fetch_mod
 from secprio.project import IngestResult, Project
 
 
@@ -33,13 +33,17 @@ def init(
     """Create a project: settings (secprio.yaml), a codebook and an empty store."""
     project = guard(lambda: Project.init(folder, pack=pack or None, codebook=codebook))
     console.print(f"created project [bold]{project.settings.name}[/] in {folder}")
-    console.print(f"next: edit {folder / project.settings.codebook}, then "
-                  f"`secprio ingest -p {folder} DOCUMENTS...`")
+    console.print(
+        f"next: edit {folder / project.settings.codebook}, then "
+        f"`secprio ingest -p {folder} DOCUMENTS...`"
+    )
 
 
 def _print_ingest(result: IngestResult) -> None:
-    console.print(f"added {len(result.added)}, new versions {len(result.versions)}, "
-                  f"unchanged {len(result.unchanged)}, skipped {len(result.skipped)}")
+    console.print(
+        f"added {len(result.added)}, new versions {len(result.versions)}, "
+        f"unchanged {len(result.unchanged)}, skipped {len(result.skipped)}"
+    )
     for s in result.skipped:
         console.print(f"[yellow]skipped[/] {s.reason}", highlight=False)
 
@@ -69,8 +73,10 @@ def code(
     guard(lambda: proj.codebook)  # a bad codebook is reported before any work starts
     with progress(f"code ({coder or proj.settings.measure.coder})") as update:
         result = guard(lambda: proj.code(coder or None, batch=batch, progress=update))
-    console.print(f"run {result.run_id}: coded {result.documents} document(s), "
-                  f"{result.codings} coding(s) by {result.coder}")
+    console.print(
+        f"run {result.run_id}: coded {result.documents} document(s), "
+        f"{result.codings} coding(s) by {result.coder}"
+    )
 
 
 @app.command()
@@ -97,12 +103,22 @@ def score_table(df: pd.DataFrame) -> Group:
         if part.empty:
             continue
         table = Table(title=f"{title}: score 1–9 with 95% interval", title_justify="left")
-        for col in (["frame"] if frames else []) + ["category", "score", "95% CI", "share",
-                                                    "sentences"]:
+        for col in (["frame"] if frames else []) + [
+            "category",
+            "score",
+            "95% CI",
+            "share",
+            "sentences",
+        ]:
             table.add_column(col, justify="left" if col in ("frame", "category") else "right")
         for r in part.itertuples(index=False):
-            row = [r.label, f"{r.score:.1f}", f"{r.score_lo:.1f}–{r.score_hi:.1f}",
-                   f"{100 * r.salience:.1f}%", str(r.n_coded)]
+            row = [
+                r.label,
+                f"{r.score:.1f}",
+                f"{r.score_lo:.1f}–{r.score_hi:.1f}",
+                f"{100 * r.salience:.1f}%",
+                str(r.n_coded),
+            ]
             table.add_row(*([str(r.frame)] if frames else []), *row)
         tables.append(table)
     return Group(*tables)
@@ -157,8 +173,13 @@ def demo(
     from secprio.report.build import write as write_report  # matplotlib: import on use
 
     folder = out_dir / "project"
-    proj = guard(lambda: Project.open(folder) if (folder / "secprio.yaml").exists()
-                 else Project.init(folder, pack=pack, name=f"{pack.upper()} demo"))
+    proj = guard(
+        lambda: (
+            Project.open(folder)
+            if (folder / "secprio.yaml").exists()
+            else Project.init(folder, pack=pack, name=f"{pack.upper()} demo")
+        )
+    )
     corpus = guard(lambda: packs.path(pack) / "corpus")
     with progress("ingest") as update:
         result = guard(lambda: proj.ingest([corpus], progress=update))
@@ -171,4 +192,3 @@ def demo(
     out.print(f"report: {rep.html.resolve()}")
     if result.skipped:
         raise typer.Exit(EXIT_SKIPPED)
-

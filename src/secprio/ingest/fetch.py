@@ -55,20 +55,30 @@ def read_sources(path: Path) -> list[dict[str, str]]:
         with path.open(encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.DictReader(fh))
     except OSError as exc:
-        raise FetchError(f"cannot read sources: {exc}", path=path,
-                         hint="pass a CSV file with a 'url' column") from exc
+        raise FetchError(
+            f"cannot read sources: {exc}", path=path, hint="pass a CSV file with a 'url' column"
+        ) from exc
     if not rows or "url" not in rows[0]:
-        raise FetchError("no 'url' column", path=path,
-                         hint=f"columns: url, then any of {', '.join(META_KEYS[:-1])}")
+        raise FetchError(
+            "no 'url' column",
+            path=path,
+            hint=f"columns: url, then any of {', '.join(META_KEYS[:-1])}",
+        )
     return [r for r in rows if (r.get("url") or "").strip()]
 
 
-def fetch_all(rows: list[dict[str, str]], folder: Path, *, policy: Policy = Policy(),
-              progress: Callable[[int, int], None] | None = None) -> list[Fetched]:
+def fetch_all(
+    rows: list[dict[str, str]],
+    folder: Path,
+    *,
+    policy: Policy = Policy(),
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Fetched]:
     folder.mkdir(parents=True, exist_ok=True)
     results = []
-    with httpx.Client(headers={"User-Agent": USER_AGENT}, follow_redirects=True,
-                      timeout=policy.timeout) as client:
+    with httpx.Client(
+        headers={"User-Agent": USER_AGENT}, follow_redirects=True, timeout=policy.timeout
+    ) as client:
         last = 0.0
         for i, row in enumerate(rows, 1):
             wait = policy.interval - (time.monotonic() - last)
@@ -81,8 +91,7 @@ def fetch_all(rows: list[dict[str, str]], folder: Path, *, policy: Policy = Poli
     return results
 
 
-def _fetch_one(client: httpx.Client, row: dict[str, str], folder: Path,
-               policy: Policy) -> Fetched:
+def _fetch_one(client: httpx.Client, row: dict[str, str], folder: Path, policy: Policy) -> Fetched:
     url = row["url"].strip()
     try:
         body, ctype = _download(client, url, policy)
@@ -90,12 +99,11 @@ def _fetch_one(client: httpx.Client, row: dict[str, str], folder: Path,
         return Fetched(url, None, str(exc))
     path = folder / (_slug(url) + SUFFIX[ctype])
     path.write_bytes(body)
-    meta = {k: row[k] for k in META_KEYS if row.get(k)}
+    meta: dict[str, object] = {k: row[k] for k in META_KEYS if row.get(k)}
     if "members" in meta:
         meta["members"] = [m.strip() for m in str(meta["members"]).split(";") if m.strip()]
     meta["url"] = url
-    path.with_suffix(".yaml").write_text(yaml.safe_dump(meta, allow_unicode=True),
-                                         encoding="utf-8")
+    path.with_suffix(".yaml").write_text(yaml.safe_dump(meta, allow_unicode=True), encoding="utf-8")
     return Fetched(url, path)
 
 
@@ -107,17 +115,26 @@ def _download(client: httpx.Client, url: str, policy: Policy) -> tuple[bytes, st
                 if resp.status_code == 429 or resp.status_code >= 500:
                     raise _Retry(f"HTTP {resp.status_code}")
                 if resp.status_code >= 400:
-                    raise FetchError(f"HTTP {resp.status_code}", path=url,
-                                     hint="check the URL; the server refused it")
+                    raise FetchError(
+                        f"HTTP {resp.status_code}",
+                        path=url,
+                        hint="check the URL; the server refused it",
+                    )
                 ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
                 if ctype not in SUFFIX:
-                    raise FetchError(f"unsupported content type {ctype or 'none'!r}", path=url,
-                                     hint="secprio reads PDF, HTML, DOCX and plain text")
+                    raise FetchError(
+                        f"unsupported content type {ctype or 'none'!r}",
+                        path=url,
+                        hint="secprio reads PDF, HTML, DOCX and plain text",
+                    )
                 return b"".join(_capped(resp.iter_bytes(), url, policy.max_bytes)), ctype
         except (httpx.TransportError, _Retry) as exc:
             if attempt == policy.retries:
-                raise FetchError(f"failed after {attempt + 1} attempts: {exc}", path=url,
-                                 hint="try again later or download it by hand") from exc
+                raise FetchError(
+                    f"failed after {attempt + 1} attempts: {exc}",
+                    path=url,
+                    hint="try again later or download it by hand",
+                ) from exc
             time.sleep(delay)
             delay *= 2
     raise AssertionError("unreachable")
@@ -132,8 +149,11 @@ def _capped(chunks: Iterator[bytes], url: str, limit: int) -> Iterator[bytes]:
     for chunk in chunks:
         total += len(chunk)
         if total > limit:
-            raise FetchError(f"larger than the {limit // (1024 * 1024)} MB limit", path=url,
-                             hint="raise --max-mb if this document is wanted")
+            raise FetchError(
+                f"larger than the {limit // (1024 * 1024)} MB limit",
+                path=url,
+                hint="raise --max-mb if this document is wanted",
+            )
         yield chunk
 
 

@@ -8,17 +8,17 @@ from numpy.typing import NDArray
 Floats = NDArray[np.float64]
 
 
-def doc_totals(doc_index: NDArray[np.int64], weights: Floats, coded: Floats,
-               n_docs: int) -> tuple[Floats, Floats]:
+def doc_totals(
+    doc_index: NDArray[np.int64], weights: Floats, coded: Floats, n_docs: int
+) -> tuple[Floats, Floats]:
     """Per-document weighted sentence totals ``W`` (D,) and coded totals ``C`` (D, K)."""
-    w_tot = np.bincount(doc_index, weights=weights, minlength=n_docs)
+    w_tot = np.bincount(doc_index, weights=weights, minlength=n_docs).astype(float)
     c_tot = np.zeros((n_docs, coded.shape[1]))
     np.add.at(c_tot, doc_index, coded * weights[:, None])
     return w_tot, c_tot
 
 
-def replicates(w_tot: Floats, c_tot: Floats, *, n: int, seed: int,
-               chunk: int = 64) -> Floats:
+def replicates(w_tot: Floats, c_tot: Floats, *, n: int, seed: int, chunk: int = 64) -> Floats:
     """Salience of each category in ``n`` resamples of the documents, shape (n, K)."""
     rng = np.random.default_rng(seed)
     n_docs = len(w_tot)

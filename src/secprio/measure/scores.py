@@ -14,8 +14,9 @@ from secprio.measure.scale import to_scale
 ALL = "All documents"
 
 
-def coded_matrix(sentences: pd.DataFrame, codings: pd.DataFrame,
-                 categories: Sequence[str]) -> np.ndarray:
+def coded_matrix(
+    sentences: pd.DataFrame, codings: pd.DataFrame, categories: Sequence[str]
+) -> np.ndarray:
     """0/1 matrix (sentence × category) of the effective codings."""
     pos = pd.Series(np.arange(len(sentences)), index=sentences["segment_id"].to_numpy())
     mat = np.zeros((len(sentences), len(categories)))
@@ -26,8 +27,16 @@ def coded_matrix(sentences: pd.DataFrame, codings: pd.DataFrame,
     return mat
 
 
-def score_frame(sentences: pd.DataFrame, coded: np.ndarray, codebook: Codebook, *,
-                scale: str, n_boot: int, seed: int, frame: str = ALL) -> pd.DataFrame:
+def score_frame(
+    sentences: pd.DataFrame,
+    coded: np.ndarray,
+    codebook: Codebook,
+    *,
+    scale: str,
+    n_boot: int,
+    seed: int,
+    frame: str = ALL,
+) -> pd.DataFrame:
     """One row per category: salience and 1–9 score, each with a 95% interval."""
     doc_codes, doc_index = np.unique(sentences["document_id"].to_numpy(), return_inverse=True)
     weights = sentences["weight"].to_numpy(dtype=float)
@@ -44,20 +53,37 @@ def score_frame(sentences: pd.DataFrame, coded: np.ndarray, codebook: Codebook, 
         k_lo, k_hi = interval(sc_boot)
         for j, i in enumerate(idx):
             cat = codebook.categories[i]
-            rows.append({
-                "frame": frame, "category": cat.id, "label": cat.label, "kind": kind,
-                "n_documents": len(doc_codes), "n_sentences": len(sentences),
-                "n_coded": int(coded[:, i].sum()),
-                "salience": point[i], "salience_lo": s_lo[j], "salience_hi": s_hi[j],
-                "score": sc[j], "score_lo": k_lo[j], "score_hi": k_hi[j],
-                "points": int(np.rint(sc[j])),
-            })
+            rows.append(
+                {
+                    "frame": frame,
+                    "category": cat.id,
+                    "label": cat.label,
+                    "kind": kind,
+                    "n_documents": len(doc_codes),
+                    "n_sentences": len(sentences),
+                    "n_coded": int(coded[:, i].sum()),
+                    "salience": point[i],
+                    "salience_lo": s_lo[j],
+                    "salience_hi": s_hi[j],
+                    "score": sc[j],
+                    "score_lo": k_lo[j],
+                    "score_hi": k_hi[j],
+                    "points": int(np.rint(sc[j])),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def score(sentences: pd.DataFrame, codings: pd.DataFrame, codebook: Codebook, *,
-          scale: str = "ratio", n_boot: int = 1000, seed: int = 0,
-          by: str | None = None) -> pd.DataFrame:
+def score(
+    sentences: pd.DataFrame,
+    codings: pd.DataFrame,
+    codebook: Codebook,
+    *,
+    scale: str = "ratio",
+    n_boot: int = 1000,
+    seed: int = 0,
+    by: str | None = None,
+) -> pd.DataFrame:
     """Scores for all documents, or for each value of the column ``by`` (a frame each)."""
     cats = codebook.ids()
     coded = coded_matrix(sentences, codings, cats)
@@ -66,6 +92,9 @@ def score(sentences: pd.DataFrame, codings: pd.DataFrame, codebook: Codebook, *,
     parts = []
     for value, part in sentences.groupby(by, sort=True):
         mask = (sentences[by] == value).to_numpy()
-        parts.append(score_frame(part, coded[mask], codebook, scale=scale, n_boot=n_boot,
-                                 seed=seed, frame=str(value)))
+        parts.append(
+            score_frame(
+                part, coded[mask], codebook, scale=scale, n_boot=n_boot, seed=seed, frame=str(value)
+            )
+        )
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

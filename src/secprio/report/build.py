@@ -25,8 +25,10 @@ class Report:
 
 
 def _env() -> Environment:
-    return Environment(loader=PackageLoader("secprio.report", "templates"),
-                       autoescape=select_autoescape(["html", "j2"]))
+    return Environment(
+        loader=PackageLoader("secprio.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+    )
 
 
 def _load_plugins() -> None:
@@ -50,11 +52,16 @@ def write(project: Project, out: Path | str) -> Report:
     report = Report(out / "report.html")
     for s in sections:
         report.files += _write_section_files(s, out)
-    html = _env().get_template("report.html.j2").render(
-        title=f"{project.settings.name}: security priorities",
-        sections=sections, version=__version__,
-        evidence=json.dumps(records(ctx), ensure_ascii=False).replace("</", "<\\/"),
-        labels=json.dumps({c.id: c.label for c in project.codebook.categories}),
+    html = (
+        _env()
+        .get_template("report.html.j2")
+        .render(
+            title=f"{project.settings.name}: security priorities",
+            sections=sections,
+            version=__version__,
+            evidence=json.dumps(records(ctx), ensure_ascii=False).replace("</", "<\\/"),
+            labels=json.dumps({c.id: c.label for c in project.codebook.categories}),
+        )
     )
     report.html.write_text(html, encoding="utf-8")
     return report
@@ -64,8 +71,9 @@ def _write_section_files(section: Section, out: Path) -> list[Path]:
     written = []
     for name, df in section.tables.items():
         df.to_csv(out / f"{name}.csv", index=False)
-        df.to_json(out / f"{name}.json", orient="records", force_ascii=False, indent=1,
-                   date_format="iso")
+        df.to_json(
+            out / f"{name}.json", orient="records", force_ascii=False, indent=1, date_format="iso"
+        )
         written += [out / f"{name}.csv", out / f"{name}.json"]
     for name, content in section.files.items():
         path = out / name

@@ -14,9 +14,21 @@ from secprio.report import figures
 from secprio.report.html import heat_grid, table
 from secprio.report.sections import Context, Section, register
 
-SCORE_COLUMNS = ["category", "label", "kind", "score", "score_lo", "score_hi", "points",
-                 "salience", "salience_lo", "salience_hi", "n_coded", "n_sentences",
-                 "n_documents"]
+SCORE_COLUMNS = [
+    "category",
+    "label",
+    "kind",
+    "score",
+    "score_lo",
+    "score_hi",
+    "points",
+    "salience",
+    "salience_lo",
+    "salience_hi",
+    "n_coded",
+    "n_sentences",
+    "n_documents",
+]
 
 
 def _framed(ctx: Context, kind: str) -> pd.DataFrame:
@@ -39,17 +51,22 @@ def heatmap_section(ctx: Context) -> Section:
         files[f"{name}.png"] = png
         files[f"{name}.svg"] = figures.to_svg(figures.heatmap(data, title=fig_title))
         parts.append(f"<h3>{title}</h3>")
-        parts.append(heat_grid(data, field="period",
-                               caption="Click a cell to read the sentences behind it."))
+        parts.append(
+            heat_grid(data, field="period", caption="Click a cell to read the sentences behind it.")
+        )
         img = base64.b64encode(png).decode()
-        parts.append(f'<details><summary>Figure ({name}.png / {name}.svg)</summary>'
-                     f'<img alt="{escape(fig_title)}" src="data:image/png;base64,{img}">'
-                     f"</details>")
-    intro = (f"<p>Score 1–9 on the <b>{m.scale}</b> scale (see Method), computed from "
-             f"{int(ctx.scores['n_sentences'].iat[0])} sentences in "
-             f"{int(ctx.scores['n_documents'].iat[0])} documents, coded by "
-             f"<code>{escape(m.coder)}</code>. Brackets: 95% bootstrap interval over documents "
-             f"({m.bootstrap} replicates, seed {m.seed}).</p>")
+        parts.append(
+            f"<details><summary>Figure ({name}.png / {name}.svg)</summary>"
+            f'<img alt="{escape(fig_title)}" src="data:image/png;base64,{img}">'
+            f"</details>"
+        )
+    intro = (
+        f"<p>Score 1–9 on the <b>{m.scale}</b> scale (see Method), computed from "
+        f"{int(ctx.scores['n_sentences'].iat[0])} sentences in "
+        f"{int(ctx.scores['n_documents'].iat[0])} documents, coded by "
+        f"<code>{escape(m.coder)}</code>. Brackets: 95% bootstrap interval over documents "
+        f"({m.bootstrap} replicates, seed {m.seed}).</p>"
+    )
     return Section("heatmap", "Priority heatmap", intro + "".join(parts), files=files)
 
 
@@ -57,9 +74,11 @@ def heatmap_section(ctx: Context) -> Section:
 def scores_section(ctx: Context) -> Section:
     scores = ctx.scores[SCORE_COLUMNS]
     by_period = ctx.scores_by_period
-    html = (table(scores, id="scores-table", floats=3)
-            + "<p>Salience: weighted share of sentences coded with the category. "
-            "All values are also in <code>scores.csv</code> and <code>scores.json</code>.</p>")
+    html = (
+        table(scores, id="scores-table", floats=3)
+        + "<p>Salience: weighted share of sentences coded with the category. "
+        "All values are also in <code>scores.csv</code> and <code>scores.json</code>.</p>"
+    )
     tables = {"scores": scores, "scores_by_period": by_period}
     return Section("scores", "Scores with intervals", html, tables=tables)
 
@@ -68,8 +87,9 @@ def scores_section(ctx: Context) -> Section:
 def skipped_section(ctx: Context) -> Section:
     skipped = ctx.project.skipped()[["path", "reason"]]
     if skipped.empty:
-        return Section("skipped", "Skipped files", "<p>No file was skipped.</p>",
-                       tables={"skipped": skipped})
+        return Section(
+            "skipped", "Skipped files", "<p>No file was skipped.</p>", tables={"skipped": skipped}
+        )
     html = f"<p>{len(skipped)} file(s) could not be read:</p>" + table(skipped, id="skipped")
     return Section("skipped", "Skipped files", html, tables={"skipped": skipped})
 
@@ -99,13 +119,29 @@ def provenance_section(ctx: Context) -> Section:
     runs = ctx.project.runs()
     cb = ctx.project.codebook
     prov = {
-        "secprio": __version__, "python": platform.python_version(),
+        "secprio": __version__,
+        "python": platform.python_version(),
         "codebook": {"name": cb.name, "version": cb.version, "sha256": cb.sha256},
         "settings": ctx.project.settings.to_dict(),
     }
-    cols = ["id", "kind", "coder", "coder_version", "codebook_sha256", "package_version",
-            "status", "started_at", "finished_at"]
-    html = (f"<pre>{escape(json.dumps(prov, indent=2, ensure_ascii=False))}</pre>"
-            + table(runs[cols].astype(str), id="runs"))
-    return Section("provenance", "Provenance", html, tables={"runs": runs[cols]},
-                   files={"provenance.json": json.dumps(prov, indent=2, ensure_ascii=False)})
+    cols = [
+        "id",
+        "kind",
+        "coder",
+        "coder_version",
+        "codebook_sha256",
+        "package_version",
+        "status",
+        "started_at",
+        "finished_at",
+    ]
+    html = f"<pre>{escape(json.dumps(prov, indent=2, ensure_ascii=False))}</pre>" + table(
+        runs[cols].astype(str), id="runs"
+    )
+    return Section(
+        "provenance",
+        "Provenance",
+        html,
+        tables={"runs": runs[cols]},
+        files={"provenance.json": json.dumps(prov, indent=2, ensure_ascii=False)},
+    )

@@ -23,12 +23,21 @@ def records(ctx: Context) -> list[dict[str, object]]:
             spans.setdefault(r.segment_id, []).append([r.start, r.end, r.category])
     out = []
     for seg_id, s in keep.iterrows():
-        out.append({
-            "id": int(seg_id), "text": s["text"], "doc": s["title"], "date": s["date"] or "",
-            "url": s["url"], "doc_type": s["doc_type"], "issuer": s["issuer"],
-            "period": s["period"], "year": "" if pd.isna(s["year"]) else str(int(s["year"])),
-            "members": list(s["members"]), "language": s["language"],
-            "cats": sorted(set(cats.get(int(seg_id), []))),
-            "spans": sorted(spans.get(int(seg_id), []), key=lambda x: int(x[0])),  # type: ignore[call-overload]
-        })
+        out.append(
+            {
+                "id": int(seg_id),
+                "text": s["text"],
+                "doc": s["title"],
+                "date": s["date"] or "",
+                "url": s["url"],
+                "doc_type": s["doc_type"],
+                "issuer": s["issuer"],
+                "period": s["period"],
+                "year": "" if pd.isna(s["year"]) else str(int(s["year"])),
+                "members": list(s["members"]),
+                "language": s["language"],
+                "cats": sorted(set(cats.get(int(seg_id), []))),
+                "spans": sorted(spans.get(int(seg_id), []), key=lambda x: int(x[0])),  # type: ignore[call-overload]
+            }
+        )
     return out

@@ -31,10 +31,25 @@ def heatmap(scores: pd.DataFrame, *, title: str, value: str = "score") -> Figure
         if np.isnan(v):
             continue
         colour = "white" if v >= 6.5 else "black"
-        ax.text(j, i - 0.12, f"{v:.1f}", ha="center", va="center", fontsize=10,
-                color=colour, fontweight="bold")
-        ax.text(j, i + 0.22, f"[{lo.iat[i, j]:.1f}–{hi.iat[i, j]:.1f}]", ha="center",
-                va="center", fontsize=7, color=colour)
+        ax.text(
+            j,
+            i - 0.12,
+            f"{v:.1f}",
+            ha="center",
+            va="center",
+            fontsize=10,
+            color=colour,
+            fontweight="bold",
+        )
+        ax.text(
+            j,
+            i + 0.22,
+            f"[{lo.iat[i, j]:.1f}–{hi.iat[i, j]:.1f}]",
+            ha="center",
+            va="center",
+            fontsize=7,
+            color=colour,
+        )
     bar = fig.colorbar(im, ax=ax, ticks=range(1, 10))
     bar.set_label("priority score (1–9, 95% interval in brackets)")
     ax.set_title(title)

@@ -24,11 +24,10 @@ def table(df: pd.DataFrame, *, id: str = "", floats: int = 2) -> str:
                 cells.append(f"<td>{escape(str(v))}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     ident = f' id="{escape(id)}"' if id else ""
-    return f'<table{ident}><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def heat_grid(scores: pd.DataFrame, *, field: str, value: str = "score",
-              caption: str = "") -> str:
+def heat_grid(scores: pd.DataFrame, *, field: str, value: str = "score", caption: str = "") -> str:
     """Categories × frames as coloured cells; a click lists the sentences behind a cell.
 
     ``field`` names the sentence attribute a frame filters on (``period``, ``issuer``, …);
@@ -52,9 +51,11 @@ def heat_grid(scores: pd.DataFrame, *, field: str, value: str = "score",
                 f'<td class="cell" style="background:{colour(v)};color:{fg}" '
                 f'data-cat="{escape(str(cat))}" data-field="{escape(field)}" '
                 f'data-value="{escape(str(f))}" title="{int(r["n_coded"])} sentences">'
-                f'<b>{v:.1f}</b><br><small>[{r["score_lo"]:.1f}–{r["score_hi"]:.1f}]</small></td>'
+                f"<b>{v:.1f}</b><br><small>[{r['score_lo']:.1f}–{r['score_hi']:.1f}]</small></td>"
             )
         rows.append(f"<tr><th class='rowh'>{label}</th>{''.join(cells)}</tr>")
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
-    return (f'<table class="heat">{cap}<thead><tr><th></th>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>')
+    return (
+        f'<table class="heat">{cap}<thead><tr><th></th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )

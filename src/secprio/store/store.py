@@ -24,6 +24,12 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def _new_id(result: sa.CursorResult[object]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None  # an INSERT into a table with an integer primary key
+    return int(key[0])
+
+
 def run_key(**parts: object) -> str:
     """A fingerprint of what a run computes: same key, same codings, so it can resume."""
     blob = json.dumps(parts, sort_keys=True, default=str).encode()
@@ -57,21 +63,36 @@ class Store:
         m = doc.meta
         row = conn.execute(
             t.documents.insert().values(
-                path=doc.path, sha256=doc.sha256, version=version, active=True,
-                title=m.title, date=m.date.isoformat() if m.date else None,
-                year=m.date.year if m.date else None, doc_type=m.doc_type, issuer=m.issuer,
-                members=";".join(m.members), language=m.language, url=m.url,
-                extra=json.loads(json.dumps(m.extra, default=str)), text=doc.text,
+                path=doc.path,
+                sha256=doc.sha256,
+                version=version,
+                active=True,
+                title=m.title,
+                date=m.date.isoformat() if m.date else None,
+                year=m.date.year if m.date else None,
+                doc_type=m.doc_type,
+                issuer=m.issuer,
+                members=";".join(m.members),
+                language=m.language,
+                url=m.url,
+                extra=json.loads(json.dumps(m.extra, default=str)),
+                text=doc.text,
                 ingested_at=_now(),
             )
         )
-        doc_id = int(row.inserted_primary_key[0])
+        doc_id = _new_id(row)
         if doc.segments:
             conn.execute(
                 t.segments.insert(),
                 [
-                    {"document_id": doc_id, "kind": s.kind, "idx": s.index, "start": s.start,
-                     "end": s.end, "paragraph": s.paragraph}
+                    {
+                        "document_id": doc_id,
+                        "kind": s.kind,
+                        "idx": s.index,
+                        "start": s.start,
+                        "end": s.end,
+                        "paragraph": s.paragraph,
+                    }
                     for s in doc.segments
                 ],
             )
@@ -84,8 +105,16 @@ class Store:
                 conn.execute(t.skipped.insert(), rows)
 
     # -- runs ------------------------------------------------------------------------------
-    def start_run(self, kind: str, *, key: str, coder: str = "", coder_version: str = "",
-                  codebook_sha256: str = "", settings: dict[str, object] | None = None) -> int:
+    def start_run(
+        self,
+        kind: str,
+        *,
+        key: str,
+        coder: str = "",
+        coder_version: str = "",
+        codebook_sha256: str = "",
+        settings: dict[str, object] | None = None,
+    ) -> int:
         """Reuse an unfinished run with the same key (resume), else open a new one."""
         with self.engine.begin() as conn:
             open_run = conn.execute(
@@ -95,17 +124,24 @@ class Store:
                 return int(open_run)
             row = conn.execute(
                 t.runs.insert().values(
-                    kind=kind, key=key, coder=coder, coder_version=coder_version,
-                    codebook_sha256=codebook_sha256, settings=settings or {},
-                    package_version=__version__, status="running", started_at=_now(),
+                    kind=kind,
+                    key=key,
+                    coder=coder,
+                    coder_version=coder_version,
+                    codebook_sha256=codebook_sha256,
+                    settings=settings or {},
+                    package_version=__version__,
+                    status="running",
+                    started_at=_now(),
                 )
             )
-            return int(row.inserted_primary_key[0])
+            return _new_id(row)
 
     def finish_run(self, run_id: int, status: str = "complete") -> None:
         with self.engine.begin() as conn:
             conn.execute(
-                t.runs.update().where(t.runs.c.id == run_id)
+                t.runs.update()
+                .where(t.runs.c.id == run_id)
                 .values(status=status, finished_at=_now())
             )
 
@@ -127,8 +163,13 @@ class Store:
     def units(self, doc_ids: Sequence[int]) -> list[Unit]:
         """The sentences of these documents, as coder input."""
         q = (
-            sa.select(t.segments.c.id, t.segments.c.start, t.segments.c.end,
-                      t.documents.c.text, t.documents.c.language)
+            sa.select(
+                t.segments.c.id,
+                t.segments.c.start,
+                t.segments.c.end,
+                t.documents.c.text,
+                t.documents.c.language,
+            )
             .join(t.documents, t.documents.c.id == t.segments.c.document_id)
             .where(t.segments.c.document_id.in_(list(doc_ids)), t.segments.c.kind == "sentence")
             .order_by(t.segments.c.id)
@@ -136,15 +177,17 @@ class Store:
         with self.engine.connect() as conn:
             return [Unit(int(i), text[s:e], lang) for i, s, e, text, lang in conn.execute(q)]
 
-    def save_batch(self, run_id: int, *, coder: str, doc_ids: Sequence[int],
-                   codings: Iterable[Coding]) -> int:
+    def save_batch(
+        self, run_id: int, *, coder: str, doc_ids: Sequence[int], codings: Iterable[Coding]
+    ) -> int:
         """Replace this coder's machine codings on these documents, atomically with progress."""
         rows = [self._coding_row(c, run_id=run_id, source="machine") for c in codings]
         seg_ids = sa.select(t.segments.c.id).where(t.segments.c.document_id.in_(list(doc_ids)))
         with self.engine.begin() as conn:
             conn.execute(
                 t.codings.delete().where(
-                    t.codings.c.coder == coder, t.codings.c.source == "machine",
+                    t.codings.c.coder == coder,
+                    t.codings.c.source == "machine",
                     t.codings.c.segment_id.in_(seg_ids),
                 )
             )
@@ -163,7 +206,8 @@ class Store:
                 conn.execute(
                     t.codings.delete().where(
                         t.codings.c.segment_id == r["segment_id"],
-                        t.codings.c.category == r["category"], t.codings.c.coder == r["coder"],
+                        t.codings.c.category == r["category"],
+                        t.codings.c.coder == r["coder"],
                     )
                 )
             if rows:
@@ -174,10 +218,19 @@ class Store:
     def _coding_row(c: Coding, *, run_id: int | None, source: str) -> dict[str, object]:
         # explicit rather than dataclasses.asdict, which deep-copies and dominates big runs
         return {
-            "segment_id": c.unit_id, "category": c.category, "coder": c.coder,
-            "coder_version": c.coder_version, "confidence": c.confidence,
-            "pattern": c.pattern, "start": c.start, "end": c.end, "value": c.value,
-            "evidence": c.evidence, "run_id": run_id, "source": source, "created_at": _now(),
+            "segment_id": c.unit_id,
+            "category": c.category,
+            "coder": c.coder,
+            "coder_version": c.coder_version,
+            "confidence": c.confidence,
+            "pattern": c.pattern,
+            "start": c.start,
+            "end": c.end,
+            "value": c.value,
+            "evidence": c.evidence,
+            "run_id": run_id,
+            "source": source,
+            "created_at": _now(),
         }
 
     # -- reads for analysis ----------------------------------------------------------------

@@ -77,7 +77,10 @@ def upgrade() -> None:
         "codings",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column(
-            "segment_id", sa.Integer, sa.ForeignKey("segments.id", ondelete="CASCADE"), nullable=False
+            "segment_id",
+            sa.Integer,
+            sa.ForeignKey("segments.id", ondelete="CASCADE"),
+            nullable=False,
         ),
         sa.Column("category", sa.String(64), nullable=False),
         sa.Column("coder", sa.String(64), nullable=False),
