@@ -137,18 +137,21 @@ def passages(sentences: pd.DataFrame, codings: pd.DataFrame, codebook: Codebook,
 
     Strength = (matched patterns of the threat + of the priority in the unit) × document
     weight, so a declaration paragraph naming both twice outranks a news line naming each once.
-    ``sentences`` must carry ``text``.
+    ``text`` holds the unit's sentences coded with either category, ``unit_text`` the whole
+    unit. ``sentences`` must carry ``text``.
     """
     index, keys = assign_units(sentences, unit=unit, window=window)
     sents = sentences.assign(_unit=index)
     hits = codings[codings["value"] == 1].merge(sents[["segment_id", "_unit"]], on="segment_id")
     hits = hits.drop_duplicates(["segment_id", "category", "pattern"])
     n_match = hits.groupby(["_unit", "category"]).size()
+    cats_of = hits.groupby("segment_id")["category"].agg(set)
     first = sents.groupby("_unit").first()
     text = sents.groupby("_unit")["text"].agg(" ".join)
     rows = []
+    present = set(n_match.index.get_level_values(1))
     for t, p in pairs:
-        if t not in n_match.index.get_level_values(1) or p not in n_match.index.get_level_values(1):
+        if t not in present or p not in present:
             continue
         mt = n_match.xs(t, level="category")
         mp = n_match.xs(p, level="category")
@@ -157,13 +160,17 @@ def passages(sentences: pd.DataFrame, codings: pd.DataFrame, codebook: Codebook,
         ranked = sorted(both, key=lambda k: (-strength[k], str(first.at[k, "date"]), k))
         for rank, k in enumerate(ranked[:top], 1):
             f = first.loc[k]
+            unit_sents = sents[sents["_unit"] == k]
+            coded = [s for sid, s in zip(unit_sents["segment_id"], unit_sents["text"],
+                                         strict=True) if cats_of.get(sid, set()) & {t, p}]
             rows.append({"threat": t, "priority": p, "rank": rank,
                          "document_id": int(keys.at[k, "document_id"]),
                          "unit": int(keys.at[k, "unit"]), "title": f["title"],
                          "date": f["date"] or "", "doc_type": f["doc_type"], "url": f["url"],
-                         "strength": float(strength[k]), "text": text[k]})
+                         "strength": float(strength[k]), "text": " … ".join(coded),
+                         "unit_text": text[k]})
     cols = ["threat", "priority", "rank", "document_id", "unit", "title", "date", "doc_type",
-            "url", "strength", "text"]
+            "url", "strength", "text", "unit_text"]
     return pd.DataFrame(rows, columns=cols)
 
 

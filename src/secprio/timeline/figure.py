@@ -15,7 +15,7 @@ from secprio.timeline.events import Event
 
 SCOPE_COLOUR = {"organization": "#1f5f99", "bilateral": "#c05621", "external": "#6b46c1"}
 NO_DOMAIN = "(no domain)"
-LEFT, RIGHT, TOP, ROW, WIDTH = 200, 20, 34, 22, 1000
+LEFT, RIGHT, TOP, ROW, WIDTH = 235, 20, 34, 22, 1040
 
 
 def event_date(extra: object) -> str:
@@ -80,9 +80,10 @@ def svg(events: list[Event], *, labels: dict[str, str], links: pd.DataFrame | No
              f'font-family="system-ui, sans-serif">']
     for year in range(lo.year, hi.year + 1):
         x = _x(dt.date(year, 1, 1), lo, hi)
+        label = (f'<text x="{x + 2:.1f}" y="{TOP - 12}" fill="#555">{year}</text>'
+                 if year < hi.year else "")
         parts.append(f'<line x1="{x:.1f}" y1="{TOP - 8}" x2="{x:.1f}" y2="{height - 24}" '
-                     f'stroke="#e3e8ee"/><text x="{x + 2:.1f}" y="{TOP - 12}" fill="#555">'
-                     f"{year}</text>")
+                     f'stroke="#e3e8ee"/>{label}')
     for i, row in enumerate([*rows, "documents"]):
         y = TOP + ROW * i + ROW / 2
         name = "Documents" if row == "documents" else labels.get(row, row)
@@ -90,7 +91,8 @@ def svg(events: list[Event], *, labels: dict[str, str], links: pd.DataFrame | No
                      f"{escape(name)}</text>")
     dates_of = {} if links is None else links.groupby("event")["date"].agg(
         lambda s: " ".join(sorted(set(s)))).to_dict()
-    for e in events:
+    # external events last, so that a crisis is drawn over the summit of the same week
+    for e in sorted(events, key=lambda ev: ev.scope == "external"):
         x = _x(e.date, lo, hi)
         tip = (f"{e.date.isoformat()} · {e.title} · {e.scope}"
                + ("" if e.sourced else " · UNSOURCED"))
