@@ -14,6 +14,7 @@ def path(name: str) -> Path:
     folder = ROOT / name
     if not (folder / "codebook.yaml").is_file():
         known = sorted(p.name for p in ROOT.iterdir() if (p / "codebook.yaml").is_file())
-        raise ProjectError(f"no bundled pack named {name!r}",
-                           hint=f"bundled packs: {', '.join(known) or 'none'}")
+        raise ProjectError(
+            f"no bundled pack named {name!r}", hint=f"bundled packs: {', '.join(known) or 'none'}"
+        )
     return folder
