@@ -1,0 +1,96 @@
+"""The demo report in real Chromium: no console errors, no network, drill-down and toggles work.
+
+Runs Debian's /usr/bin/chromium through Playwright (``scripts/setup-browser.sh`` installs it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from secprio.cli import app
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+SECTIONS = ("links", "compare", "timeline", "windows", "trends", "expert", "claims")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(),
+                       reason="Chromium not installed at /usr/bin/chromium "
+                              "(run scripts/setup-browser.sh as root)"),
+]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    res = CliRunner().invoke(app, ["demo", "--out", str(out)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return out / "report.html"
+
+
+@pytest.fixture(scope="module")
+def page(report: Path):  # type: ignore[no-untyped-def]
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        pg.errors, pg.remote = [], []  # type: ignore[attr-defined]
+        pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))
+        pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+        pg.on("request", lambda r: r.url.split(":", 1)[0] not in ("file", "data", "about")
+              and pg.remote.append(r.url))
+        pg.goto(report.as_uri())
+        pg.wait_for_load_state("load")
+        yield pg
+        browser.close()
+
+
+def test_sections_are_in_the_table_of_contents(page) -> None:  # type: ignore[no-untyped-def]
+    for sid in SECTIONS:
+        assert page.locator(f'nav a[href="#{sid}"]').count() == 1, sid
+        assert page.locator(f"section#{sid}").count() == 1, sid
+
+
+def test_table1_shows_seven_threats_with_passages(page) -> None:  # type: ignore[no-untyped-def]
+    rows = page.locator("#table1 tbody tr")
+    assert rows.count() == 7
+    assert page.locator("#table1 blockquote").count() >= 7
+    assert page.locator("#table1 .badge.agree").count() >= 1
+
+
+def test_heatmap_cell_drills_down_to_sentences(page) -> None:  # type: ignore[no-untyped-def]
+    cell = page.locator('#compare table.grid[data-by="members"] td.cg[data-count]').filter(
+        has_not_text="0").first
+    cell.click()
+    drill = page.locator("#drill")
+    assert "open" in (drill.get_attribute("class") or "")
+    assert page.locator("#drill .sent").count() > 0
+    assert "sentence(s)" in page.locator("#drill-body").inner_text()
+    page.locator("#drill-close").click()
+
+
+def test_toggle_switches_counts_to_percentages(page) -> None:  # type: ignore[no-untyped-def]
+    cell = page.locator("#compare td.cg .v").first
+    page.locator('.toggle button[data-mode="rowpct"]').click()
+    assert cell.inner_text().endswith("%")
+    page.locator('.toggle button[data-mode="count"]').click()
+    assert cell.inner_text().isdigit()
+
+
+def test_timeline_marker_lists_the_documents_sentences(page) -> None:  # type: ignore[no-untyped-def]
+    marker = page.locator('svg.timeline g.tl-event[data-event="istanbul-summit-2021"]').first
+    marker.dispatch_event("click")
+    assert page.locator("#drill .sent").count() > 0
+    page.locator("#drill-close").click()
+
+
+def test_no_console_errors_and_no_network(page) -> None:  # type: ignore[no-untyped-def]
+    page.reload()
+    page.wait_for_load_state("load")
+    assert page.errors == []
+    assert page.remote == []
