@@ -1,0 +1,63 @@
+"""Screenshots for the docs: run the demo into a temporary folder, open the report in Chromium
+and save docs/img/heatmap.png (a comparison heatmap with its drill-down open) and
+docs/img/table1.png (the Table 1 view).
+
+    .venv/bin/python scripts/screenshots.py [--keep DIR]
+
+Needs Debian's Chromium (scripts/setup-browser.sh) and the dev extras (playwright).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+IMG = ROOT / "docs" / "img"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def demo(out: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "secprio", "demo", "--out", str(out)], check=True,
+                   stdout=subprocess.DEVNULL)
+    return out / "report.html"
+
+
+def shoot(report: Path) -> None:
+    IMG.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 900}, device_scale_factor=1)
+        page.goto(report.as_uri())
+        grid = page.locator('#compare table.grid[data-by="members"]')
+        grid.scroll_into_view_if_needed()
+        page.evaluate("window.scrollBy(0, -120)")
+        grid.locator('td.cg[data-cat="counter_terrorism"]').first.click()
+        page.screenshot(path=IMG / "heatmap.png")
+        page.locator("#drill-close").click()
+        first = page.locator("#table1 tbody tr").nth(6).locator("details").first
+        first.evaluate("d => d.open = true")
+        page.locator("#links").screenshot(path=IMG / "table1.png")
+        browser.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", type=Path, help="Write the demo here and keep it.")
+    opts = parser.parse_args()
+    if opts.keep:
+        shoot(demo(opts.keep))
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            shoot(demo(Path(tmp)))
+    print(f"wrote {IMG / 'heatmap.png'} and {IMG / 'table1.png'}")
+
+
+if __name__ == "__main__":
+    main()
