@@ -1,0 +1,327 @@
+"""The dictionary coder: codebook patterns compiled once, matched over normalized text.
+
+A match is defined by Python ``re`` alone: the regex of a pattern (see codebook/pattern.py),
+run with ``finditer`` on one unit's normalized text, non-empty matches only. The backends only
+choose which (unit, pattern) pairs get that check, scanning many units at once in one buffer:
+
+- ``hyperscan``: one database of every pattern's hyperscan expression, which matches wherever
+  the regex does (hyperscan knows no \\b in Unicode mode and has older Unicode tables, so the
+  expressions are written to err on the side of more candidates, never fewer);
+- ``aho``: an Aho-Corasick automaton over each pattern's longest literal.
+
+Patterns neither prefilter can express are checked on every unit. So both backends yield
+identical codings; hyperscan is just faster. A coder holds one hyperscan scratch space: use
+one coder per thread (processes are fine: a coder pickles by rebuilding). Compiled databases
+are cached under $SECPRIO_CACHE (default ~/.cache/secprio; empty: no cache), keyed by the
+expressions, the hyperscan version and the machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from secprio import __version__
+from secprio.codebook.load import dump
+from secprio.codebook.model import Codebook
+from secprio.codebook.pattern import Pattern, check, prepare
+from secprio.coders.base import Coding, Unit
+from secprio.errors import CodebookError, CoderError
+from secprio.text.normalize import normalize, offset_map, original_span
+
+SEP = "\n\x00\n"  # between units: a newline for ^/$ and \b, a NUL to count units by
+BACKENDS = ("auto", "hyperscan", "aho")
+Hit = tuple[int, int, int]  # start, end in the normalized text, pattern index
+Match = tuple[str, str, int, int]  # category, pattern as written, start, end in the original
+
+
+@dataclass(frozen=True)
+class Entry:
+    index: int  # codebook order: breaks ties between matches of equal span
+    category: str
+    lang: str  # the codebook's language key ("all" for every language)
+    pattern: Pattern
+    regex: re.Pattern[str]
+
+
+class DictionaryCoder:
+    """Codes each unit with every category one of its patterns matches (see module doc)."""
+
+    name = "dictionary"
+
+    def __init__(
+        self, codebook: Codebook, *, backend: str = "auto", batch_chars: int = 1 << 18,
+        cache: bool = True,
+    ) -> None:  # fmt: skip
+        self.codebook = codebook
+        self.batch_chars = batch_chars
+        self.cache = cache
+        self.entries = _entries(codebook)
+        sha = codebook.sha256 or hashlib.sha256(dump(codebook).encode()).hexdigest()
+        self.version = f"{__version__}+{sha[:12]}"
+        self.backend, self._scanner = _scanner(self.entries, backend, cache)
+        self._regexes = [e.regex for e in self.entries]
+        self._keys = {e.lang for e in self.entries} - {"all"}
+        self._routes: dict[str, frozenset[int] | None] = {}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuild, (self.codebook, self.backend, self.batch_chars, self.cache)
+
+    def code(self, units: Iterable[Unit]) -> Iterator[Coding]:
+        """One coding per (unit, category) matched: its leftmost match (ties: the longest,
+        then the first pattern in the codebook), with the span in the unit's original text."""
+        for batch in _batches(units, self.batch_chars):
+            found = self.scan([normalize(u.text) for u in batch], [u.lang for u in batch])
+            for i in sorted(found):
+                yield from self._codings(batch[i], found[i])
+
+    def match(self, text: str, lang: str = "") -> list[Match]:
+        """Every match in ``text`` (for highlighting), leftmost first."""
+        hits = self.scan([normalize(text)], [lang]).get(0, [])
+        omap = offset_map(text)
+        return [(self.entries[k].category, self.entries[k].pattern.text,
+                 *original_span(omap, start, end)) for start, end, k in hits]  # fmt: skip
+
+    def scan(self, texts: Sequence[str], langs: Sequence[str]) -> dict[int, list[Hit]]:
+        """Matches in already normalized texts, by text index; each list sorted leftmost
+        first, then longest, then in codebook order. Texts without a match are left out."""
+        pairs = self._scanner.candidates(texts)
+        if pairs is None:  # a NUL inside a text would throw the unit count off
+            texts = [t.replace("\x00", "\x01") for t in texts]
+            pairs = self._scanner.candidates(texts) or set()
+        for k in self._scanner.always:
+            pairs.update((i, k) for i in range(len(texts)))
+        found: dict[int, list[Hit]] = {}
+        regexes, routes, n = self._regexes, self._routes, len(texts)
+        for i, k in pairs:
+            if not 0 <= i < n:
+                continue
+            lang = langs[i]
+            route = routes[lang] if lang in routes else self._route(lang)
+            if route is not None and k not in route:
+                continue
+            for m in regexes[k].finditer(texts[i]):
+                start, end = m.span()
+                if end > start:
+                    found.setdefault(i, []).append((start, end, k))
+        for hits in found.values():
+            if len(hits) > 1:
+                hits.sort(key=_order)
+        return found
+
+    def _route(self, lang: str) -> frozenset[int] | None:
+        """Patterns for a language; None (all of them) when the codebook has no key for it."""
+        if lang not in self._routes:
+            key = lang.strip().lower().replace("_", "-").split("-")[0]
+            keep = {"all", key}
+            self._routes[lang] = (
+                frozenset(e.index for e in self.entries if e.lang in keep)
+                if key in self._keys
+                else None
+            )
+        return self._routes[lang]
+
+    def _codings(self, unit: Unit, hits: list[Hit]) -> Iterator[Coding]:
+        by_category: dict[str, list[Hit]] = {}
+        for hit in hits:
+            by_category.setdefault(self.entries[hit[2]].category, []).append(hit)
+        omap = offset_map(unit.text)
+        for category in self.codebook.ids():
+            if category not in by_category:
+                continue
+            chosen = by_category[category]
+            start, end, k = chosen[0]
+            patterns = list(dict.fromkeys(self.entries[h[2]].pattern.text for h in chosen))
+            evidence = {"matches": len({h[:2] for h in chosen}), "patterns": patterns[:5]}
+            yield Coding(unit.id, category, self.name, self.version, 1.0,
+                         self.entries[k].pattern.text, *original_span(omap, start, end),
+                         evidence=evidence)  # fmt: skip
+
+
+def _order(hit: Hit) -> tuple[int, int, int]:
+    return hit[0], hit[0] - hit[1], hit[2]  # leftmost, then longest, then codebook order
+
+
+def _rebuild(codebook: Codebook, backend: str, batch_chars: int, cache: bool) -> DictionaryCoder:
+    return DictionaryCoder(codebook, backend=backend, batch_chars=batch_chars, cache=cache)
+
+
+def _entries(codebook: Codebook) -> list[Entry]:
+    out: list[Entry] = []
+    for category in codebook.categories:
+        for lang, texts in category.patterns.items():
+            for text in texts:
+                problem = check(text)
+                if problem:
+                    message = f"category {category.id!r}: {problem[0]}"
+                    raise CodebookError(message, path=codebook.path or None, hint=problem[1])
+                pattern = prepare(text)
+                out.append(Entry(len(out), category.id, lang, pattern, re.compile(pattern.regex)))
+    return out
+
+
+def _batches(units: Iterable[Unit], size: int) -> Iterator[list[Unit]]:
+    batch: list[Unit] = []
+    chars = 0
+    for unit in units:
+        batch.append(unit)
+        chars += len(unit.text)
+        if chars >= size:
+            yield batch
+            batch, chars = [], 0
+    if batch:
+        yield batch
+
+
+def _buffer(texts: Sequence[str]) -> str:
+    return SEP.join(["", *texts, ""])  # one copy of the text, not three
+
+
+def _units(hits: list[tuple[int, int]], buffer: Any, nul: Any) -> set[tuple[int, int]]:
+    """(unit, pattern) pairs from (end offset, pattern) hits, counting separators on the way."""
+    hits.sort()
+    pairs = set()
+    unit, last = -1, 0
+    for end, k in hits:
+        unit += buffer.count(nul, last, end)
+        last = end
+        pairs.add((unit, k))
+    return pairs
+
+
+class _Hyperscan:
+    def __init__(self, entries: list[Entry], hs: Any, *, cache: bool) -> None:
+        self.hs = hs
+        self.flags = hs.HS_FLAG_UTF8 | hs.HS_FLAG_UCP | hs.HS_FLAG_MULTILINE
+        exprs = [(e.index, e.pattern.hyperscan) for e in entries if e.pattern.hyperscan]
+        path = _cache_path(hs, self.flags, exprs) if cache and exprs else None
+        self.db: Any = None
+        kept: list[int] = []
+        if path:
+            self.db, kept = self._load(path)
+        if self.db is None:
+            try:
+                self.db = self._compile(exprs)
+            except hs.error:  # find the expressions hyperscan rejects: Python checks them instead
+                exprs = [x for x in exprs if self._compiles(x)]
+                self.db = self._compile(exprs)
+            kept = [i for i, _ in exprs]
+            if path and self.db is not None:
+                self._save(path, kept)
+        self.always = sorted({e.index for e in entries} - set(kept))
+
+    def _compile(self, exprs: list[tuple[int, str]]) -> Any:
+        if not exprs:
+            return None
+        db = self.hs.Database(mode=self.hs.HS_MODE_BLOCK)
+        db.compile(expressions=[x.encode() for _, x in exprs], ids=[i for i, _ in exprs],
+                   elements=len(exprs), flags=[self.flags] * len(exprs))  # fmt: skip
+        return db
+
+    def _compiles(self, expr: tuple[int, str]) -> bool:
+        try:
+            self._compile([expr])
+        except self.hs.error:
+            return False
+        return True
+
+    def _load(self, path: Path) -> tuple[Any, list[int]]:
+        try:
+            head, _, blob = path.read_bytes().partition(b"\n")
+            db = self.hs.loadb(blob, self.hs.HS_MODE_BLOCK)
+            db.scratch = self.hs.Scratch(db)
+            return db, json.loads(head)
+        except (OSError, ValueError, self.hs.error):  # absent, damaged, another platform
+            return None, []
+
+    def _save(self, path: Path, kept: list[int]) -> None:
+        try:  # a cache that cannot be written costs time, never a result
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(json.dumps(kept).encode() + b"\n" + self.hs.dumpb(self.db))
+            os.replace(tmp, path)
+        except (OSError, self.hs.error):
+            pass
+
+    def candidates(self, texts: Sequence[str]) -> set[tuple[int, int]] | None:
+        """(unit, pattern) pairs to verify; None when a text holds a NUL."""
+        data = _buffer(texts).encode("utf-8", "replace")  # lone surrogates: not valid UTF-8
+        nuls = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0)
+        if len(nuls) != len(texts) + 1:
+            return None
+        if self.db is None:
+            return set()
+        ends: list[int] = []
+        ids: list[int] = []
+
+        def on_match(k: int, start: int, end: int, flags: int, context: object) -> None:
+            ends.append(end)
+            ids.append(k)
+
+        self.db.scan(data, match_event_handler=on_match)
+        units = np.searchsorted(nuls, ends) - 1  # separators before the end: the unit's index
+        return set(zip(units.tolist(), ids, strict=True))
+
+
+class _Aho:
+    def __init__(self, entries: list[Entry], ahocorasick: Any) -> None:
+        words: dict[str, list[int]] = {}
+        for e in entries:
+            if e.pattern.literal:
+                words.setdefault(e.pattern.literal, []).append(e.index)
+        self.always = [e.index for e in entries if not e.pattern.literal]
+        self.automaton = ahocorasick.Automaton()
+        for word, ks in words.items():
+            self.automaton.add_word(word, tuple(ks))
+        if words:
+            self.automaton.make_automaton()
+
+    def candidates(self, texts: Sequence[str]) -> set[tuple[int, int]] | None:
+        buffer = _buffer(texts)
+        if buffer.count("\x00") != len(texts) + 1:
+            return None
+        if not len(self.automaton):
+            return set()
+        hits = [(end + 1, k) for end, ks in self.automaton.iter(buffer) for k in ks]
+        return _units(hits, buffer, "\x00")
+
+
+def _cache_path(hs: Any, flags: int, exprs: list[tuple[int, str]]) -> Path | None:
+    """Where a compiled database is kept: compiling a large codebook takes seconds."""
+    root = os.environ.get("SECPRIO_CACHE")
+    if root == "":
+        return None
+    if root is None:
+        root = os.path.join(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "secprio")
+    key = json.dumps([getattr(hs, "__version__", ""), platform.machine(), flags, exprs])
+    return Path(root) / "hyperscan" / f"{hashlib.sha256(key.encode()).hexdigest()}.db"
+
+
+def _scanner(entries: list[Entry], backend: str, cache: bool) -> tuple[str, _Hyperscan | _Aho]:
+    if backend not in BACKENDS:
+        raise CoderError(f"unknown backend {backend!r}", hint=f"use one of {', '.join(BACKENDS)}")
+    if backend != "aho":
+        try:
+            import hyperscan
+        except ImportError:
+            if backend == "hyperscan":
+                hint = "pip install hyperscan (x86_64 wheels), or use backend='aho'"
+                raise CoderError("hyperscan cannot be imported", hint=hint) from None
+        else:
+            return "hyperscan", _Hyperscan(entries, hyperscan, cache=cache)
+    try:
+        import ahocorasick
+    except ImportError:
+        raise CoderError(
+            "pyahocorasick cannot be imported", hint="pip install pyahocorasick"
+        ) from None
+    return "aho", _Aho(entries, ahocorasick)
