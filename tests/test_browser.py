@@ -13,15 +13,22 @@ from typer.testing import CliRunner
 from secprio.cli import app
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SECTIONS = ("links", "compare", "timeline", "windows", "trends", "expert", "claims")
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="Chromium not installed at /usr/bin/chromium "
-                              "(run scripts/setup-browser.sh as root)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Chromium not installed at /usr/bin/chromium (run scripts/setup-browser.sh as root)",
+    ),
 ]
 
 
@@ -42,8 +49,12 @@ def page(report: Path):  # type: ignore[no-untyped-def]
         pg.errors, pg.remote = [], []  # type: ignore[attr-defined]
         pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))
         pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-        pg.on("request", lambda r: r.url.split(":", 1)[0] not in ("file", "data", "about")
-              and pg.remote.append(r.url))
+        pg.on(
+            "request",
+            lambda r: (
+                r.url.split(":", 1)[0] not in ("file", "data", "about") and pg.remote.append(r.url)
+            ),
+        )
         pg.goto(report.as_uri())
         pg.wait_for_load_state("load")
         yield pg
@@ -64,8 +75,11 @@ def test_table1_shows_seven_threats_with_passages(page) -> None:  # type: ignore
 
 
 def test_heatmap_cell_drills_down_to_sentences(page) -> None:  # type: ignore[no-untyped-def]
-    cell = page.locator('#compare table.grid[data-by="members"] td.cg[data-count]').filter(
-        has_not_text="0").first
+    cell = (
+        page.locator('#compare table.grid[data-by="members"] td.cg[data-count]')
+        .filter(has_not_text="0")
+        .first
+    )
     cell.click()
     drill = page.locator("#drill")
     assert "open" in (drill.get_attribute("class") or "")

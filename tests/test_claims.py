@@ -43,20 +43,24 @@ CLAIMS = """\
 def test_terms_fold_spellings_and_endings() -> None:
     assert claims.stems("Turkey signed") == claims.stems("Türkiye signs")[:1] + ["sign"]
     assert claims.stem("signed") == claims.stem("signing") == "sign"
-    c = claims.Claim("x", "In 2018 the organization set up an OTS Task Force.", 2018,
-                     query="task force")
+    c = claims.Claim(
+        "x", "In 2018 the organization set up an OTS Task Force.", 2018, query="task force"
+    )
     assert claims.names(c) == ["ots", "task", "force"]
     assert claims.key_terms(c) == ["task", "force", "ots"]
 
 
-@pytest.mark.parametrize(("text", "denial"), [
-    ("The agreement was not signed in 2021.", True),
-    ("Its decisions are not binding acts of the organization.", True),
-    ("Yet no summit decision made it compulsory.", True),
-    ("It should not be confused with the declaration signed by both states.", False),
-    ("The exercises are not an activity of the council.", False),
-    ("The two states signed the agreement.", False),
-])
+@pytest.mark.parametrize(
+    ("text", "denial"),
+    [
+        ("The agreement was not signed in 2021.", True),
+        ("Its decisions are not binding acts of the organization.", True),
+        ("Yet no summit decision made it compulsory.", True),
+        ("It should not be confused with the declaration signed by both states.", False),
+        ("The exercises are not an activity of the council.", False),
+        ("The two states signed the agreement.", False),
+    ],
+)
 def test_denials(text: str, denial: bool) -> None:
     assert bool(claims.DENIAL.search(text)) is denial
 
@@ -69,9 +73,17 @@ def test_a_denial_contradicts_only_the_year_in_its_own_clause() -> None:
 
 def _found(**cols: list[object]) -> pd.DataFrame:
     n = len(next(iter(cols.values())))
-    base = {"document_id": list(range(n)), "match": [1.0] * n, "sentence_match": [1.0] * n,
-            "denial": [False] * n, "denies_year": [False] * n, "date_agrees": [True] * n,
-            "evidence_date": ["2019-01-01"] * n, "title": ["T"] * n, "text": ["s"] * n}
+    base = {
+        "document_id": list(range(n)),
+        "match": [1.0] * n,
+        "sentence_match": [1.0] * n,
+        "denial": [False] * n,
+        "denies_year": [False] * n,
+        "date_agrees": [True] * n,
+        "evidence_date": ["2019-01-01"] * n,
+        "title": ["T"] * n,
+        "text": ["s"] * n,
+    }
     base.update(cols)
     return pd.DataFrame(base)
 
@@ -79,7 +91,9 @@ def _found(**cols: list[object]) -> pd.DataFrame:
 def test_verdict_rules() -> None:
     assert claims.verdict(_found(match=[0.95]))[0] == "supported"
     assert claims.verdict(_found(date_agrees=[False], evidence_date=["2018-09-13"])) == (
-        "weak", "misdated: the evidence is dated 2018: “s” (T, 2018-09-13)")
+        "weak",
+        "misdated: the evidence is dated 2018: “s” (T, 2018-09-13)",
+    )
     qualified = _found(denial=[False, True], document_id=[1, 1])
     assert claims.verdict(qualified)[0] == "weak"
     elsewhere = _found(denial=[False, True], document_id=[1, 2])  # a denial in another text
@@ -109,17 +123,41 @@ def test_load_validates(tmp_path: Path) -> None:
 def harbour(project: Project, tmp_path: Path) -> Project:
     docs = tmp_path / "harbour"
     docs.mkdir()
-    write_doc(docs, "pact.md", "2019-04-02", "agreement", "OTS", "en", [
-        "Alpha and Beta signed the Harbour Pact in Delta on 2 April 2019.",
-        "The pact opens the harbour to ships of both states.",
-    ])
-    write_doc(docs, "talks.md", "2021-06-01", "news", "OTS", "en", [
-        "Alpha and Gamma said they would sign a Border Treaty soon.",
-        "The treaty was not signed in 2021.",
-    ])
-    write_doc(docs, "culture.md", "2019-08-01", "news", "OTS", "en", [
-        "A culture week opened in Beta.",
-    ])
+    write_doc(
+        docs,
+        "pact.md",
+        "2019-04-02",
+        "agreement",
+        "OTS",
+        "en",
+        [
+            "Alpha and Beta signed the Harbour Pact in Delta on 2 April 2019.",
+            "The pact opens the harbour to ships of both states.",
+        ],
+    )
+    write_doc(
+        docs,
+        "talks.md",
+        "2021-06-01",
+        "news",
+        "OTS",
+        "en",
+        [
+            "Alpha and Gamma said they would sign a Border Treaty soon.",
+            "The treaty was not signed in 2021.",
+        ],
+    )
+    write_doc(
+        docs,
+        "culture.md",
+        "2019-08-01",
+        "news",
+        "OTS",
+        "en",
+        [
+            "A culture week opened in Beta.",
+        ],
+    )
     project.ingest([docs])
     project.code()
     (project.root / "claims.yaml").write_text(CLAIMS, encoding="utf-8")
@@ -129,8 +167,11 @@ def harbour(project: Project, tmp_path: Path) -> Project:
 def test_small_corpus_verdicts(harbour: Project) -> None:
     got = api.claims(harbour, file=harbour.root / "claims.yaml", semantic=False)
     assert dict(zip(got["claim"], got["verdict"], strict=True)) == {
-        "pact-2019": "supported", "pact-2020": "weak", "tunnel-2019": "not_found",
-        "treaty-2021": "not_found"}
+        "pact-2019": "supported",
+        "pact-2020": "weak",
+        "tunnel-2019": "not_found",
+        "treaty-2021": "not_found",
+    }
     row = got.set_index("claim").loc["pact-2020"]
     assert row.date_agreement == "misdated" and row.evidence_years == "2019"
     assert got.set_index("claim").loc["treaty-2021", "reason"].startswith("contradicted")
@@ -140,9 +181,19 @@ def test_small_corpus_verdicts(harbour: Project) -> None:
 
 
 def test_claims_command(harbour: Project, tmp_path: Path) -> None:
-    res = CliRunner().invoke(app, ["claims", str(harbour.root / "claims.yaml"), "-p",
-                                   str(harbour.root), "--lexical-only", "--csv",
-                                   str(tmp_path / "c.csv")], catch_exceptions=False)
+    res = CliRunner().invoke(
+        app,
+        [
+            "claims",
+            str(harbour.root / "claims.yaml"),
+            "-p",
+            str(harbour.root),
+            "--lexical-only",
+            "--csv",
+            str(tmp_path / "c.csv"),
+        ],
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.output
     assert "pact-2019" in res.output and "supported" in res.output
     assert len(pd.read_csv(tmp_path / "c.csv")) == 4
@@ -151,8 +202,9 @@ def test_claims_command(harbour: Project, tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def ots(tmp_path_factory: pytest.TempPathFactory) -> Project:
     root = tmp_path_factory.mktemp("ots") / "project"
-    project = Project.init(root, pack="ots", settings=Settings(
-        name="ots", measure=MeasureSettings(bootstrap=50)))
+    project = Project.init(
+        root, pack="ots", settings=Settings(name="ots", measure=MeasureSettings(bootstrap=50))
+    )
     project.ingest([packs.path("ots") / "corpus"])
     project.code()
     return project
@@ -164,8 +216,10 @@ def test_ots_claims_reproduce_the_expected_verdicts(ots: Project, semantic: bool
     assert len(got) == 11
     confusion = claims.confusion(got)
     wrong = got[~got["agrees"].astype(bool)]
-    assert wrong.empty, (f"expected × verdict:\n{confusion}\n"
-                         + wrong[["claim", "expected", "verdict", "reason"]].to_string())
+    assert wrong.empty, (
+        f"expected × verdict:\n{confusion}\n"
+        + wrong[["claim", "expected", "verdict", "reason"]].to_string()
+    )
     unsupported = got[got["expected"] == "not_found"]
     assert (unsupported["verdict"] == "not_found").all()
     misdated = got.set_index("claim").loc["tr-kz-military-agreement-2019"]

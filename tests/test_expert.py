@@ -20,12 +20,19 @@ from secprio.measure.scale import to_scale
 from secprio.project import Project
 from tests.conftest import write_doc
 
-CB = Codebook(name="t", version="1", categories=tuple(
-    Category(id=c, kind="priority", label=c.title(), definition="d") for c in ("a", "b", "c", "d")))
+CB = Codebook(
+    name="t",
+    version="1",
+    categories=tuple(
+        Category(id=c, kind="priority", label=c.title(), definition="d")
+        for c in ("a", "b", "c", "d")
+    ),
+)
 
 
-def _corpus(shares: dict[str, int], n_docs: int = 6, n: int = 20,
-            jitter: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _corpus(
+    shares: dict[str, int], n_docs: int = 6, n: int = 20, jitter: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(4)
     rows, cods, sid = [], [], 0
     for doc in range(n_docs):
@@ -54,8 +61,16 @@ def test_load_rejects_unknown_categories(tmp_path: Path) -> None:
 
 
 def test_differences_by_hand() -> None:
-    scores = pd.DataFrame({"category": ["a", "b"], "label": ["A", "B"], "score": [8.6, 5.2],
-                           "score_lo": [8.0, 4.0], "score_hi": [9.0, 6.0], "points": [9, 5]})
+    scores = pd.DataFrame(
+        {
+            "category": ["a", "b"],
+            "label": ["A", "B"],
+            "score": [8.6, 5.2],
+            "score_lo": [8.0, 4.0],
+            "score_hi": [9.0, 6.0],
+            "points": [9, 5],
+        }
+    )
     a = expert.Assessment(name="x", ratings={"a": 7, "b": 5})
     diff = expert.differences(scores, a).set_index("category")
     assert diff.loc["a", "diff"] == 2 and diff.loc["b", "diff"] == 0
@@ -86,25 +101,48 @@ def test_identical_documents_give_a_degenerate_interval() -> None:
 
 def test_expert_command(tmp_path: Path) -> None:
     cb = tmp_path / "cb.yaml"
-    cb.write_text("name: x\nversion: '1'\ncategories:\n" + "".join(
-        f"  - id: {c}\n    kind: priority\n    label: {c.title()}\n    definition: d\n"
-        f"    patterns: {{en: ['{c}*']}}\n" for c in ("trade", "army", "border")),
-        encoding="utf-8")
-    proj = Project.init(tmp_path / "p", codebook=cb,
-                        settings=Settings(measure=MeasureSettings(bootstrap=100)))
+    cb.write_text(
+        "name: x\nversion: '1'\ncategories:\n"
+        + "".join(
+            f"  - id: {c}\n    kind: priority\n    label: {c.title()}\n    definition: d\n"
+            f"    patterns: {{en: ['{c}*']}}\n"
+            for c in ("trade", "army", "border")
+        ),
+        encoding="utf-8",
+    )
+    proj = Project.init(
+        tmp_path / "p", codebook=cb, settings=Settings(measure=MeasureSettings(bootstrap=100))
+    )
     (tmp_path / "p" / "expert.yaml").write_text(
-        "name: panel\nratings: {trade: 9, army: 7, border: 5}\n", encoding="utf-8")
+        "name: panel\nratings: {trade: 9, army: 7, border: 5}\n", encoding="utf-8"
+    )
     docs = tmp_path / "docs"
     docs.mkdir()
     for i in range(4):
-        write_doc(docs, f"d{i}.md", f"202{i}-01-01", "declaration", "OTS", "en",
-                  ["Trade grew. Trade rules. Army drills. Army parades.",
-                   "Border posts. Trade fairs."])
+        write_doc(
+            docs,
+            f"d{i}.md",
+            f"202{i}-01-01",
+            "declaration",
+            "OTS",
+            "en",
+            ["Trade grew. Trade rules. Army drills. Army parades.", "Border posts. Trade fairs."],
+        )
     proj.ingest([docs])
     proj.code()
-    res = CliRunner().invoke(app, ["expert", "-p", str(proj.root), "--file",
-                                   str(tmp_path / "p" / "expert.yaml"), "--csv",
-                                   str(tmp_path / "e.csv")], catch_exceptions=False)
+    res = CliRunner().invoke(
+        app,
+        [
+            "expert",
+            "-p",
+            str(proj.root),
+            "--file",
+            str(tmp_path / "p" / "expert.yaml"),
+            "--csv",
+            str(tmp_path / "e.csv"),
+        ],
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.output
     assert "spearman: 1.00 [1.00, 1.00]" in res.output
     assert set(pd.read_csv(tmp_path / "e.csv")["category"]) == {"trade", "army", "border"}

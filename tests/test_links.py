@@ -46,21 +46,33 @@ categories:
 """
 
 DOCS = {
-    "one.md": ("2020-01-10", "declaration", [
-        "Floods threaten the valley. New levees are planned.",
-        "Smuggling rose. Border patrols were doubled.",
-        "Floods came again. Levees held and patrols helped.",
-    ]),
-    "two.md": ("2021-05-02", "news", [
-        "The market opened.",
-        "Smuggling networks were dismantled.",
-        "Levees were repaired.",
-        "Floods and smuggling both declined; patrols continued.",
-    ]),
+    "one.md": (
+        "2020-01-10",
+        "declaration",
+        [
+            "Floods threaten the valley. New levees are planned.",
+            "Smuggling rose. Border patrols were doubled.",
+            "Floods came again. Levees held and patrols helped.",
+        ],
+    ),
+    "two.md": (
+        "2021-05-02",
+        "news",
+        [
+            "The market opened.",
+            "Smuggling networks were dismantled.",
+            "Levees were repaired.",
+            "Floods and smuggling both declined; patrols continued.",
+        ],
+    ),
 }
 # By hand, per paragraph (7 units): floods in 3, smuggling in 3, levees in 3, patrols in 3.
-HAND = {("floods", "levees"): (2, 1, 1, 3), ("floods", "patrols"): (2, 1, 1, 3),
-        ("smuggling", "levees"): (0, 3, 3, 1), ("smuggling", "patrols"): (2, 1, 1, 3)}
+HAND = {
+    ("floods", "levees"): (2, 1, 1, 3),
+    ("floods", "patrols"): (2, 1, 1, 3),
+    ("smuggling", "levees"): (0, 3, 3, 1),
+    ("smuggling", "patrols"): (2, 1, 1, 3),
+}
 
 
 # -- statistics ---------------------------------------------------------------------------------
@@ -83,8 +95,12 @@ def test_contingency_matches_counting() -> None:
             both = int(((t[:, i] == 1) & (p[:, j] == 1)).sum())
             only_t = int(((t[:, i] == 1) & (p[:, j] == 0)).sum())
             only_p = int(((t[:, i] == 0) & (p[:, j] == 1)).sum())
-            assert (a[i, j], b[i, j], c[i, j], d[i, j]) == (both, only_t, only_p,
-                                                            60 - both - only_t - only_p)
+            assert (a[i, j], b[i, j], c[i, j], d[i, j]) == (
+                both,
+                only_t,
+                only_p,
+                60 - both - only_t - only_p,
+            )
 
 
 def test_bh_matches_scipy() -> None:
@@ -94,12 +110,22 @@ def test_bh_matches_scipy() -> None:
 
 
 def _toy(unit_rows: list[tuple[int, int, set[str]]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    sents = pd.DataFrame({"segment_id": range(len(unit_rows)),
-                          "document_id": [r[0] for r in unit_rows],
-                          "paragraph": [r[1] for r in unit_rows],
-                          "idx": range(len(unit_rows)), "weight": 1.0})
-    cods = pd.DataFrame([{"segment_id": i, "category": c, "value": 1}
-                         for i, r in enumerate(unit_rows) for c in r[2]])
+    sents = pd.DataFrame(
+        {
+            "segment_id": range(len(unit_rows)),
+            "document_id": [r[0] for r in unit_rows],
+            "paragraph": [r[1] for r in unit_rows],
+            "idx": range(len(unit_rows)),
+            "weight": 1.0,
+        }
+    )
+    cods = pd.DataFrame(
+        [
+            {"segment_id": i, "category": c, "value": 1}
+            for i, r in enumerate(unit_rows)
+            for c in r[2]
+        ]
+    )
     return sents, cods
 
 
@@ -109,8 +135,9 @@ def test_link_table_uses_fisher_greater_and_bh_over_all_pairs(codebook_file: Pat
     path = codebook_file.parent / "floods.yaml"
     path.write_text(CODEBOOK, encoding="utf-8")
     cb = load(path)
-    rows = [(1, k, {"floods", "levees"}) for k in range(6)] + [(1, 10 + k, {"patrols"})
-                                                              for k in range(5)]
+    rows = [(1, k, {"floods", "levees"}) for k in range(6)] + [
+        (1, 10 + k, {"patrols"}) for k in range(5)
+    ]
     rows += [(2, k, set()) for k in range(9)] + [(2, 20, {"smuggling", "patrols"})]
     sents, cods = _toy(rows)
     table = links.link_table(sents, cods, cb).set_index(["threat", "priority"])
@@ -146,15 +173,26 @@ def test_link_table_equals_a_count_by_hand(floods: Project) -> None:
         assert tuple(table.loc[pair, ["a", "b", "c", "d"]]) == cells
     # and the same numbers from the stored codings, counted with plain sets
     sents, cods = floods.sentences(), floods.codings()
-    para = dict(zip(sents["segment_id"], zip(sents["document_id"], sents["paragraph"],
-                                             strict=True), strict=True))
+    para = dict(
+        zip(
+            sents["segment_id"],
+            zip(sents["document_id"], sents["paragraph"], strict=True),
+            strict=True,
+        )
+    )
     units = set(para.values())
-    where = {c: {para[s] for s in cods.loc[cods["category"] == c, "segment_id"]}
-             for c in ("floods", "smuggling", "levees", "patrols")}
+    where = {
+        c: {para[s] for s in cods.loc[cods["category"] == c, "segment_id"]}
+        for c in ("floods", "smuggling", "levees", "patrols")
+    }
     for (t, p), row in table.iterrows():
         a = len(where[t] & where[p])
-        assert (row.a, row.b, row.c, row.d) == (a, len(where[t]) - a, len(where[p]) - a,
-                                                len(units - where[t] - where[p]))
+        assert (row.a, row.b, row.c, row.d) == (
+            a,
+            len(where[t]) - a,
+            len(where[p]) - a,
+            len(units - where[t] - where[p]),
+        )
 
 
 def test_sentence_windows(floods: Project) -> None:
@@ -183,8 +221,11 @@ def test_table1_lists_every_threat(floods: Project) -> None:
 
 
 def test_links_command(floods: Project, tmp_path: Path) -> None:
-    res = CliRunner().invoke(app, ["links", "-p", str(floods.root), "--all", "--csv",
-                                   str(tmp_path / "l.csv")], catch_exceptions=False)
+    res = CliRunner().invoke(
+        app,
+        ["links", "-p", str(floods.root), "--all", "--csv", str(tmp_path / "l.csv")],
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.output
     assert len(pd.read_csv(tmp_path / "l.csv")) == 4
     res = CliRunner().invoke(app, ["links", "-p", str(floods.root)], catch_exceptions=False)

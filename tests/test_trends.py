@@ -13,8 +13,11 @@ from secprio.codebook.model import Category, Codebook
 from secprio.measure import trends
 from secprio.project import Project
 
-CB = Codebook(name="t", version="1", categories=(
-    Category(id="mil", kind="priority", label="Military", definition="d"),))
+CB = Codebook(
+    name="t",
+    version="1",
+    categories=(Category(id="mil", kind="priority", label="Military", definition="d"),),
+)
 
 
 def _corpus(per_year: dict[int, tuple[int, int, int]]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -23,8 +26,9 @@ def _corpus(per_year: dict[int, tuple[int, int, int]]) -> tuple[pd.DataFrame, pd
     for year, (n_docs, n, k) in per_year.items():
         for _ in range(n_docs):
             for i in range(n):
-                rows.append({"segment_id": sid, "document_id": doc, "year": float(year),
-                             "weight": 1.0})
+                rows.append(
+                    {"segment_id": sid, "document_id": doc, "year": float(year), "weight": 1.0}
+                )
                 if i < k:
                     cods.append({"segment_id": sid, "category": "mil", "value": 1})
                 sid += 1
@@ -51,7 +55,8 @@ def test_wls_with_equal_weights_is_the_ols_prediction_interval() -> None:
     assert pred == pytest.approx(icpt + slope * x0)
     s2 = np.sum((y - (icpt + slope * x)) ** 2) / 6
     half = student_t.ppf(0.975, 6) * np.sqrt(
-        s2 * (1 + 1 / 8 + (x0 - x.mean()) ** 2 / np.sum((x - x.mean()) ** 2)))
+        s2 * (1 + 1 / 8 + (x0 - x.mean()) ** 2 / np.sum((x - x.mean()) ** 2))
+    )
     assert hi - pred == pytest.approx(half)
     assert pred - lo == pytest.approx(half)
 

@@ -39,47 +39,78 @@ def _open(project: ProjectLike) -> Project:
 def _context(p: Project, key: str, file: Path | str | None) -> Path:
     path = Path(file) if file else p.context_file(key)
     if path is None or not path.is_file():
-        raise MeasureError(f"no {key} file", path=path or p.root,
-                           hint=f"pass file=..., or set '{key}:' in secprio.yaml")
+        raise MeasureError(
+            f"no {key} file",
+            path=path or p.root,
+            hint=f"pass file=..., or set '{key}:' in secprio.yaml",
+        )
     return path
 
 
-def links(project: ProjectLike, *, unit: str = "paragraph", window: int = 1,
-          alpha: float = 0.05, min_count: int = 2, coder: str | None = None) -> pd.DataFrame:
+def links(
+    project: ProjectLike,
+    *,
+    unit: str = "paragraph",
+    window: int = 1,
+    alpha: float = 0.05,
+    min_count: int = 2,
+    coder: str | None = None,
+) -> pd.DataFrame:
     """Every (threat, priority) pair: a b c d, lift, log-odds ratio [95% CI], Fisher p, BH q."""
     p = _open(project)
-    return links_mod.link_table(p.sentences(), p.codings(coder), p.codebook, unit=unit,
-                                window=window, alpha=alpha, min_count=min_count)
+    return links_mod.link_table(
+        p.sentences(),
+        p.codings(coder),
+        p.codebook,
+        unit=unit,
+        window=window,
+        alpha=alpha,
+        min_count=min_count,
+    )
 
 
-def link_passages(project: ProjectLike, *, unit: str = "paragraph", window: int = 1,
-                  top: int = 3, coder: str | None = None) -> pd.DataFrame:
+def link_passages(
+    project: ProjectLike,
+    *,
+    unit: str = "paragraph",
+    window: int = 1,
+    top: int = 3,
+    coder: str | None = None,
+) -> pd.DataFrame:
     """The ``top`` strongest passages of every (threat, priority) pair that co-occurs."""
     p = _open(project)
     cb = p.codebook
     pairs = [(t, q) for t in cb.ids("threat") for q in cb.ids("priority")]
-    return links_mod.passages(p.sentences(text=True), p.codings(coder), cb, pairs, unit=unit,
-                              window=window, top=top)
+    return links_mod.passages(
+        p.sentences(text=True), p.codings(coder), cb, pairs, unit=unit, window=window, top=top
+    )
 
 
-def table1(project: ProjectLike, *, unit: str = "paragraph", window: int = 1,
-           alpha: float = 0.05, min_count: int = 2, expert_file: Path | str | None = None,
-           coder: str | None = None) -> pd.DataFrame:
+def table1(
+    project: ProjectLike,
+    *,
+    unit: str = "paragraph",
+    window: int = 1,
+    alpha: float = 0.05,
+    min_count: int = 2,
+    expert_file: Path | str | None = None,
+    coder: str | None = None,
+) -> pd.DataFrame:
     """The Table 1 view: per threat its significant responses ranked by lift (or its best
     ones marked "not significant"), the expert's pairs beside them, three passages each."""
     p = _open(project)
     cb = p.codebook
     sents, cods = p.sentences(text=True), p.codings(coder)
-    table = links_mod.link_table(sents, cods, cb, unit=unit, window=window, alpha=alpha,
-                                 min_count=min_count)
+    table = links_mod.link_table(
+        sents, cods, cb, unit=unit, window=window, alpha=alpha, min_count=min_count
+    )
     pairs: dict[str, list[str]] = {}
     if expert_file or p.context_file("expert"):
         path = _context(p, "expert", expert_file)
         pairs = expert_mod.load(path, categories=cb.ids()).pairs
     view = links_mod.table1(table, expert_pairs=pairs)
     shown = list(view[view["priority"] != ""][["threat", "priority"]].itertuples(index=False))
-    psg = links_mod.passages(sents, cods, cb, [tuple(x) for x in shown], unit=unit,
-                             window=window)
+    psg = links_mod.passages(sents, cods, cb, [tuple(x) for x in shown], unit=unit, window=window)
     return with_passages(view, psg)
 
 
@@ -89,13 +120,15 @@ def with_passages(view: pd.DataFrame, psg: pd.DataFrame, top: int = 3) -> pd.Dat
     for k in range(1, top + 1):
         col = psg[psg["rank"] == k].set_index(["threat", "priority"])
         text = col["title"] + " (" + col["date"] + "): " + col["text"]
-        out[f"passage_{k}"] = [text.get((t, q), "") for t, q in
-                               zip(out["threat"], out["priority"], strict=True)]
+        out[f"passage_{k}"] = [
+            text.get((t, q), "") for t, q in zip(out["threat"], out["priority"], strict=True)
+        ]
     return out
 
 
-def grid(project: ProjectLike, *, by: str = "members", kind: str = "priority",
-         coder: str | None = None) -> pd.DataFrame:
+def grid(
+    project: ProjectLike, *, by: str = "members", kind: str = "priority", coder: str | None = None
+) -> pd.DataFrame:
     """A comparison grid: ``by`` (members, year, doc_type, …) × category; count, pct, row_pct."""
     p = _open(project)
     return compare.grid(p.sentences(), p.codings(coder), p.codebook, by=by, kind=kind)
@@ -109,77 +142,130 @@ def _event(p: Project, event: str) -> tuple[dt.date, str]:
         return found.date, found.id
 
 
-def window(project: ProjectLike, *, event: str, before: str = "2y", after: str = "2y",
-           coder: str | None = None) -> pd.DataFrame:
+def window(
+    project: ProjectLike,
+    *,
+    event: str,
+    before: str = "2y",
+    after: str = "2y",
+    coder: str | None = None,
+) -> pd.DataFrame:
     """Salience before vs after an event (an id from events.yaml or an ISO date), with the
     change and its 95% bootstrap interval; n documents per window and a warning when thin."""
     p = _open(project)
     day, event_id = _event(p, event)
     m = p.settings.measure
-    return windows.window(p.sentences(), p.codings(coder), p.codebook, event=day,
-                          before=before, after=after, n_boot=m.bootstrap, seed=m.seed,
-                          event_id=event_id or event)
+    return windows.window(
+        p.sentences(),
+        p.codings(coder),
+        p.codebook,
+        event=day,
+        before=before,
+        after=after,
+        n_boot=m.bootstrap,
+        seed=m.seed,
+        event_id=event_id or event,
+    )
 
 
 def trends(project: ProjectLike, *, coder: str | None = None) -> pd.DataFrame:
     """Salience per year and category with 95% bootstrap intervals."""
     p = _open(project)
     m = p.settings.measure
-    return tr.per_year(p.sentences(), p.codings(coder), p.codebook, n_boot=m.bootstrap,
-                       seed=m.seed)
+    return tr.per_year(p.sentences(), p.codings(coder), p.codebook, n_boot=m.bootstrap, seed=m.seed)
 
 
-def projection(project: ProjectLike, *, years: int = 3, min_years: int = tr.MIN_YEARS,
-               min_sentences: int = tr.MIN_SENTENCES, coder: str | None = None) -> pd.DataFrame:
+def projection(
+    project: ProjectLike,
+    *,
+    years: int = 3,
+    min_years: int = tr.MIN_YEARS,
+    min_sentences: int = tr.MIN_SENTENCES,
+    coder: str | None = None,
+) -> pd.DataFrame:
     """A labelled extrapolation of yearly salience with 95% prediction intervals, or one
     "withheld" row per category when the data are too thin."""
-    return tr.projection(trends(project, coder=coder), years=years, min_years=min_years,
-                         min_sentences=min_sentences)
+    return tr.projection(
+        trends(project, coder=coder), years=years, min_years=min_years, min_sentences=min_sentences
+    )
 
 
-def expert(project: ProjectLike, *, file: Path | str | None = None,
-           scale: str | None = None, coder: str | None = None) -> pd.DataFrame:
+def expert(
+    project: ProjectLike,
+    *,
+    file: Path | str | None = None,
+    scale: str | None = None,
+    coder: str | None = None,
+) -> pd.DataFrame:
     """Per rated category: expert rating, evidence score [95% CI] and points, difference."""
     p = _open(project)
     assessment = expert_mod.load(_context(p, "expert", file), categories=p.codebook.ids())
     return expert_mod.differences(p.scores(scale=scale, coder=coder), assessment)
 
 
-def expert_correlations(project: ProjectLike, *, file: Path | str | None = None,
-                        scale: str | None = None, coder: str | None = None) -> pd.DataFrame:
+def expert_correlations(
+    project: ProjectLike,
+    *,
+    file: Path | str | None = None,
+    scale: str | None = None,
+    coder: str | None = None,
+) -> pd.DataFrame:
     """Spearman and Kendall correlations of expert ratings and evidence scores, with 95%
     intervals from a bootstrap over documents."""
     p = _open(project)
     m = p.settings.measure
     assessment = expert_mod.load(_context(p, "expert", file), categories=p.codebook.ids())
-    return expert_mod.correlations(p.sentences(), p.codings(coder), p.codebook, assessment,
-                                   scale=scale or m.scale, n_boot=m.bootstrap, seed=m.seed)
+    return expert_mod.correlations(
+        p.sentences(),
+        p.codings(coder),
+        p.codebook,
+        assessment,
+        scale=scale or m.scale,
+        n_boot=m.bootstrap,
+        seed=m.seed,
+    )
 
 
-def claims(project: ProjectLike, *, file: Path | str | None = None, semantic: bool = True,
-           coder: str | None = None) -> pd.DataFrame:
+def claims(
+    project: ProjectLike,
+    *,
+    file: Path | str | None = None,
+    semantic: bool = True,
+    coder: str | None = None,
+) -> pd.DataFrame:
     """One row per claim: verdict (supported, weak, not_found), date agreement, best passage,
     and the expected verdict when the claims file gives one."""
     return claims_mod.check(*_claim_inputs(project, file, semantic, coder))[0]
 
 
-def claim_passages(project: ProjectLike, *, file: Path | str | None = None,
-                   semantic: bool = True, coder: str | None = None) -> pd.DataFrame:
+def claim_passages(
+    project: ProjectLike,
+    *,
+    file: Path | str | None = None,
+    semantic: bool = True,
+    coder: str | None = None,
+) -> pd.DataFrame:
     """The retrieved passages of every claim, ranked, with their scores and dates."""
     return claims_mod.check(*_claim_inputs(project, file, semantic, coder))[1]
 
 
-def _claim_inputs(project: ProjectLike, file: Path | str | None, semantic: bool,
-                  coder: str | None) -> tuple[list[claims_mod.Claim], claims_mod.Corpus]:
+def _claim_inputs(
+    project: ProjectLike, file: Path | str | None, semantic: bool, coder: str | None
+) -> tuple[list[claims_mod.Claim], claims_mod.Corpus]:
     p = _open(project)
     items = claims_mod.load(_context(p, "claims", file), categories=p.codebook.ids())
-    corpus = claims_mod.Corpus.build(p.sentences(text=True), p.codings(coder),
-                                     semantic=semantic, cache=claims_mod.cache_path(p.root))
+    corpus = claims_mod.Corpus.build(
+        p.sentences(text=True),
+        p.codings(coder),
+        semantic=semantic,
+        cache=claims_mod.cache_path(p.root),
+    )
     return items, corpus
 
 
-def timeline(project: ProjectLike, *, file: Path | str | None = None,
-             tolerance_days: int = 3) -> pd.DataFrame:
+def timeline(
+    project: ProjectLike, *, file: Path | str | None = None, tolerance_days: int = 3
+) -> pd.DataFrame:
     """Events with their sourcing and the documents of the same dates."""
     p = _open(project)
     events = tl.load(_context(p, "events", file), categories=p.codebook.ids())

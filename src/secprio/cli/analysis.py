@@ -42,7 +42,9 @@ def links(
     alpha: float = typer.Option(0.05, help="BH q below which a link is significant."),
     min_count: int = typer.Option(2, help="Shared units a significant link needs at least."),
     all_pairs: bool = typer.Option(False, "--all", help="Every pair, not the Table 1 view."),
-    csv: Path = CsvOption, json: Path = JsonOption, project: Path = ProjectOption,
+    csv: Path = CsvOption,
+    json: Path = JsonOption,
+    project: Path = ProjectOption,
 ) -> None:
     """Threat → response links: lift, log-odds ratio [95% CI], Fisher p and BH q per pair."""
     proj = open_project(project)
@@ -50,18 +52,55 @@ def links(
     df = guard(lambda: fn(proj, unit=unit, window=window, alpha=alpha, min_count=min_count))
     _save(df, csv, json)
     if all_pairs:
-        rows = [[r.threat_label, r.priority_label, f"{r.a}/{r.b}/{r.c}/{r.d}", f"{r.lift:.2f}",
-                 f"{r.log_or:.2f} [{r.log_or_lo:.2f}, {r.log_or_hi:.2f}]", f"{r.p:.3g}",
-                 f"{r.q:.3g}", "yes" if r.significant else ""]
-                for r in df.itertuples(index=False)]
-        out.print(_table(f"Threat × priority over {unit}s", ["threat", "priority", "a/b/c/d",
-                         "lift", "log-OR [95% CI]", "p", "q", "significant"], rows))
+        rows = [
+            [
+                r.threat_label,
+                r.priority_label,
+                f"{r.a}/{r.b}/{r.c}/{r.d}",
+                f"{r.lift:.2f}",
+                f"{r.log_or:.2f} [{r.log_or_lo:.2f}, {r.log_or_hi:.2f}]",
+                f"{r.p:.3g}",
+                f"{r.q:.3g}",
+                "yes" if r.significant else "",
+            ]
+            for r in df.itertuples(index=False)
+        ]
+        out.print(
+            _table(
+                f"Threat × priority over {unit}s",
+                [
+                    "threat",
+                    "priority",
+                    "a/b/c/d",
+                    "lift",
+                    "log-OR [95% CI]",
+                    "p",
+                    "q",
+                    "significant",
+                ],
+                rows,
+            )
+        )
         return
-    rows = [[r.threat_label if r.rank == 1 else "", r.priority_label or "—",
-             "—" if pd.isna(r.lift) else f"{r.lift:.2f}", f"{r.q:.3g}", r.status, r.agreement,
-             r.threat_agreement if r.rank == 1 else ""] for r in df.itertuples(index=False)]
-    out.print(_table("Table 1: threat → responses (lift, BH q; expert = the seed study)",
-                     ["threat", "response", "lift", "q", "status", "vs expert", "threat"], rows))
+    rows = [
+        [
+            r.threat_label if r.rank == 1 else "",
+            r.priority_label or "—",
+            "—" if pd.isna(r.lift) else f"{r.lift:.2f}",
+            f"{r.q:.3g}",
+            r.status,
+            r.agreement,
+            r.threat_agreement if r.rank == 1 else "",
+        ]
+        for r in df.itertuples(index=False)
+    ]
+    out.print(
+        _table(
+            "Table 1: threat → responses (lift, BH q; expert = the seed study)",
+            ["threat", "response", "lift", "q", "status", "vs expert", "threat"],
+            rows,
+        )
+    )
 
 
 @app.command("compare")
@@ -71,7 +110,9 @@ def compare_cmd(
     after: str = typer.Option("2y", help="Window from the event on."),
     by: str = typer.Option("", help="Without --event: a grid by members, year, doc_type, …"),
     value: str = typer.Option("count", help="Grid value: count, pct or row_pct."),
-    csv: Path = CsvOption, json: Path = JsonOption, project: Path = ProjectOption,
+    csv: Path = CsvOption,
+    json: Path = JsonOption,
+    project: Path = ProjectOption,
 ) -> None:
     """Salience before vs after an event (--event), or a comparison grid (--by)."""
     proj = open_project(project)
@@ -82,15 +123,26 @@ def compare_cmd(
         df = guard(lambda: api.window(proj, event=event, before=before, after=after))
         _save(df, csv, json)
         first = df.iloc[0]
-        rows = [[r.label, r.kind, f"{r.salience_before:.1%}", f"{r.salience_after:.1%}",
-                 f"{r.diff * 100:+.1f} [{r.diff_lo * 100:+.1f}, {r.diff_hi * 100:+.1f}]",
-                 "●" if r.diff_lo > 0 or r.diff_hi < 0 else ""]
-                for r in df.itertuples(index=False)]
-        out.print(_table(f"{event}: {df.attrs['start']} … {df.attrs['event']} … "
-                         f"{df.attrs['end']} ({first['n_docs_before']} vs "
-                         f"{first['n_docs_after']} documents)",
-                         ["category", "kind", "before", "after", "change pp [95% CI]", ""],
-                         rows))
+        rows = [
+            [
+                r.label,
+                r.kind,
+                f"{r.salience_before:.1%}",
+                f"{r.salience_after:.1%}",
+                f"{r.diff * 100:+.1f} [{r.diff_lo * 100:+.1f}, {r.diff_hi * 100:+.1f}]",
+                "●" if r.diff_lo > 0 or r.diff_hi < 0 else "",
+            ]
+            for r in df.itertuples(index=False)
+        ]
+        out.print(
+            _table(
+                f"{event}: {df.attrs['start']} … {df.attrs['event']} … "
+                f"{df.attrs['end']} ({first['n_docs_before']} vs "
+                f"{first['n_docs_after']} documents)",
+                ["category", "kind", "before", "after", "change pp [95% CI]", ""],
+                rows,
+            )
+        )
         if first["warning"]:
             console.print(f"[yellow]warning[/] {first['warning']}")
         return
@@ -100,25 +152,36 @@ def compare_cmd(
     labels = dict(zip(df["category"], df["label"], strict=False))
     fmt = "{:.0f}" if value == "count" else "{:.1f}%"
     rows = [[str(g)] + [fmt.format(v) for v in wide.loc[g]] for g in wide.index]
-    out.print(_table(f"{by} × priority ({value})", [by] + [labels[c] for c in wide.columns],
-                     rows))
+    out.print(_table(f"{by} × priority ({value})", [by] + [labels[c] for c in wide.columns], rows))
 
 
 @app.command()
 def claims(
     file: Path = typer.Argument(None, help="Claims YAML (default: the project's claims file)."),
     lexical: bool = typer.Option(False, "--lexical-only", help="Skip semantic retrieval."),
-    csv: Path = CsvOption, json: Path = JsonOption, project: Path = ProjectOption,
+    csv: Path = CsvOption,
+    json: Path = JsonOption,
+    project: Path = ProjectOption,
 ) -> None:
     """Check claims against the corpus: best passages, date agreement, a verdict."""
     proj = open_project(project)
     df = guard(lambda: api.claims(proj, file=file, semantic=not lexical))
     _save(df, csv, json)
-    rows = [[r.claim, str(r.year or ""), r.verdict, r.expected or "",
-             "" if r.agrees is None else ("✓" if r.agrees else "✗"), r.date_agreement,
-             r.reason.split(": “")[0]] for r in df.itertuples(index=False)]
-    out.print(_table("Claim check", ["claim", "year", "verdict", "expected", "", "dates",
-                                     "why"], rows))
+    rows = [
+        [
+            r.claim,
+            str(r.year or ""),
+            r.verdict,
+            r.expected or "",
+            "" if r.agrees is None else ("✓" if r.agrees else "✗"),
+            r.date_agreement,
+            r.reason.split(": “")[0],
+        ]
+        for r in df.itertuples(index=False)
+    ]
+    out.print(
+        _table("Claim check", ["claim", "year", "verdict", "expected", "", "dates", "why"], rows)
+    )
     if (df["expected"] != "").any():
         out.print(confusion(df).to_string())
     console.print(str(df["retrieval"].iat[0]) if len(df) else "no claims")
@@ -127,7 +190,9 @@ def claims(
 @app.command()
 def trends(
     years: int = typer.Option(3, help="Years to extrapolate, when the data allow it."),
-    csv: Path = CsvOption, json: Path = JsonOption, project: Path = ProjectOption,
+    csv: Path = CsvOption,
+    json: Path = JsonOption,
+    project: Path = ProjectOption,
 ) -> None:
     """Salience per year with 95% intervals, and a labelled extrapolation."""
     proj = open_project(project)
@@ -142,10 +207,17 @@ def trends(
     proj_df = projection(df, years=years)
     if (proj_df["status"] == "extrapolation").any():
         part = proj_df[proj_df["kind"] == "priority"]
-        rows = [[r.label, str(r.year), f"{r.salience:.1%} [{r.pi_lo:.1%}, {r.pi_hi:.1%}]"]
-                for r in part.itertuples(index=False)]
-        out.print(_table(f"EXTRAPOLATION ({proj_df['basis'].iat[0]}), 95% prediction interval",
-                         ["category", "year", "salience"], rows))
+        rows = [
+            [r.label, str(r.year), f"{r.salience:.1%} [{r.pi_lo:.1%}, {r.pi_hi:.1%}]"]
+            for r in part.itertuples(index=False)
+        ]
+        out.print(
+            _table(
+                f"EXTRAPOLATION ({proj_df['basis'].iat[0]}), 95% prediction interval",
+                ["category", "year", "salience"],
+                rows,
+            )
+        )
     elif len(proj_df):
         console.print(f"no projection: {proj_df['status'].iat[0]}")
 
@@ -153,17 +225,31 @@ def trends(
 @app.command()
 def expert(
     file: Path = typer.Option(None, help="Expert assessment YAML (default: the project's)."),
-    csv: Path = CsvOption, json: Path = JsonOption, project: Path = ProjectOption,
+    csv: Path = CsvOption,
+    json: Path = JsonOption,
+    project: Path = ProjectOption,
 ) -> None:
     """Expert ratings vs evidence scores: differences and rank correlations with 95% CIs."""
     proj = open_project(project)
     df = guard(lambda: api.expert(proj, file=file))
     corr = guard(lambda: api.expert_correlations(proj, file=file))
     _save(df, csv, json)
-    rows = [[r.label, f"{r.expert:.0f}", f"{r.evidence_score:.1f} [{r.evidence_lo:.1f}, "
-             f"{r.evidence_hi:.1f}]", f"{r.diff:+.0f}"] for r in df.itertuples(index=False)]
-    out.print(_table("Expert vs evidence (1–9)", ["category", "expert", "evidence [95% CI]",
-                                                  "points − expert"], rows))
+    rows = [
+        [
+            r.label,
+            f"{r.expert:.0f}",
+            f"{r.evidence_score:.1f} [{r.evidence_lo:.1f}, {r.evidence_hi:.1f}]",
+            f"{r.diff:+.0f}",
+        ]
+        for r in df.itertuples(index=False)
+    ]
+    out.print(
+        _table(
+            "Expert vs evidence (1–9)",
+            ["category", "expert", "evidence [95% CI]", "points − expert"],
+            rows,
+        )
+    )
     for r in corr.itertuples(index=False):
         out.print(f"{r.method}: {r.estimate:.2f} [{r.lo:.2f}, {r.hi:.2f}] (p = {r.p:.3f})")
 
@@ -172,20 +258,31 @@ def expert(
 def timeline(
     file: Path = typer.Option(None, help="Events YAML (default: the project's events file)."),
     svg_out: Path = typer.Option(None, "--svg", help="Write the timeline figure (SVG) here."),
-    csv: Path = CsvOption, json: Path = JsonOption, project: Path = ProjectOption,
+    csv: Path = CsvOption,
+    json: Path = JsonOption,
+    project: Path = ProjectOption,
 ) -> None:
     """Events by date, scope and sourcing, with the documents of the same dates."""
     proj = open_project(project)
     df = guard(lambda: api.timeline(proj, file=file))
     _save(df, csv, json)
-    rows = [[r.date, r.title[:70], r.scope, "yes" if r.sourced else "UNSOURCED",
-             str(r.n_documents)] for r in df.itertuples(index=False)]
+    rows = [
+        [r.date, r.title[:70], r.scope, "yes" if r.sourced else "UNSOURCED", str(r.n_documents)]
+        for r in df.itertuples(index=False)
+    ]
     out.print(_table("Timeline", ["date", "event", "scope", "sourced", "documents"], rows))
     if svg_out:
         path = file or proj.context_file("events") or Path("events.yaml")
         events = guard(lambda: tl.load(path, categories=proj.codebook.ids()))
         docs = proj.documents()
         labels = {c.id: c.label for c in proj.codebook.categories}
-        svg_out.write_text(svg(events, labels=labels, links=link_documents(events, docs),
-                               document_dates=[d for d in docs["date"] if d]), encoding="utf-8")
+        svg_out.write_text(
+            svg(
+                events,
+                labels=labels,
+                links=link_documents(events, docs),
+                document_dates=[d for d in docs["date"] if d],
+            ),
+            encoding="utf-8",
+        )
         console.print(f"figure: {svg_out}")

@@ -43,7 +43,8 @@ ALIASES = {"turkey": "turkiye"}  # exonyms spelled apart (Türkiye's English nam
 DENIAL = re.compile(
     r"\b(?:not|no|never|neither|nor)\b(?:\W+\w+){0,3}?\W+(?:sign|creat|establish|set up|"
     r"adopt|found|conclud|held|hold|support|confirm|decid|decision|binding|exist|ratif|approv)",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -63,27 +64,39 @@ def load(path: Path | str, *, categories: list[str] | None = None) -> list[Claim
     try:
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     except (OSError, yaml.YAMLError) as exc:
-        raise MeasureError(f"cannot read claims: {exc}", path=path,
-                           hint="see docs/formats.md, 'Claims'") from exc
+        raise MeasureError(
+            f"cannot read claims: {exc}", path=path, hint="see docs/formats.md, 'Claims'"
+        ) from exc
     if not isinstance(raw, list):
         raise MeasureError("claims must be a YAML list", path=path, hint="start with '- id: ...'")
     out = []
     for n, item in enumerate(raw, 1):
         if not isinstance(item, dict) or not item.get("id") or not item.get("text"):
-            raise MeasureError(f"claim {n} needs an id and a text", path=path,
-                               hint="see docs/formats.md, 'Claims'")
+            raise MeasureError(
+                f"claim {n} needs an id and a text", path=path, hint="see docs/formats.md, 'Claims'"
+            )
         cats = tuple(str(c) for c in item.get("categories") or [])
         unknown = [c for c in cats if categories is not None and c not in categories]
         expected = str(item.get("expected") or "")
         if unknown or (expected and expected not in VERDICTS):
             what = f"unknown categories {unknown}" if unknown else f"expected {expected!r}"
-            raise MeasureError(f"claim {item['id']!r}: {what}", path=path,
-                               hint=f"categories are codebook ids; expected one of {VERDICTS}")
+            raise MeasureError(
+                f"claim {item['id']!r}: {what}",
+                path=path,
+                hint=f"categories are codebook ids; expected one of {VERDICTS}",
+            )
         date = item.get("date")
-        out.append(Claim(str(item["id"]), " ".join(str(item["text"]).split()),
-                         int(str(date)[:4]) if date else None, cats,
-                         str(item.get("query") or ""), expected,
-                         " ".join(str(item.get("source") or "").split())))
+        out.append(
+            Claim(
+                str(item["id"]),
+                " ".join(str(item["text"]).split()),
+                int(str(date)[:4]) if date else None,
+                cats,
+                str(item.get("query") or ""),
+                expected,
+                " ".join(str(item.get("source") or "").split()),
+            )
+        )
     return out
 
 
@@ -137,8 +150,14 @@ class Corpus:
     note: str = ""
 
     @classmethod
-    def build(cls, sentences: pd.DataFrame, codings: pd.DataFrame, *, semantic: bool = True,
-              cache: Path | None = None) -> Corpus:
+    def build(
+        cls,
+        sentences: pd.DataFrame,
+        codings: pd.DataFrame,
+        *,
+        semantic: bool = True,
+        cache: Path | None = None,
+    ) -> Corpus:
         sents = sentences.reset_index(drop=True)
         vec = TfidfVectorizer(analyzer=stems, sublinear_tf=True)
         matrix = vec.fit_transform(sents["text"])
@@ -187,25 +206,29 @@ def _share(terms: list[str], weights: np.ndarray, found: set[str]) -> float:
 
 def _denies_year(text: str, year: int | None) -> bool:
     """A denial with the claimed year after the cue, in the same clause: "not signed in 2021"."""
-    return bool(year) and any(re.search(rf"^[^;:]*?\b{year}\b", text[m.start():])
-                              for m in DENIAL.finditer(text))
+    return bool(year) and any(
+        re.search(rf"^[^;:]*?\b{year}\b", text[m.start() :]) for m in DENIAL.finditer(text)
+    )
 
 
-def retrieve(claim: Claim, corpus: Corpus, *, depth: int = 10,
-             vector: np.ndarray | None = None) -> pd.DataFrame:
+def retrieve(
+    claim: Claim, corpus: Corpus, *, depth: int = 10, vector: np.ndarray | None = None
+) -> pd.DataFrame:
     """Every sentence of the documents retrieved for a claim, with the verdict's features,
     best first (paragraph match, then fused rank). ``vector``: the claim's embedding."""
     sents = corpus.sentences
-    lexical = (corpus.matrix @ corpus.vectorizer.transform([f"{claim.text} {claim.query}"]).T
-               ).toarray().ravel()
+    lexical = (
+        (corpus.matrix @ corpus.vectorizer.transform([f"{claim.text} {claim.query}"]).T)
+        .toarray()
+        .ravel()
+    )
     cod = corpus.codings
     coded = cod[(cod["value"] == 1) & cod["category"].isin(claim.categories)]
     rank = _ranks(lexical + 0.05 * sents["segment_id"].isin(coded["segment_id"]).to_numpy())
     fused, pool = 1.0 / (60 + rank), rank <= depth
     semantic = np.full(len(sents), np.nan)
     if corpus.embeddings is not None:
-        semantic = corpus.embeddings @ (corpus.embed([claim.text])[0] if vector is None
-                                        else vector)
+        semantic = corpus.embeddings @ (corpus.embed([claim.text])[0] if vector is None else vector)
         fused = fused + 1.0 / (60 + _ranks(semantic))
         pool |= _ranks(semantic) <= depth
     docs = sents["document_id"][pool].unique()
@@ -216,18 +239,27 @@ def retrieve(claim: Claim, corpus: Corpus, *, depth: int = 10,
         s = sents.iloc[i]
         when = event_date(s.get("extra")) or (s["date"] or "")
         sentence_match = _share(terms, w, set(stems(s["text"])))
-        rows.append({
-            "claim": claim.id, "segment_id": int(s["segment_id"]),
-            "document_id": int(s["document_id"]), "title": s["title"], "date": s["date"] or "",
-            "evidence_date": when, "url": s["url"], "lexical": float(lexical[i]),
-            "semantic": float(semantic[i]), "fused": float(fused[i]),
-            "match": _share(terms, w, corpus.context[i]), "sentence_match": sentence_match,
-            "missing": " ".join(t for t in terms if t not in corpus.context[i]),
-            "denial": bool(DENIAL.search(s["text"])),
-            "denies_year": _denies_year(s["text"], claim.year),
-            "date_agrees": bool(claim.year and when[:4] == str(claim.year)),
-            "text": s["text"],
-        })
+        rows.append(
+            {
+                "claim": claim.id,
+                "segment_id": int(s["segment_id"]),
+                "document_id": int(s["document_id"]),
+                "title": s["title"],
+                "date": s["date"] or "",
+                "evidence_date": when,
+                "url": s["url"],
+                "lexical": float(lexical[i]),
+                "semantic": float(semantic[i]),
+                "fused": float(fused[i]),
+                "match": _share(terms, w, corpus.context[i]),
+                "sentence_match": sentence_match,
+                "missing": " ".join(t for t in terms if t not in corpus.context[i]),
+                "denial": bool(DENIAL.search(s["text"])),
+                "denies_year": _denies_year(s["text"], claim.year),
+                "date_agrees": bool(claim.year and when[:4] == str(claim.year)),
+                "text": s["text"],
+            }
+        )
     out = pd.DataFrame(rows)
     if not out.empty:
         out = out.sort_values(["match", "fused"], ascending=False, ignore_index=True)
@@ -291,28 +323,39 @@ def _dates(found: pd.DataFrame, claim: Claim) -> tuple[str, str]:
     return "misdated", ", ".join(years)
 
 
-def check(claims: list[Claim], corpus: Corpus, *,
-          top: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+def check(
+    claims: list[Claim], corpus: Corpus, *, top: int = 3
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Verdicts (one row per claim) and their best ``top`` passages (rows per claim)."""
     rows, passages = [], []
-    vectors = (corpus.embed([c.text for c in claims]) if corpus.embeddings is not None
-               else [None] * len(claims))
+    vectors = (
+        corpus.embed([c.text for c in claims])
+        if corpus.embeddings is not None
+        else [None] * len(claims)
+    )
     for claim, vector in zip(claims, vectors, strict=True):
         found = retrieve(claim, corpus, vector=vector)
         label, reason = verdict(found)
         agreement, years = _dates(found, claim)
         best = found.iloc[0] if not found.empty else None
-        rows.append({
-            "claim": claim.id, "text": claim.text, "year": claim.year,
-            "categories": ";".join(claim.categories), "verdict": label,
-            "expected": claim.expected,
-            "agrees": (label == claim.expected) if claim.expected else None,
-            "date_agreement": agreement, "evidence_years": years, "reason": reason,
-            "best_match": float(best["match"]) if best is not None else 0.0,
-            "best_passage": "" if best is None else best["text"],
-            "best_source": "" if best is None else f"{best['title']} ({best['evidence_date']})",
-            "retrieval": corpus.note,
-        })
+        rows.append(
+            {
+                "claim": claim.id,
+                "text": claim.text,
+                "year": claim.year,
+                "categories": ";".join(claim.categories),
+                "verdict": label,
+                "expected": claim.expected,
+                "agrees": (label == claim.expected) if claim.expected else None,
+                "date_agreement": agreement,
+                "evidence_years": years,
+                "reason": reason,
+                "best_match": float(best["match"]) if best is not None else 0.0,
+                "best_passage": "" if best is None else best["text"],
+                "best_source": "" if best is None else f"{best['title']} ({best['evidence_date']})",
+                "retrieval": corpus.note,
+            }
+        )
         passages.append(found.head(top))
     psg = pd.concat(passages, ignore_index=True) if passages else pd.DataFrame()
     return pd.DataFrame(rows), psg

@@ -22,8 +22,9 @@ UNDATED = "undated"
 def group_values(sentences: pd.DataFrame, by: str) -> pd.Series:
     """The group of each sentence as text; lists stay lists (exploded later)."""
     if by not in sentences.columns:
-        raise MeasureError(f"no metadata field {by!r} to group by",
-                           hint=f"use one of: {', '.join(GROUPINGS)}")
+        raise MeasureError(
+            f"no metadata field {by!r} to group by", hint=f"use one of: {', '.join(GROUPINGS)}"
+        )
     col = sentences[by]
     if by == "year":
         return col.map(lambda y: UNDATED if pd.isna(y) else str(int(y)))
@@ -32,13 +33,22 @@ def group_values(sentences: pd.DataFrame, by: str) -> pd.Series:
     return col.fillna("").astype(str)
 
 
-def grid(sentences: pd.DataFrame, codings: pd.DataFrame, codebook: Codebook, *,
-         by: str = "members", kind: str = "priority") -> pd.DataFrame:
+def grid(
+    sentences: pd.DataFrame,
+    codings: pd.DataFrame,
+    codebook: Codebook,
+    *,
+    by: str = "members",
+    kind: str = "priority",
+) -> pd.DataFrame:
     """Long table: one row per (group, category) with count, pct and row_pct."""
     cats = codebook.ids(kind)  # type: ignore[arg-type]
     if not cats:
-        raise MeasureError(f"the codebook has no {kind} categories", path=codebook.path,
-                           hint="use kind priority or threat")
+        raise MeasureError(
+            f"the codebook has no {kind} categories",
+            path=codebook.path,
+            hint="use kind priority or threat",
+        )
     coded = coded_matrix(sentences, codings, cats)
     frame = pd.DataFrame(coded, columns=cats)
     frame["_w"] = sentences["weight"].to_numpy(dtype=float)
@@ -55,12 +65,18 @@ def grid(sentences: pd.DataFrame, codings: pd.DataFrame, codebook: Codebook, *,
         row_total = counts.loc[g].sum()
         for c in cats:
             n = int(counts.at[g, c])
-            rows.append({
-                "group": g, "category": c, "label": labels[c], "kind": kind, "count": n,
-                "n_sentences": int(n_sent[g]),
-                "pct": 100.0 * w_coded.at[g, c] / w_tot[g] if w_tot[g] else 0.0,
-                "row_pct": 100.0 * n / row_total if row_total else 0.0,
-            })
+            rows.append(
+                {
+                    "group": g,
+                    "category": c,
+                    "label": labels[c],
+                    "kind": kind,
+                    "count": n,
+                    "n_sentences": int(n_sent[g]),
+                    "pct": 100.0 * w_coded.at[g, c] / w_tot[g] if w_tot[g] else 0.0,
+                    "row_pct": 100.0 * n / row_total if row_total else 0.0,
+                }
+            )
     out = pd.DataFrame(rows)
     out.attrs["by"] = by
     return out

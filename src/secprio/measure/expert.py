@@ -43,22 +43,35 @@ def load(path: Path | str, *, categories: list[str] | None = None) -> Assessment
     try:
         raw: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise MeasureError(f"cannot read the expert assessment: {exc}", path=path,
-                           hint="see docs/formats.md, 'Expert assessment'") from exc
+        raise MeasureError(
+            f"cannot read the expert assessment: {exc}",
+            path=path,
+            hint="see docs/formats.md, 'Expert assessment'",
+        ) from exc
     ratings = {str(k): float(v) for k, v in (raw.get("ratings") or {}).items()}
-    pairs = {str(p["threat"]): [str(r) for r in p.get("responses", [])]
-             for p in raw.get("pairs") or []}
-    notes = {str(p["threat"]): " ".join(str(p.get("note", "")).split())
-             for p in raw.get("pairs") or []}
+    pairs = {
+        str(p["threat"]): [str(r) for r in p.get("responses", [])] for p in raw.get("pairs") or []
+    }
+    notes = {
+        str(p["threat"]): " ".join(str(p.get("note", "")).split()) for p in raw.get("pairs") or []
+    }
     named = set(ratings) | set(pairs) | {r for rs in pairs.values() for r in rs}
     unknown = sorted(named - set(categories)) if categories is not None else []
     if not ratings or unknown:
         what = f"unknown categories {', '.join(unknown)}" if unknown else "no ratings"
-        raise MeasureError(f"expert assessment: {what}", path=path,
-                           hint="ratings: {category_id: 1-9, ...} with the codebook's ids")
-    return Assessment(name=str(raw.get("name", path.stem)), ratings=ratings,
-                      citation=" ".join(str(raw.get("citation", "")).split()),
-                      scale=str(raw.get("scale", "1-9")), pairs=pairs, notes=notes)
+        raise MeasureError(
+            f"expert assessment: {what}",
+            path=path,
+            hint="ratings: {category_id: 1-9, ...} with the codebook's ids",
+        )
+    return Assessment(
+        name=str(raw.get("name", path.stem)),
+        ratings=ratings,
+        citation=" ".join(str(raw.get("citation", "")).split()),
+        scale=str(raw.get("scale", "1-9")),
+        pairs=pairs,
+        notes=notes,
+    )
 
 
 def differences(scores: pd.DataFrame, assessment: Assessment) -> pd.DataFrame:
@@ -69,11 +82,20 @@ def differences(scores: pd.DataFrame, assessment: Assessment) -> pd.DataFrame:
         if cat not in s.index:
             continue
         r = s.loc[cat]
-        rows.append({"category": cat, "label": r["label"], "expert": rating,
-                     "evidence_score": r["score"], "evidence_lo": r["score_lo"],
-                     "evidence_hi": r["score_hi"], "evidence_points": int(r["points"]),
-                     "diff": int(r["points"]) - rating, "diff_score": r["score"] - rating,
-                     "expert_in_interval": bool(r["score_lo"] <= rating <= r["score_hi"])})
+        rows.append(
+            {
+                "category": cat,
+                "label": r["label"],
+                "expert": rating,
+                "evidence_score": r["score"],
+                "evidence_lo": r["score_lo"],
+                "evidence_hi": r["score_hi"],
+                "evidence_points": int(r["points"]),
+                "diff": int(r["points"]) - rating,
+                "diff_score": r["score"] - rating,
+                "expert_in_interval": bool(r["score_lo"] <= rating <= r["score_hi"]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -85,9 +107,17 @@ def _kendall(a: np.ndarray, b: np.ndarray) -> float:
     return float(kendalltau(a, b)[0])
 
 
-def correlations(sentences: pd.DataFrame, codings: pd.DataFrame, codebook: Codebook,
-                 assessment: Assessment, *, scale: str = "ratio", n_boot: int = 1000,
-                 seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+def correlations(
+    sentences: pd.DataFrame,
+    codings: pd.DataFrame,
+    codebook: Codebook,
+    assessment: Assessment,
+    *,
+    scale: str = "ratio",
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> pd.DataFrame:
     """Spearman and Kendall correlations between expert ratings and evidence scores."""
     rated = [c for c in assessment.ratings if c in codebook.ids()]
     kinds = {codebook.get(c).kind for c in rated}
@@ -98,8 +128,9 @@ def correlations(sentences: pd.DataFrame, codings: pd.DataFrame, codebook: Codeb
     expert = np.array([assessment.ratings[c] for c in rated])
     coded = coded_matrix(sentences, codings, cats)
     docs, idx = np.unique(sentences["document_id"].to_numpy(), return_inverse=True)
-    w_tot, c_tot = doc_totals(idx.ravel(), sentences["weight"].to_numpy(dtype=float), coded,
-                              len(docs))
+    w_tot, c_tot = doc_totals(
+        idx.ravel(), sentences["weight"].to_numpy(dtype=float), coded, len(docs)
+    )
     point = to_scale(c_tot.sum(axis=0) / max(w_tot.sum(), 1e-12), scale)[cols]
     boot = to_scale(replicates(w_tot, c_tot, n=n_boot, seed=seed), scale)[:, cols]
     rows = []
@@ -111,7 +142,16 @@ def correlations(sentences: pd.DataFrame, codings: pd.DataFrame, codebook: Codeb
             reps = reps[~np.isnan(reps)]
             lo, hi = interval(reps, level) if len(reps) else (np.nan, np.nan)
             test = spearmanr(expert, point) if name == "spearman" else kendalltau(expert, point)
-            rows.append({"method": name, "estimate": est, "lo": float(lo), "hi": float(hi),
-                         "p": float(test[1]), "n_categories": len(rated),
-                         "n_boot_valid": len(reps), "scale": scale})
+            rows.append(
+                {
+                    "method": name,
+                    "estimate": est,
+                    "lo": float(lo),
+                    "hi": float(hi),
+                    "p": float(test[1]),
+                    "n_categories": len(rated),
+                    "n_boot_valid": len(reps),
+                    "scale": scale,
+                }
+            )
     return pd.DataFrame(rows)

@@ -32,8 +32,9 @@ class Units:
     present: NDArray[np.float64]  # unit × category, 0/1
 
 
-def assign_units(sentences: pd.DataFrame, *, unit: str = "paragraph",
-                 window: int = 1) -> tuple[NDArray[np.int64], pd.DataFrame]:
+def assign_units(
+    sentences: pd.DataFrame, *, unit: str = "paragraph", window: int = 1
+) -> tuple[NDArray[np.int64], pd.DataFrame]:
     """The unit of each sentence: its paragraph, or its block of ``window`` sentences."""
     if unit not in UNITS:
         raise MeasureError(f"unknown unit {unit!r}", hint="use paragraph or sentence")
@@ -49,8 +50,14 @@ def assign_units(sentences: pd.DataFrame, *, unit: str = "paragraph",
     return index.ravel().astype(np.int64), pd.DataFrame(codes, columns=["document_id", "unit"])
 
 
-def units(sentences: pd.DataFrame, codings: pd.DataFrame, categories: list[str], *,
-          unit: str = "paragraph", window: int = 1) -> Units:
+def units(
+    sentences: pd.DataFrame,
+    codings: pd.DataFrame,
+    categories: list[str],
+    *,
+    unit: str = "paragraph",
+    window: int = 1,
+) -> Units:
     index, keys = assign_units(sentences, unit=unit, window=window)
     coded = coded_matrix(sentences, codings, categories)
     present = np.zeros((len(keys), len(categories)))
@@ -58,8 +65,9 @@ def units(sentences: pd.DataFrame, codings: pd.DataFrame, categories: list[str],
     return Units(index, keys, present)
 
 
-def contingency(threat: NDArray[np.float64],
-                priority: NDArray[np.float64]) -> tuple[NDArray[np.int64], ...]:
+def contingency(
+    threat: NDArray[np.float64], priority: NDArray[np.float64]
+) -> tuple[NDArray[np.int64], ...]:
     """a, b, c, d (threat × priority arrays) from unit × category 0/1 matrices."""
     a = (threat.T @ priority).astype(np.int64)
     n_t = threat.sum(axis=0).astype(np.int64)[:, None]
@@ -69,8 +77,9 @@ def contingency(threat: NDArray[np.float64],
     return a, b, c, d
 
 
-def log_odds(a: float, b: float, c: float, d: float,
-             level: float = 0.95) -> tuple[float, float, float]:
+def log_odds(
+    a: float, b: float, c: float, d: float, level: float = 0.95
+) -> tuple[float, float, float]:
     """Log-odds ratio (Haldane–Anscombe +0.5) and its Woolf interval."""
     a, b, c, d = (x + 0.5 for x in (a, b, c, d))
     lor = float(np.log(a * d / (b * c)))
@@ -99,16 +108,26 @@ def bh(p: NDArray[np.float64] | list[float]) -> NDArray[np.float64]:
     return out
 
 
-def link_table(sentences: pd.DataFrame, codings: pd.DataFrame, codebook: Codebook, *,
-               unit: str = "paragraph", window: int = 1, alpha: float = 0.05,
-               min_count: int = 2) -> pd.DataFrame:
+def link_table(
+    sentences: pd.DataFrame,
+    codings: pd.DataFrame,
+    codebook: Codebook,
+    *,
+    unit: str = "paragraph",
+    window: int = 1,
+    alpha: float = 0.05,
+    min_count: int = 2,
+) -> pd.DataFrame:
     """One row per (threat, priority) pair with counts, lift, log-odds, Fisher p and BH q."""
     threats, prios = codebook.ids("threat"), codebook.ids("priority")
     if not threats or not prios:
-        raise MeasureError("links need categories of both kinds, threat and priority",
-                           path=codebook.path, hint="add kind: threat categories to the codebook")
+        raise MeasureError(
+            "links need categories of both kinds, threat and priority",
+            path=codebook.path,
+            hint="add kind: threat categories to the codebook",
+        )
     u = units(sentences, codings, threats + prios, unit=unit, window=window)
-    t_mat, p_mat = u.present[:, : len(threats)], u.present[:, len(threats):]
+    t_mat, p_mat = u.present[:, : len(threats)], u.present[:, len(threats) :]
     a, b, c, d = contingency(t_mat, p_mat)
     labels = {cat.id: cat.label for cat in codebook.categories}
     rows = []
@@ -116,13 +135,27 @@ def link_table(sentences: pd.DataFrame, codings: pd.DataFrame, codebook: Codeboo
         for j, p in enumerate(prios):
             cells = (int(a[i, j]), int(b[i, j]), int(c[i, j]), int(d[i, j]))
             lor, lo, hi = log_odds(*cells)
-            pval = float(fisher_exact([[cells[0], cells[1]], [cells[2], cells[3]]],
-                                      alternative="greater")[1])
-            rows.append({"threat": t, "threat_label": labels[t], "priority": p,
-                         "priority_label": labels[p], "a": cells[0], "b": cells[1],
-                         "c": cells[2], "d": cells[3], "n_units": len(u.keys),
-                         "lift": lift(*cells), "log_or": lor, "log_or_lo": lo,
-                         "log_or_hi": hi, "p": pval})
+            pval = float(
+                fisher_exact([[cells[0], cells[1]], [cells[2], cells[3]]], alternative="greater")[1]
+            )
+            rows.append(
+                {
+                    "threat": t,
+                    "threat_label": labels[t],
+                    "priority": p,
+                    "priority_label": labels[p],
+                    "a": cells[0],
+                    "b": cells[1],
+                    "c": cells[2],
+                    "d": cells[3],
+                    "n_units": len(u.keys),
+                    "lift": lift(*cells),
+                    "log_or": lor,
+                    "log_or_lo": lo,
+                    "log_or_hi": hi,
+                    "p": pval,
+                }
+            )
     df = pd.DataFrame(rows)
     df["q"] = bh(df["p"].to_numpy())
     df["significant"] = (df["q"] < alpha) & (df["a"] >= min_count)
@@ -130,9 +163,16 @@ def link_table(sentences: pd.DataFrame, codings: pd.DataFrame, codebook: Codeboo
     return df
 
 
-def passages(sentences: pd.DataFrame, codings: pd.DataFrame, codebook: Codebook,
-             pairs: list[tuple[str, str]], *, unit: str = "paragraph", window: int = 1,
-             top: int = 3) -> pd.DataFrame:
+def passages(
+    sentences: pd.DataFrame,
+    codings: pd.DataFrame,
+    codebook: Codebook,
+    pairs: list[tuple[str, str]],
+    *,
+    unit: str = "paragraph",
+    window: int = 1,
+    top: int = 3,
+) -> pd.DataFrame:
     """The ``top`` strongest units per pair: both codes present, ranked by strength.
 
     Strength = (matched patterns of the threat + of the priority in the unit) × document
@@ -161,21 +201,47 @@ def passages(sentences: pd.DataFrame, codings: pd.DataFrame, codebook: Codebook,
         for rank, k in enumerate(ranked[:top], 1):
             f = first.loc[k]
             unit_sents = sents[sents["_unit"] == k]
-            coded = [s for sid, s in zip(unit_sents["segment_id"], unit_sents["text"],
-                                         strict=True) if cats_of.get(sid, set()) & {t, p}]
-            rows.append({"threat": t, "priority": p, "rank": rank,
-                         "document_id": int(keys.at[k, "document_id"]),
-                         "unit": int(keys.at[k, "unit"]), "title": f["title"],
-                         "date": f["date"] or "", "doc_type": f["doc_type"], "url": f["url"],
-                         "strength": float(strength[k]), "text": " … ".join(coded),
-                         "unit_text": text[k]})
-    cols = ["threat", "priority", "rank", "document_id", "unit", "title", "date", "doc_type",
-            "url", "strength", "text", "unit_text"]
+            coded = [
+                s
+                for sid, s in zip(unit_sents["segment_id"], unit_sents["text"], strict=True)
+                if cats_of.get(sid, set()) & {t, p}
+            ]
+            rows.append(
+                {
+                    "threat": t,
+                    "priority": p,
+                    "rank": rank,
+                    "document_id": int(keys.at[k, "document_id"]),
+                    "unit": int(keys.at[k, "unit"]),
+                    "title": f["title"],
+                    "date": f["date"] or "",
+                    "doc_type": f["doc_type"],
+                    "url": f["url"],
+                    "strength": float(strength[k]),
+                    "text": " … ".join(coded),
+                    "unit_text": text[k],
+                }
+            )
+    cols = [
+        "threat",
+        "priority",
+        "rank",
+        "document_id",
+        "unit",
+        "title",
+        "date",
+        "doc_type",
+        "url",
+        "strength",
+        "text",
+        "unit_text",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
-def table1(links: pd.DataFrame, *, expert_pairs: dict[str, list[str]] | None = None,
-           fallback: int = 3) -> pd.DataFrame:
+def table1(
+    links: pd.DataFrame, *, expert_pairs: dict[str, list[str]] | None = None, fallback: int = 3
+) -> pd.DataFrame:
     """The "Table 1" view: every threat with its significant responses ranked by lift.
 
     A threat without a significant response lists its ``fallback`` best responses by lift,
@@ -195,20 +261,51 @@ def table1(links: pd.DataFrame, *, expert_pairs: dict[str, list[str]] | None = N
             listed = part.head(1).assign(priority="", priority_label="")
         for rank, r in enumerate(listed.itertuples(index=False), 1):
             in_expert = r.priority in expert
-            status = ("significant" if r.significant
-                      else "no co-occurrence" if r.a == 0 else "not significant")
-            agreement = ("agree" if in_expert and r.significant
-                         else "expert only" if in_expert
-                         else "evidence only" if r.significant else "")
-            rows.append({"threat": t, "threat_label": r.threat_label, "rank": rank,
-                         "priority": r.priority, "priority_label": r.priority_label,
-                         "a": r.a, "lift": r.lift, "log_or": r.log_or, "log_or_lo": r.log_or_lo,
-                         "log_or_hi": r.log_or_hi, "p": r.p, "q": r.q, "status": status,
-                         "expert_pair": in_expert, "agreement": agreement})
+            status = (
+                "significant"
+                if r.significant
+                else "no co-occurrence"
+                if r.a == 0
+                else "not significant"
+            )
+            agreement = (
+                "agree"
+                if in_expert and r.significant
+                else "expert only"
+                if in_expert
+                else "evidence only"
+                if r.significant
+                else ""
+            )
+            rows.append(
+                {
+                    "threat": t,
+                    "threat_label": r.threat_label,
+                    "rank": rank,
+                    "priority": r.priority,
+                    "priority_label": r.priority_label,
+                    "a": r.a,
+                    "lift": r.lift,
+                    "log_or": r.log_or,
+                    "log_or_lo": r.log_or_lo,
+                    "log_or_hi": r.log_or_hi,
+                    "p": r.p,
+                    "q": r.q,
+                    "status": status,
+                    "expert_pair": in_expert,
+                    "agreement": agreement,
+                }
+            )
         found = {r["priority"] for r in rows if r["threat"] == t and r["status"] == "significant"}
-        summary = ("no expert pair" if not expert
-                   else "agrees" if set(expert) <= found
-                   else "partly" if set(expert) & found else "differs")
+        summary = (
+            "no expert pair"
+            if not expert
+            else "agrees"
+            if set(expert) <= found
+            else "partly"
+            if set(expert) & found
+            else "differs"
+        )
         for r in rows:
             if r["threat"] == t:
                 r["threat_agreement"] = summary

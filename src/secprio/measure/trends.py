@@ -23,8 +23,14 @@ MIN_YEARS = 6
 MIN_SENTENCES = 30
 
 
-def per_year(sentences: pd.DataFrame, codings: pd.DataFrame, codebook: Codebook, *,
-             n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+def per_year(
+    sentences: pd.DataFrame,
+    codings: pd.DataFrame,
+    codebook: Codebook,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
     """One row per (year, category): salience and its 95% bootstrap interval over documents."""
     cats = codebook.ids()
     dated = sentences[sentences["year"].notna()]
@@ -33,20 +39,32 @@ def per_year(sentences: pd.DataFrame, codings: pd.DataFrame, codebook: Codebook,
     for k, (year, part) in enumerate(dated.groupby("year", sort=True)):
         mask = (dated["year"] == year).to_numpy()
         docs, idx = np.unique(part["document_id"].to_numpy(), return_inverse=True)
-        w_tot, c_tot = doc_totals(idx.ravel(), part["weight"].to_numpy(dtype=float),
-                                  coded[mask], len(docs))
+        w_tot, c_tot = doc_totals(
+            idx.ravel(), part["weight"].to_numpy(dtype=float), coded[mask], len(docs)
+        )
         point = c_tot.sum(axis=0) / max(w_tot.sum(), 1e-12)
         lo, hi = interval(replicates(w_tot, c_tot, n=n_boot, seed=seed + k))
         for i, c in enumerate(codebook.categories):
-            rows.append({"year": int(year), "category": c.id, "label": c.label,
-                         "kind": c.kind, "n_documents": len(docs), "n_sentences": len(part),
-                         "n_coded": int(coded[mask, i].sum()), "salience": point[i],
-                         "salience_lo": lo[i], "salience_hi": hi[i]})
+            rows.append(
+                {
+                    "year": int(year),
+                    "category": c.id,
+                    "label": c.label,
+                    "kind": c.kind,
+                    "n_documents": len(docs),
+                    "n_sentences": len(part),
+                    "n_coded": int(coded[mask, i].sum()),
+                    "salience": point[i],
+                    "salience_lo": lo[i],
+                    "salience_hi": hi[i],
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def wls_line(x: np.ndarray, y: np.ndarray, w: np.ndarray, x_new: np.ndarray, *,
-             level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def wls_line(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, x_new: np.ndarray, *, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """WLS fit of y on x; the prediction and its interval at ``x_new``."""
     X = np.column_stack([np.ones_like(x), x])
     XtW = X.T * w
@@ -62,37 +80,68 @@ def wls_line(x: np.ndarray, y: np.ndarray, w: np.ndarray, x_new: np.ndarray, *,
     return pred, pred - half, pred + half
 
 
-def projection(yearly: pd.DataFrame, *, years: int = 3, min_years: int = MIN_YEARS,
-               min_sentences: int = MIN_SENTENCES, level: float = 0.95) -> pd.DataFrame:
+def projection(
+    yearly: pd.DataFrame,
+    *,
+    years: int = 3,
+    min_years: int = MIN_YEARS,
+    min_sentences: int = MIN_SENTENCES,
+    level: float = 0.95,
+) -> pd.DataFrame:
     """Projected salience per category for ``years`` after the last year, or a withheld row."""
-    cols = ["category", "label", "kind", "year", "salience", "pi_lo", "pi_hi", "status",
-            "basis"]
+    cols = ["category", "label", "kind", "year", "salience", "pi_lo", "pi_hi", "status", "basis"]
     if yearly.empty:
         return pd.DataFrame(columns=cols)
     size = yearly.drop_duplicates("year").set_index("year")["n_sentences"]
     usable = sorted(int(y) for y, n in size.items() if n >= min_sentences)
     if len(usable) < min_years:
-        reason = (f"withheld: {len(usable)} year(s) with at least {min_sentences} sentences, "
-                  f"{min_years} needed")
+        reason = (
+            f"withheld: {len(usable)} year(s) with at least {min_sentences} sentences, "
+            f"{min_years} needed"
+        )
         first = yearly.drop_duplicates("category")
-        return pd.DataFrame([{"category": r.category, "label": r.label, "kind": r.kind,
-                              "year": np.nan, "salience": np.nan, "pi_lo": np.nan,
-                              "pi_hi": np.nan, "status": reason, "basis": ""}
-                             for r in first.itertuples(index=False)], columns=cols)
+        return pd.DataFrame(
+            [
+                {
+                    "category": r.category,
+                    "label": r.label,
+                    "kind": r.kind,
+                    "year": np.nan,
+                    "salience": np.nan,
+                    "pi_lo": np.nan,
+                    "pi_hi": np.nan,
+                    "status": reason,
+                    "basis": "",
+                }
+                for r in first.itertuples(index=False)
+            ],
+            columns=cols,
+        )
     x_new = np.arange(max(usable) + 1, max(usable) + 1 + years, dtype=float)
     centre = float(np.mean(usable))
     basis = f"WLS line through {len(usable)} years ({min(usable)}–{max(usable)})"
     rows = []
     for cat, part in yearly[yearly["year"].isin(usable)].groupby("category", sort=False):
         part = part.sort_values("year")
-        pred, lo, hi = wls_line(part["year"].to_numpy(float) - centre,
-                                part["salience"].to_numpy(float),
-                                part["n_sentences"].to_numpy(float), x_new - centre,
-                                level=level)
+        pred, lo, hi = wls_line(
+            part["year"].to_numpy(float) - centre,
+            part["salience"].to_numpy(float),
+            part["n_sentences"].to_numpy(float),
+            x_new - centre,
+            level=level,
+        )
         for yr, p, a, b in zip(x_new, pred, lo, hi, strict=True):
-            rows.append({"category": cat, "label": part["label"].iat[0],
-                         "kind": part["kind"].iat[0], "year": int(yr),
-                         "salience": float(np.clip(p, 0, 1)), "pi_lo": float(np.clip(a, 0, 1)),
-                         "pi_hi": float(np.clip(b, 0, 1)), "status": "extrapolation",
-                         "basis": basis})
+            rows.append(
+                {
+                    "category": cat,
+                    "label": part["label"].iat[0],
+                    "kind": part["kind"].iat[0],
+                    "year": int(yr),
+                    "salience": float(np.clip(p, 0, 1)),
+                    "pi_lo": float(np.clip(a, 0, 1)),
+                    "pi_hi": float(np.clip(b, 0, 1)),
+                    "status": "extrapolation",
+                    "basis": basis,
+                }
+            )
     return pd.DataFrame(rows, columns=cols)

@@ -28,8 +28,9 @@ def offset(span: str) -> pd.DateOffset:
     """'2y', '18m', '6w' or '90d' as a calendar offset."""
     m = _SPAN.match(str(span))
     if not m:
-        raise MeasureError(f"cannot read the span {span!r}",
-                           hint="write a number and a unit: 2y, 18m, 6w or 90d")
+        raise MeasureError(
+            f"cannot read the span {span!r}", hint="write a number and a unit: 2y, 18m, 6w or 90d"
+        )
     n, unit = float(m.group(1)), m.group(2).lower()
     if unit == "y":
         return pd.DateOffset(months=round(12 * n))
@@ -43,22 +44,33 @@ def bounds(event: dt.date, before: str, after: str) -> tuple[pd.Timestamp, ...]:
     return e - offset(before), e, e + offset(after)
 
 
-def _window(sentences: pd.DataFrame, coded: np.ndarray, mask: np.ndarray, *, n_boot: int,
-            seed: int) -> tuple[np.ndarray, np.ndarray, int]:
+def _window(
+    sentences: pd.DataFrame, coded: np.ndarray, mask: np.ndarray, *, n_boot: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, int]:
     sub = sentences[mask]
     if sub.empty:
         k = coded.shape[1]
         return np.full(k, np.nan), np.full((n_boot, k), np.nan), 0
     docs, idx = np.unique(sub["document_id"].to_numpy(), return_inverse=True)
-    w_tot, c_tot = doc_totals(idx.ravel(), sub["weight"].to_numpy(dtype=float), coded[mask],
-                              len(docs))
+    w_tot, c_tot = doc_totals(
+        idx.ravel(), sub["weight"].to_numpy(dtype=float), coded[mask], len(docs)
+    )
     point = c_tot.sum(axis=0) / max(w_tot.sum(), 1e-12)
     return point, replicates(w_tot, c_tot, n=n_boot, seed=seed), len(docs)
 
 
-def window(sentences: pd.DataFrame, codings: pd.DataFrame, codebook: Codebook, *,
-           event: dt.date, before: str = "2y", after: str = "2y", n_boot: int = 1000,
-           seed: int = 0, event_id: str = "") -> pd.DataFrame:
+def window(
+    sentences: pd.DataFrame,
+    codings: pd.DataFrame,
+    codebook: Codebook,
+    *,
+    event: dt.date,
+    before: str = "2y",
+    after: str = "2y",
+    n_boot: int = 1000,
+    seed: int = 0,
+    event_id: str = "",
+) -> pd.DataFrame:
     """One row per category: salience before and after, the change and its 95% interval."""
     lo, mid, hi = bounds(event, before, after)
     dates = pd.to_datetime(sentences["date"], errors="coerce", format="ISO8601")
@@ -77,22 +89,38 @@ def window(sentences: pd.DataFrame, codings: pd.DataFrame, codebook: Codebook, *
         d_lo, d_hi = interval(diff)
         s0_lo, s0_hi = interval(b0)
         s1_lo, s1_hi = interval(b1)
-    note = "; ".join(f"{name} window has {n} document(s), fewer than {MIN_DOCS}"
-                     for name, n in (("before", n0), ("after", n1)) if n < MIN_DOCS)
+    note = "; ".join(
+        f"{name} window has {n} document(s), fewer than {MIN_DOCS}"
+        for name, n in (("before", n0), ("after", n1))
+        if n < MIN_DOCS
+    )
     n_sent = [int(m.sum()) for m in masks]
     rows = []
     for i, c in enumerate(codebook.categories):
-        rows.append({
-            "event": event_id, "category": c.id, "label": c.label, "kind": c.kind,
-            "n_docs_before": n0, "n_docs_after": n1,
-            "n_sentences_before": n_sent[0], "n_sentences_after": n_sent[1],
-            "salience_before": p0[i], "salience_before_lo": s0_lo[i],
-            "salience_before_hi": s0_hi[i], "salience_after": p1[i],
-            "salience_after_lo": s1_lo[i], "salience_after_hi": s1_hi[i],
-            "diff": p1[i] - p0[i], "diff_lo": d_lo[i], "diff_hi": d_hi[i],
-            "warning": note,
-        })
+        rows.append(
+            {
+                "event": event_id,
+                "category": c.id,
+                "label": c.label,
+                "kind": c.kind,
+                "n_docs_before": n0,
+                "n_docs_after": n1,
+                "n_sentences_before": n_sent[0],
+                "n_sentences_after": n_sent[1],
+                "salience_before": p0[i],
+                "salience_before_lo": s0_lo[i],
+                "salience_before_hi": s0_hi[i],
+                "salience_after": p1[i],
+                "salience_after_lo": s1_lo[i],
+                "salience_after_hi": s1_hi[i],
+                "diff": p1[i] - p0[i],
+                "diff_lo": d_lo[i],
+                "diff_hi": d_hi[i],
+                "warning": note,
+            }
+        )
     out = pd.DataFrame(rows)
-    out.attrs.update(start=lo.date().isoformat(), event=mid.date().isoformat(),
-                     end=hi.date().isoformat())
+    out.attrs.update(
+        start=lo.date().isoformat(), event=mid.date().isoformat(), end=hi.date().isoformat()
+    )
     return out

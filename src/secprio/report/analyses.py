@@ -46,8 +46,10 @@ tr.tl-event { cursor: pointer; } tr.tl-event:hover { background: #f6f8fa; }
 
 def _png(fig: Figure, alt: str) -> tuple[str, bytes]:
     png = figures.to_png(fig)
-    return (f'<img alt="{escape(alt)}" src="data:image/png;base64,'
-            f'{base64.b64encode(png).decode()}">', png)
+    return (
+        f'<img alt="{escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">',
+        png,
+    )
 
 
 def _badge(text: str, cls: str = "") -> str:
@@ -84,19 +86,28 @@ def links_section(ctx: Context) -> Section | None:
     shown = [(str(t), str(p)) for t, p in zip(view["threat"], view["priority"], strict=True) if p]
     psg = links_mod.passages(ctx.sentences, ctx.codings, cb, shown)
     view = with_passages(view, psg)
-    intro = (f"<p>Co-occurrence of threat and priority codings within a <b>paragraph</b> "
-             f"({int(full['n_units'].iat[0])} paragraphs). Per pair: lift = a·N/((a+b)(a+c)), "
-             "log-odds ratio with 0.5 added to each cell and Woolf's 95% interval, Fisher's "
-             "exact test (one-sided) and Benjamini–Hochberg q over all pairs. A response is "
-             "<b>significant</b> at q &lt; 0.05 with at least 2 shared paragraphs; a threat "
-             "with none shows its best responses by lift, marked not significant. The seed "
-             "study's pairs (from the expert assessment) stand beside the evidence.</p>")
+    intro = (
+        f"<p>Co-occurrence of threat and priority codings within a <b>paragraph</b> "
+        f"({int(full['n_units'].iat[0])} paragraphs). Per pair: lift = a·N/((a+b)(a+c)), "
+        "log-odds ratio with 0.5 added to each cell and Woolf's 95% interval, Fisher's "
+        "exact test (one-sided) and Benjamini–Hochberg q over all pairs. A response is "
+        "<b>significant</b> at q &lt; 0.05 with at least 2 shared paragraphs; a threat "
+        "with none shows its best responses by lift, marked not significant. The seed "
+        "study's pairs (from the expert assessment) stand beside the evidence.</p>"
+    )
     html = STYLE + intro + _table1_html(view, psg, assessment, _labels(ctx))
-    html += ("<details><summary>All threat × priority pairs</summary>"
-             + _lift_grid(full) + table(full.drop(columns=["threat_label", "priority_label"]),
-                                        id="links-table", floats=3) + "</details>")
-    return Section("links", "Threat → response links (Table 1)", html,
-                   tables={"links": full, "table1": view, "link_passages": psg})
+    html += (
+        "<details><summary>All threat × priority pairs</summary>"
+        + _lift_grid(full)
+        + table(full.drop(columns=["threat_label", "priority_label"]), id="links-table", floats=3)
+        + "</details>"
+    )
+    return Section(
+        "links",
+        "Threat → response links (Table 1)",
+        html,
+        tables={"links": full, "table1": view, "link_passages": psg},
+    )
 
 
 def _passage_html(psg: pd.DataFrame, threat: str, priority: str) -> str:
@@ -105,16 +116,25 @@ def _passage_html(psg: pd.DataFrame, threat: str, priority: str) -> str:
         return ""
     lead = str(rows["text"].iat[0])
     lead = lead if len(lead) <= 150 else lead[:150].rsplit(" ", 1)[0] + " …"
-    quotes = "".join(f'<blockquote title="{escape(r.unit_text)}">{escape(r.text)}<cite>'
-                     f"{escape(str(r.title))} · {escape(str(r.date))} · "
-                     f"{escape(str(r.doc_type))}"
-                     "</cite></blockquote>" for r in rows.itertuples(index=False))
-    return (f"<details><summary>{len(rows)} passage(s): <i>{escape(lead)}</i></summary>"
-            f"{quotes}</details>")
+    quotes = "".join(
+        f'<blockquote title="{escape(r.unit_text)}">{escape(r.text)}<cite>'
+        f"{escape(str(r.title))} · {escape(str(r.date))} · "
+        f"{escape(str(r.doc_type))}"
+        "</cite></blockquote>"
+        for r in rows.itertuples(index=False)
+    )
+    return (
+        f"<details><summary>{len(rows)} passage(s): <i>{escape(lead)}</i></summary>"
+        f"{quotes}</details>"
+    )
 
 
-def _table1_html(view: pd.DataFrame, psg: pd.DataFrame,
-                 assessment: expert_mod.Assessment | None, labels: dict[str, str]) -> str:
+def _table1_html(
+    view: pd.DataFrame,
+    psg: pd.DataFrame,
+    assessment: expert_mod.Assessment | None,
+    labels: dict[str, str],
+) -> str:
     body = []
     for threat, part in view.groupby("threat", sort=False):
         items = []
@@ -129,7 +149,8 @@ def _table1_html(view: pd.DataFrame, psg: pd.DataFrame,
                 f"<li><b>{escape(r.priority_label)}</b>{_badge(r.status, cls)}{mark}<br>"
                 f"<small>lift {lift} · log-OR {r.log_or:.2f} [{r.log_or_lo:.2f}, "
                 f"{r.log_or_hi:.2f}] · q {r.q:.3g} · {r.a} shared paragraphs</small>"
-                f"{_passage_html(psg, str(threat), r.priority)}</li>")
+                f"{_passage_html(psg, str(threat), r.priority)}</li>"
+            )
         pairs = assessment.pairs.get(str(threat), []) if assessment else []
         expert = ", ".join(labels.get(p, p) for p in pairs) or "—"
         note = assessment.notes.get(str(threat), "") if assessment else ""
@@ -137,10 +158,13 @@ def _table1_html(view: pd.DataFrame, psg: pd.DataFrame,
             f'<tr data-threat="{escape(str(threat))}"><th class="rowh">'
             f"{escape(str(part['threat_label'].iat[0]))}</th><td><ol>{''.join(items)}</ol></td>"
             f"<td><b>{escape(expert)}</b><br><small>{escape(note)}</small></td>"
-            f"<td>{_badge(str(part['threat_agreement'].iat[0]))}</td></tr>")
-    return ('<table class="t1" id="table1"><thead><tr><th>External threat</th>'
-            "<th>Responses in the evidence, ranked by lift</th><th>Seed study's pair</th>"
-            f"<th>Agreement</th></tr></thead><tbody>{''.join(body)}</tbody></table>")
+            f"<td>{_badge(str(part['threat_agreement'].iat[0]))}</td></tr>"
+        )
+    return (
+        '<table class="t1" id="table1"><thead><tr><th>External threat</th>'
+        "<th>Responses in the evidence, ranked by lift</th><th>Seed study's pair</th>"
+        f"<th>Agreement</th></tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def _lift_grid(full: pd.DataFrame) -> str:
@@ -153,17 +177,24 @@ def _lift_grid(full: pd.DataFrame) -> str:
             shade = figures.colour(1 + 8 * min(max(r.log_or, 0.0), 3.0) / 3.0)
             star = "*" if r.significant else ""
             lift = "–" if np.isnan(r.lift) else f"{r.lift:.1f}"
-            cells.append(f'<td class="num" style="background:{shade}" title="a={r.a}, '
-                         f'q={r.q:.3g}">{lift}{star}</td>')
+            cells.append(
+                f'<td class="num" style="background:{shade}" title="a={r.a}, '
+                f'q={r.q:.3g}">{lift}{star}</td>'
+            )
         rows.append(f"<tr><th class='rowh'>{escape(str(label))}</th>{''.join(cells)}</tr>")
-    return (f'<table class="heat"><caption>Lift per pair (colour: log-odds ratio; * '
-            f"significant)</caption><thead><tr><th></th>{head}</tr></thead><tbody>"
-            f"{''.join(rows)}</tbody></table>")
+    return (
+        f'<table class="heat"><caption>Lift per pair (colour: log-odds ratio; * '
+        f"significant)</caption><thead><tr><th></th>{head}</tr></thead><tbody>"
+        f"{''.join(rows)}</tbody></table>"
+    )
 
 
 # -- comparison grids --------------------------------------------------------------------------
-GRIDS = (("members", "Member state × priority"), ("year", "Year × priority"),
-         ("doc_type", "Document type × priority"))
+GRIDS = (
+    ("members", "Member state × priority"),
+    ("year", "Year × priority"),
+    ("doc_type", "Document type × priority"),
+)
 MODES = (("count", "Counts"), ("pct", "% of sentences"), ("row_pct", "Row %"))
 TOGGLE_JS = """<script>
 (function () {
@@ -204,21 +235,31 @@ def grid_html(long: pd.DataFrame, *, by: str, caption: str) -> str:
         cells = []
         for r in part.itertuples(index=False):
             attrs = {"count": str(r.count), "pct": f"{r.pct:.1f}%", "rowpct": f"{r.row_pct:.0f}%"}
-            style = {"count": _cell_style(r.count, tops["count"]),
-                     "pct": _cell_style(r.pct, tops["pct"]),
-                     "rowpct": _cell_style(r.row_pct, tops["row_pct"])}
-            data = "".join(f' data-{k}="{escape(v)}" data-bg{k}="{style[k][0]}" '
-                           f'data-fg{k}="{style[k][1]}"' for k, v in attrs.items())
+            style = {
+                "count": _cell_style(r.count, tops["count"]),
+                "pct": _cell_style(r.pct, tops["pct"]),
+                "rowpct": _cell_style(r.row_pct, tops["row_pct"]),
+            }
+            data = "".join(
+                f' data-{k}="{escape(v)}" data-bg{k}="{style[k][0]}" data-fg{k}="{style[k][1]}"'
+                for k, v in attrs.items()
+            )
             bg, fg = style["count"]
-            cells.append(f'<td class="cell cg" style="background:{bg};color:{fg}"{data} '
-                         f'data-cat="{escape(r.category)}" data-field="{escape(by)}" '
-                         f'data-value="{escape(value)}" title="{r.count} of {n} sentences">'
-                         f'<span class="v">{r.count}</span></td>')
-        rows.append(f"<tr><th class='rowh'>{escape(str(group))} <small>({n})</small></th>"
-                    f"{''.join(cells)}</tr>")
-    return (f'<table class="heat grid" data-by="{escape(by)}"><caption>{escape(caption)}'
-            f"</caption><thead><tr><th></th>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
-            "</table>")
+            cells.append(
+                f'<td class="cell cg" style="background:{bg};color:{fg}"{data} '
+                f'data-cat="{escape(r.category)}" data-field="{escape(by)}" '
+                f'data-value="{escape(value)}" title="{r.count} of {n} sentences">'
+                f'<span class="v">{r.count}</span></td>'
+            )
+        rows.append(
+            f"<tr><th class='rowh'>{escape(str(group))} <small>({n})</small></th>"
+            f"{''.join(cells)}</tr>"
+        )
+    return (
+        f'<table class="heat grid" data-by="{escape(by)}"><caption>{escape(caption)}'
+        f"</caption><thead><tr><th></th>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
+        "</table>"
+    )
 
 
 @register(35)
@@ -226,25 +267,40 @@ def compare_section(ctx: Context) -> Section | None:
     cb = ctx.project.codebook
     if not cb.ids("priority"):
         return None
-    buttons = "".join(f'<button type="button" data-mode="{m.replace("_", "")}"'
-                      f'{" class=on" if m == "count" else ""}>{label}</button>'
-                      for m, label in MODES)
-    parts = [STYLE, "<p>Coded sentences per group and priority (MAXQDA's Code Matrix "
-             "Browser). <b>Counts</b>: sentences coded; <b>% of sentences</b>: the weighted "
-             "share of the group's sentences coded (salience); <b>Row %</b>: the priority's "
-             "share of the group's priority codings. A sentence counts for every member "
-             "state it lists. Click a cell for its sentences.</p>",
-             f'<p class="toggle">Show: {buttons}</p>']
+    buttons = "".join(
+        f'<button type="button" data-mode="{m.replace("_", "")}"'
+        f"{' class=on' if m == 'count' else ''}>{label}</button>"
+        for m, label in MODES
+    )
+    parts = [
+        STYLE,
+        "<p>Coded sentences per group and priority (MAXQDA's Code Matrix "
+        "Browser). <b>Counts</b>: sentences coded; <b>% of sentences</b>: the weighted "
+        "share of the group's sentences coded (salience); <b>Row %</b>: the priority's "
+        "share of the group's priority codings. A sentence counts for every member "
+        "state it lists. Click a cell for its sentences.</p>",
+        f'<p class="toggle">Show: {buttons}</p>',
+    ]
     tables = {}
     for by, title in GRIDS:
         long = compare.grid(ctx.sentences, ctx.codings, cb, by=by)
         tables[f"grid_{by}"] = long
         parts.append(f"<h3>{escape(title)}</h3>")
-        parts.append(grid_html(long, by=by, caption=f"Rows: {by}; in brackets the number of "
-                               "sentences. Colour scaled to the grid's largest value."))
+        parts.append(
+            grid_html(
+                long,
+                by=by,
+                caption=f"Rows: {by}; in brackets the number of "
+                "sentences. Colour scaled to the grid's largest value.",
+            )
+        )
     parts.append(TOGGLE_JS)
-    return Section("compare", "Comparisons: member states, years, document types",
-                   "".join(parts), tables=tables)
+    return Section(
+        "compare",
+        "Comparisons: member states, years, document types",
+        "".join(parts),
+        tables=tables,
+    )
 
 
 # -- timeline ----------------------------------------------------------------------------------
@@ -271,38 +327,56 @@ def timeline_section(ctx: Context) -> Section | None:
         return None
     docs = ctx.project.documents()
     linked = link_documents(events, docs)
-    figure = svg(events, labels=_labels(ctx), links=linked,
-                 document_dates=[d for d in docs["date"] if d])
+    figure = svg(
+        events, labels=_labels(ctx), links=linked, document_dates=[d for d in docs["date"] if d]
+    )
     frame = tl.frame(events)
     by_event = linked.groupby("event")
     rows = []
     for e in events:
         mine = by_event.get_group(e.id) if e.id in by_event.groups else linked.iloc[0:0]
-        titles = "<br>".join(f"{escape(str(d.title))} <small>({escape(str(d.date))}, "
-                             f"{escape(str(d.language))})</small>"
-                             for d in mine.itertuples(index=False)) or "<small>none</small>"
+        titles = (
+            "<br>".join(
+                f"{escape(str(d.title))} <small>({escape(str(d.date))}, "
+                f"{escape(str(d.language))})</small>"
+                for d in mine.itertuples(index=False)
+            )
+            or "<small>none</small>"
+        )
         host = e.url.split("//", 1)[-1].split("/", 1)[0]
-        src = (f'<span class="tag" title="{escape(e.url)}">{escape(host)}</span>' if e.sourced
-               else _badge("unsourced", "miss"))
+        src = (
+            f'<span class="tag" title="{escape(e.url)}">{escape(host)}</span>'
+            if e.sourced
+            else _badge("unsourced", "miss")
+        )
         dates = " ".join(sorted(set(mine["date"])))
-        rows.append(f'<tr class="tl-event" data-dates="{escape(dates)}" '
-                    f'data-title="{escape(e.title)}"><td>{e.date.isoformat()}</td>'
-                    f"<td>{escape(e.title)}{' ' + _badge('key') if e.key else ''}</td>"
-                    f"<td>{escape(e.scope)}</td><td>{escape(', '.join(e.domains))}</td>"
-                    f"<td>{src}</td><td>{titles}</td></tr>")
+        rows.append(
+            f'<tr class="tl-event" data-dates="{escape(dates)}" '
+            f'data-title="{escape(e.title)}"><td>{e.date.isoformat()}</td>'
+            f"<td>{escape(e.title)}{' ' + _badge('key') if e.key else ''}</td>"
+            f"<td>{escape(e.scope)}</td><td>{escape(', '.join(e.domains))}</td>"
+            f"<td>{src}</td><td>{titles}</td></tr>"
+        )
     n_unsourced = int((~frame["sourced"]).sum())
-    html = (STYLE + f"<p>{len(events)} events by domain (rows) and scope (marker); "
-            f"{n_unsourced} without a source are drawn hollow and marked below. The bottom row "
-            "marks the dates of the documents. Click a marker or a row for the coded sentences "
-            "of the documents of that date (the same day, within 3 days, or reporting on the "
-            "event).</p>" + figure
-            + f"<details><summary>The {len(events)} events and the documents of their dates"
-            "</summary>" + '<table id="events"><thead><tr><th>date</th><th>event</th><th>scope</th>'
-            "<th>domains</th><th>source</th><th>documents of the same date</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table></details>" + TIMELINE_JS)
-    return Section("timeline", "Timeline", html,
-                   tables={"events": frame, "event_documents": linked},
-                   files={"timeline.svg": figure})
+    html = (
+        STYLE + f"<p>{len(events)} events by domain (rows) and scope (marker); "
+        f"{n_unsourced} without a source are drawn hollow and marked below. The bottom row "
+        "marks the dates of the documents. Click a marker or a row for the coded sentences "
+        "of the documents of that date (the same day, within 3 days, or reporting on the "
+        "event).</p>"
+        + figure
+        + f"<details><summary>The {len(events)} events and the documents of their dates"
+        "</summary>" + '<table id="events"><thead><tr><th>date</th><th>event</th><th>scope</th>'
+        "<th>domains</th><th>source</th><th>documents of the same date</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></details>" + TIMELINE_JS
+    )
+    return Section(
+        "timeline",
+        "Timeline",
+        html,
+        tables={"events": frame, "event_documents": linked},
+        files={"timeline.svg": figure},
+    )
 
 
 # -- case windows ------------------------------------------------------------------------------
@@ -311,8 +385,9 @@ def _forest(df: pd.DataFrame, title: str) -> Figure:
     fig, ax = plt.subplots(figsize=(6.2, 0.45 * len(part) + 1.2))
     y = np.arange(len(part))
     err = np.vstack([part["diff"] - part["diff_lo"], part["diff_hi"] - part["diff"]]) * 100
-    ax.errorbar(part["diff"] * 100, y, xerr=np.clip(err, 0, None), fmt="o", color="#243b53",
-                capsize=3)
+    ax.errorbar(
+        part["diff"] * 100, y, xerr=np.clip(err, 0, None), fmt="o", color="#243b53", capsize=3
+    )
     ax.axvline(0, color="#999", lw=1)
     ax.set_yticks(y, part["label"])
     ax.set_xlabel("change in salience, percentage points (after − before, 95% CI)")
@@ -329,41 +404,72 @@ def windows_section(ctx: Context) -> Section | None:
     m = ctx.project.settings.measure
     parts, frames = [STYLE], []
     files: dict[str, bytes | str] = {}
-    parts.append("<p>Salience of each category in the documents dated in the two years before "
-                 "an event [event − 2y, event) and in the two years from it [event, event + 2y]. "
-                 "The change has a 95% interval from a bootstrap that resamples documents within "
-                 f"each window independently ({m.bootstrap} replicates, seed {m.seed}). A change "
-                 "whose interval excludes 0 is marked ●. A window with fewer than "
-                 f"{windows.MIN_DOCS} documents is flagged.</p>")
+    parts.append(
+        "<p>Salience of each category in the documents dated in the two years before "
+        "an event [event − 2y, event) and in the two years from it [event, event + 2y]. "
+        "The change has a 95% interval from a bootstrap that resamples documents within "
+        f"each window independently ({m.bootstrap} replicates, seed {m.seed}). A change "
+        "whose interval excludes 0 is marked ●. A window with fewer than "
+        f"{windows.MIN_DOCS} documents is flagged.</p>"
+    )
     for e in key:
-        df = windows.window(ctx.sentences, ctx.codings, ctx.project.codebook, event=e.date,
-                            n_boot=m.bootstrap, seed=m.seed, event_id=e.id)
+        df = windows.window(
+            ctx.sentences,
+            ctx.codings,
+            ctx.project.codebook,
+            event=e.date,
+            n_boot=m.bootstrap,
+            seed=m.seed,
+            event_id=e.id,
+        )
         frames.append(df)
         head = df.iloc[0]
         flag = _badge(f"warning: {head['warning']}", "miss") if head["warning"] else ""
         source = "" if e.sourced else " " + _badge("unsourced event", "miss")
-        parts.append(f"<h3>{escape(e.title)} ({e.date.isoformat()}){source}</h3>"
-                     f"<p class='muted'>before: {df.attrs['start']} – {e.date.isoformat()}, "
-                     f"{head['n_docs_before']} documents, {head['n_sentences_before']} sentences;"
-                     f" after: {e.date.isoformat()} – {df.attrs['end']}, {head['n_docs_after']} "
-                     f"documents, {head['n_sentences_after']} sentences {flag}</p>")
+        parts.append(
+            f"<h3>{escape(e.title)} ({e.date.isoformat()}){source}</h3>"
+            f"<p class='muted'>before: {df.attrs['start']} – {e.date.isoformat()}, "
+            f"{head['n_docs_before']} documents, {head['n_sentences_before']} sentences;"
+            f" after: {e.date.isoformat()} – {df.attrs['end']}, {head['n_docs_after']} "
+            f"documents, {head['n_sentences_after']} sentences {flag}</p>"
+        )
         shown = df.assign(
-            before=[f"{a:.1%} [{lo:.1%}, {hi:.1%}]" for a, lo, hi in
-                    zip(df["salience_before"], df["salience_before_lo"],
-                        df["salience_before_hi"], strict=True)],
-            after=[f"{a:.1%} [{lo:.1%}, {hi:.1%}]" for a, lo, hi in
-                   zip(df["salience_after"], df["salience_after_lo"], df["salience_after_hi"],
-                       strict=True)],
-            change=[f"{'● ' if lo > 0 or hi < 0 else ''}{d * 100:+.1f} pp "
-                    f"[{lo * 100:+.1f}, {hi * 100:+.1f}]" for d, lo, hi in
-                    zip(df["diff"], df["diff_lo"], df["diff_hi"], strict=True)],
+            before=[
+                f"{a:.1%} [{lo:.1%}, {hi:.1%}]"
+                for a, lo, hi in zip(
+                    df["salience_before"],
+                    df["salience_before_lo"],
+                    df["salience_before_hi"],
+                    strict=True,
+                )
+            ],
+            after=[
+                f"{a:.1%} [{lo:.1%}, {hi:.1%}]"
+                for a, lo, hi in zip(
+                    df["salience_after"],
+                    df["salience_after_lo"],
+                    df["salience_after_hi"],
+                    strict=True,
+                )
+            ],
+            change=[
+                f"{'● ' if lo > 0 or hi < 0 else ''}{d * 100:+.1f} pp "
+                f"[{lo * 100:+.1f}, {hi * 100:+.1f}]"
+                for d, lo, hi in zip(df["diff"], df["diff_lo"], df["diff_hi"], strict=True)
+            ],
         )[["label", "kind", "before", "after", "change"]]
         img, png = _png(_forest(df, e.title), f"change in salience around {e.title}")
         files[f"window_{e.id}.png"] = png
-        parts.append(table(shown, id=f"window-{e.id}") + f"<details><summary>Figure</summary>"
-                     f"{img}</details>")
-    return Section("windows", "Case windows: before and after key events", "".join(parts),
-                   tables={"windows": pd.concat(frames, ignore_index=True)}, files=files)
+        parts.append(
+            table(shown, id=f"window-{e.id}") + f"<details><summary>Figure</summary>{img}</details>"
+        )
+    return Section(
+        "windows",
+        "Case windows: before and after key events",
+        "".join(parts),
+        tables={"windows": pd.concat(frames, ignore_index=True)},
+        files=files,
+    )
 
 
 # -- trends ------------------------------------------------------------------------------------
@@ -378,26 +484,45 @@ def _trend_figure(yearly: pd.DataFrame, proj: pd.DataFrame) -> Figure:
     top = float(prios["salience_hi"].max()) * 100 * 1.05 or 1.0
     for ax, cat in zip(axes.flat, cats, strict=False):
         part = prios[prios["category"] == cat]
-        ax.fill_between(part["year"], part["salience_lo"] * 100, part["salience_hi"] * 100,
-                        color="#243b53", alpha=0.15, lw=0)
+        ax.fill_between(
+            part["year"],
+            part["salience_lo"] * 100,
+            part["salience_hi"] * 100,
+            color="#243b53",
+            alpha=0.15,
+            lw=0,
+        )
         ax.plot(part["year"], part["salience"] * 100, marker="o", ms=2.5, color="#243b53")
         future = proj[(proj["category"] == cat) & (proj["status"] == "extrapolation")]
         if not future.empty:
-            ax.axvspan(float(future["year"].min()) - 0.5, float(future["year"].max()) + 0.5,
-                       color="#f1f1f1", zorder=0)
-            ax.fill_between(future["year"].astype(float), future["pi_lo"] * 100,
-                            future["pi_hi"] * 100, color="#c05621", alpha=0.15, hatch="//",
-                            lw=0)
+            ax.axvspan(
+                float(future["year"].min()) - 0.5,
+                float(future["year"].max()) + 0.5,
+                color="#f1f1f1",
+                zorder=0,
+            )
+            ax.fill_between(
+                future["year"].astype(float),
+                future["pi_lo"] * 100,
+                future["pi_hi"] * 100,
+                color="#c05621",
+                alpha=0.15,
+                hatch="//",
+                lw=0,
+            )
             ax.plot(future["year"], future["salience"] * 100, ls="--", color="#c05621")
         ax.set_title(str(part["label"].iat[0]), fontsize=9)
         ax.set_ylim(0, top)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(cats):]:
+    for ax in list(axes.flat)[len(cats) :]:
         ax.axis("off")
     fig.supylabel("salience, % of weighted sentences", fontsize=8)
-    label = "; dashed: extrapolation with 95% prediction band" if (
-        proj["status"] == "extrapolation").any() else ""
+    label = (
+        "; dashed: extrapolation with 95% prediction band"
+        if (proj["status"] == "extrapolation").any()
+        else ""
+    )
     fig.suptitle(f"Priorities per year (band: 95% bootstrap interval{label})", fontsize=10)
     fig.tight_layout()
     return fig
@@ -405,8 +530,10 @@ def _trend_figure(yearly: pd.DataFrame, proj: pd.DataFrame) -> Figure:
 
 def _projection_table(proj: pd.DataFrame) -> pd.DataFrame:
     part = proj[proj["kind"] == "priority"]
-    cells = [f"{s:.1%} [{lo:.1%}, {hi:.1%}]"
-             for s, lo, hi in zip(part["salience"], part["pi_lo"], part["pi_hi"], strict=True)]
+    cells = [
+        f"{s:.1%} [{lo:.1%}, {hi:.1%}]"
+        for s, lo, hi in zip(part["salience"], part["pi_lo"], part["pi_hi"], strict=True)
+    ]
     wide = part.assign(cell=cells).pivot(index="label", columns="year", values="cell")
     wide = wide.reindex(list(dict.fromkeys(part["label"])))
     return wide.rename(columns=lambda y: f"{int(y)} (extrapolation)").reset_index()
@@ -415,27 +542,40 @@ def _projection_table(proj: pd.DataFrame) -> pd.DataFrame:
 @register(60)
 def trends_section(ctx: Context) -> Section | None:
     m = ctx.project.settings.measure
-    yearly = trends.per_year(ctx.sentences, ctx.codings, ctx.project.codebook,
-                             n_boot=m.bootstrap, seed=m.seed)
+    yearly = trends.per_year(
+        ctx.sentences, ctx.codings, ctx.project.codebook, n_boot=m.bootstrap, seed=m.seed
+    )
     if yearly.empty:
         return None
     proj = trends.projection(yearly)
     img, png = _png(_trend_figure(yearly, proj), "salience of each priority per year")
     made = (proj["status"] == "extrapolation").any()
-    status = (f"<p><b>Extrapolation</b> ({escape(str(proj['basis'].iat[0]))}): a weighted "
-              "straight line continued three years, with 95% prediction intervals. It assumes "
-              "nothing changes the trend; read it as a description of the past, not a "
-              "forecast.</p>" if made else
-              f"<p><b>No projection</b>: {escape(str(proj['status'].iat[0]))} (a year counts "
-              f"with at least {trends.MIN_SENTENCES} sentences).</p>")
+    status = (
+        f"<p><b>Extrapolation</b> ({escape(str(proj['basis'].iat[0]))}): a weighted "
+        "straight line continued three years, with 95% prediction intervals. It assumes "
+        "nothing changes the trend; read it as a description of the past, not a "
+        "forecast.</p>"
+        if made
+        else f"<p><b>No projection</b>: {escape(str(proj['status'].iat[0]))} (a year counts "
+        f"with at least {trends.MIN_SENTENCES} sentences).</p>"
+    )
     sizes = yearly.drop_duplicates("year")[["year", "n_documents", "n_sentences"]]
-    html = ("<p>Salience per year with 95% bootstrap intervals over the year's documents.</p>"
-            + img + status
-            + "<details><summary>Documents and sentences per year</summary>"
-            + table(sizes, id="trend-sizes") + "</details>"
-            + (table(_projection_table(proj), id="projection") if made else ""))
-    return Section("trends", "Trends", html, tables={"trends": yearly, "projection": proj},
-                   files={"trends.png": png})
+    html = (
+        "<p>Salience per year with 95% bootstrap intervals over the year's documents.</p>"
+        + img
+        + status
+        + "<details><summary>Documents and sentences per year</summary>"
+        + table(sizes, id="trend-sizes")
+        + "</details>"
+        + (table(_projection_table(proj), id="projection") if made else "")
+    )
+    return Section(
+        "trends",
+        "Trends",
+        html,
+        tables={"trends": yearly, "projection": proj},
+        files={"trends.png": png},
+    )
 
 
 # -- expert vs evidence ------------------------------------------------------------------------
@@ -448,11 +588,25 @@ def _expert_figure(diff: pd.DataFrame, name: str) -> Figure:
     for i, r in enumerate(diff.itertuples(index=False)):
         for j, v in enumerate((r.expert, r.evidence_score)):
             colour = "white" if v >= 6.5 else "black"
-            ax.text(j, i - (0.1 if j else 0), f"{v:.0f}" if j == 0 else f"{v:.1f}",
-                    ha="center", va="center", color=colour, fontweight="bold")
+            ax.text(
+                j,
+                i - (0.1 if j else 0),
+                f"{v:.0f}" if j == 0 else f"{v:.1f}",
+                ha="center",
+                va="center",
+                color=colour,
+                fontweight="bold",
+            )
             if j:
-                ax.text(j, i + 0.25, f"[{r.evidence_lo:.1f}–{r.evidence_hi:.1f}]", ha="center",
-                        va="center", fontsize=7, color=colour)
+                ax.text(
+                    j,
+                    i + 0.25,
+                    f"[{r.evidence_lo:.1f}–{r.evidence_hi:.1f}]",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color=colour,
+                )
     ax.set_title("Expert rating vs evidence score (1–9)", fontsize=10)
     fig.tight_layout()
     return fig
@@ -466,25 +620,39 @@ def expert_section(ctx: Context) -> Section | None:
     m = ctx.project.settings.measure
     diff = expert_mod.differences(ctx.scores, assessment)
     try:
-        corr = expert_mod.correlations(ctx.sentences, ctx.codings, ctx.project.codebook,
-                                       assessment, scale=m.scale, n_boot=m.bootstrap,
-                                       seed=m.seed)
+        corr = expert_mod.correlations(
+            ctx.sentences,
+            ctx.codings,
+            ctx.project.codebook,
+            assessment,
+            scale=m.scale,
+            n_boot=m.bootstrap,
+            seed=m.seed,
+        )
     except SecprioError:
         corr = pd.DataFrame()
     img, png = _png(_expert_figure(diff, assessment.name), "expert vs evidence heatmap")
-    lines = "".join(f"<li>{escape(r.method.title())}: {r.estimate:.2f} "
-                    f"[{r.lo:.2f}, {r.hi:.2f}] (p = {r.p:.3f})</li>"
-                    for r in corr.itertuples(index=False))
-    html = (f"<p>Expert assessment: <b>{escape(assessment.name)}</b> — "
-            f"{escape(assessment.citation)}</p>"
-            "<p>Difference = evidence points − expert rating (both 1–9; the evidence on the "
-            f"<b>{escape(m.scale)}</b> scale). Rank correlations between the ratings and the "
-            "evidence scores, with 95% intervals from a bootstrap over documents (resample "
-            "documents, recompute the scores, recompute the correlation):</p>"
-            f"<ul>{lines}</ul>" + img + table(diff, id="expert-diff"))
-    return Section("expert", "Expert vs evidence", html,
-                   tables={"expert": diff, "expert_correlations": corr},
-                   files={"expert_vs_evidence.png": png})
+    lines = "".join(
+        f"<li>{escape(r.method.title())}: {r.estimate:.2f} "
+        f"[{r.lo:.2f}, {r.hi:.2f}] (p = {r.p:.3f})</li>"
+        for r in corr.itertuples(index=False)
+    )
+    html = (
+        f"<p>Expert assessment: <b>{escape(assessment.name)}</b> — "
+        f"{escape(assessment.citation)}</p>"
+        "<p>Difference = evidence points − expert rating (both 1–9; the evidence on the "
+        f"<b>{escape(m.scale)}</b> scale). Rank correlations between the ratings and the "
+        "evidence scores, with 95% intervals from a bootstrap over documents (resample "
+        "documents, recompute the scores, recompute the correlation):</p>"
+        f"<ul>{lines}</ul>" + img + table(diff, id="expert-diff")
+    )
+    return Section(
+        "expert",
+        "Expert vs evidence",
+        html,
+        tables={"expert": diff, "expert_correlations": corr},
+        files={"expert_vs_evidence.png": png},
+    )
 
 
 # -- claims ------------------------------------------------------------------------------------
@@ -494,36 +662,49 @@ def claims_section(ctx: Context) -> Section | None:
     if path is None or not path.is_file():
         return None
     items = claims_mod.load(path, categories=ctx.project.codebook.ids())
-    corpus = claims_mod.Corpus.build(ctx.sentences, ctx.codings,
-                                     cache=claims_mod.cache_path(ctx.project.root))
+    corpus = claims_mod.Corpus.build(
+        ctx.sentences, ctx.codings, cache=claims_mod.cache_path(ctx.project.root)
+    )
     results, psg = claims_mod.check(items, corpus)
     rows = []
     for r in results.itertuples(index=False):
         mine = psg[psg["claim"] == r.claim]
-        quotes = "".join(f"<blockquote>{escape(p.text)}<cite>{escape(str(p.title))} · "
-                         f"{escape(str(p.evidence_date))} · match {p.match:.2f}</cite>"
-                         "</blockquote>" for p in mine.itertuples(index=False))
-        check = ("" if r.agrees is None else " ✓" if r.agrees else " ✗")
-        rows.append(f"<tr><td>{escape(r.text)}<br><small>{escape(r.claim)}</small></td>"
-                    f"<td>{r.year or ''}</td><td>{_badge(r.verdict)}</td>"
-                    f"<td>{_badge(r.expected) if r.expected else ''}{check}</td>"
-                    f"<td>{escape(r.date_agreement)}<br><small>{escape(r.evidence_years)}"
-                    f"</small></td><td><small>{escape(r.reason)}</small><details>"
-                    f"<summary>best passages</summary>{quotes}</details></td></tr>")
+        quotes = "".join(
+            f"<blockquote>{escape(p.text)}<cite>{escape(str(p.title))} · "
+            f"{escape(str(p.evidence_date))} · match {p.match:.2f}</cite>"
+            "</blockquote>"
+            for p in mine.itertuples(index=False)
+        )
+        check = "" if r.agrees is None else " ✓" if r.agrees else " ✗"
+        rows.append(
+            f"<tr><td>{escape(r.text)}<br><small>{escape(r.claim)}</small></td>"
+            f"<td>{r.year or ''}</td><td>{_badge(r.verdict)}</td>"
+            f"<td>{_badge(r.expected) if r.expected else ''}{check}</td>"
+            f"<td>{escape(r.date_agreement)}<br><small>{escape(r.evidence_years)}"
+            f"</small></td><td><small>{escape(r.reason)}</small><details>"
+            f"<summary>best passages</summary>{quotes}</details></td></tr>"
+        )
     known = results[results["expected"] != ""]
-    score = (f"{int(known['agrees'].sum())} of {len(known)} verdicts match the expected ones."
-             if len(known) else "")
-    html = (STYLE + f"<p>Retrieval: {escape(corpus.note)}. Verdicts: <b>supported</b> — "
-            "a passage holds the claim's terms and is dated as claimed, unqualified; "
-            "<b>weak</b> — the evidence is misdated, qualified by a denial, or matches only in "
-            "part; <b>not found</b> — the corpus is silent or contradicts the claim (rules in "
-            "docs/analyses.md). "
-            f"{score}</p>"
-            '<table class="t1" id="claims-table"><thead><tr><th>claim</th><th>year</th>'
-            "<th>verdict</th><th>expected</th><th>dates</th><th>why</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>"
-            + ("<h3>Expected × verdict</h3>" + table(claims_mod.confusion(results)
-                                                     .reset_index(), id="claims-confusion")
-               if len(known) else ""))
-    return Section("claims", "Claim check", html,
-                   tables={"claims": results, "claim_passages": psg})
+    score = (
+        f"{int(known['agrees'].sum())} of {len(known)} verdicts match the expected ones."
+        if len(known)
+        else ""
+    )
+    html = (
+        STYLE + f"<p>Retrieval: {escape(corpus.note)}. Verdicts: <b>supported</b> — "
+        "a passage holds the claim's terms and is dated as claimed, unqualified; "
+        "<b>weak</b> — the evidence is misdated, qualified by a denial, or matches only in "
+        "part; <b>not found</b> — the corpus is silent or contradicts the claim (rules in "
+        "docs/analyses.md). "
+        f"{score}</p>"
+        '<table class="t1" id="claims-table"><thead><tr><th>claim</th><th>year</th>'
+        "<th>verdict</th><th>expected</th><th>dates</th><th>why</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+        + (
+            "<h3>Expected × verdict</h3>"
+            + table(claims_mod.confusion(results).reset_index(), id="claims-confusion")
+            if len(known)
+            else ""
+        )
+    )
+    return Section("claims", "Claim check", html, tables={"claims": results, "claim_passages": psg})

@@ -48,8 +48,11 @@ def _date(value: Any, where: str, path: Path) -> dt.date:
     try:
         return dt.date(int(text), 1, 1) if text.isdigit() else dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise TimelineError(f"{where}: date {text!r} is not an ISO date", path=path,
-                            hint="write dates as YYYY-MM-DD") from exc
+        raise TimelineError(
+            f"{where}: date {text!r} is not an ISO date",
+            path=path,
+            hint="write dates as YYYY-MM-DD",
+        ) from exc
 
 
 def _list(value: Any) -> tuple[str, ...]:
@@ -60,8 +63,11 @@ def _list(value: Any) -> tuple[str, ...]:
 
 def parse(raw: Any, *, path: Path, categories: Iterable[str] | None = None) -> list[Event]:
     if not isinstance(raw, list):
-        raise TimelineError("events must be a YAML list of events", path=path,
-                            hint="start each event with '- id: ...' (see docs/formats.md)")
+        raise TimelineError(
+            "events must be a YAML list of events",
+            path=path,
+            hint="start each event with '- id: ...' (see docs/formats.md)",
+        )
     known = set(categories) if categories is not None else None
     events, seen = [], set()
     for n, item in enumerate(raw, 1):
@@ -71,26 +77,43 @@ def parse(raw: Any, *, path: Path, categories: Iterable[str] | None = None) -> l
         where = f"event {item['id']!r}"
         missing = [k for k in ("date", "title", "type", "scope") if not item.get(k)]
         if missing:
-            raise TimelineError(f"{where} lacks {', '.join(missing)}", path=path,
-                                hint="see docs/formats.md, 'Timeline events'")
+            raise TimelineError(
+                f"{where} lacks {', '.join(missing)}",
+                path=path,
+                hint="see docs/formats.md, 'Timeline events'",
+            )
         if item["id"] in seen:
             raise TimelineError(f"{where} appears twice", path=path, hint="ids must be unique")
         seen.add(item["id"])
         for field, allowed in (("type", TYPES), ("scope", SCOPES)):
             if item[field] not in allowed:
-                raise TimelineError(f"{where}: {field} {item[field]!r} is unknown", path=path,
-                                    hint=f"use one of: {', '.join(allowed)}")
+                raise TimelineError(
+                    f"{where}: {field} {item[field]!r} is unknown",
+                    path=path,
+                    hint=f"use one of: {', '.join(allowed)}",
+                )
         domains = _list(item.get("domains"))
         unknown = [d for d in domains if known is not None and d not in known]
         if unknown:
-            raise TimelineError(f"{where}: unknown domain(s) {', '.join(unknown)}", path=path,
-                                hint="domains are category ids of the codebook")
-        events.append(Event(
-            id=str(item["id"]), date=_date(item["date"], where, path), title=str(item["title"]),
-            type=item["type"], scope=item["scope"], parties=_list(item.get("parties")),
-            domains=domains, url=str(item.get("url") or ""), key=bool(item.get("key", False)),
-            note=str(item.get("note") or ""),
-        ))
+            raise TimelineError(
+                f"{where}: unknown domain(s) {', '.join(unknown)}",
+                path=path,
+                hint="domains are category ids of the codebook",
+            )
+        events.append(
+            Event(
+                id=str(item["id"]),
+                date=_date(item["date"], where, path),
+                title=str(item["title"]),
+                type=item["type"],
+                scope=item["scope"],
+                parties=_list(item.get("parties")),
+                domains=domains,
+                url=str(item.get("url") or ""),
+                key=bool(item.get("key", False)),
+                note=str(item.get("note") or ""),
+            )
+        )
     return sorted(events, key=lambda e: (e.date, e.id))
 
 
@@ -100,8 +123,11 @@ def load(path: Path | str, *, categories: Iterable[str] | None = None) -> list[E
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise TimelineError(f"cannot read events: {exc.strerror}", path=path,
-                            hint="check the events: setting in secprio.yaml") from exc
+        raise TimelineError(
+            f"cannot read events: {exc.strerror}",
+            path=path,
+            hint="check the events: setting in secprio.yaml",
+        ) from exc
     except yaml.YAMLError as exc:
         raise TimelineError(f"invalid YAML: {exc}", path=path, hint="fix the YAML") from exc
     return parse(raw or [], path=path, categories=categories)
@@ -111,15 +137,41 @@ def find(events: list[Event], event_id: str) -> Event:
     for e in events:
         if e.id == event_id:
             return e
-    raise TimelineError(f"no event with id {event_id!r}",
-                        hint=f"known ids: {', '.join(e.id for e in events)}")
+    raise TimelineError(
+        f"no event with id {event_id!r}", hint=f"known ids: {', '.join(e.id for e in events)}"
+    )
 
 
 def frame(events: list[Event]) -> pd.DataFrame:
     """One row per event; lists joined by ';' so the table writes to CSV cleanly."""
-    return pd.DataFrame([{
-        "id": e.id, "date": e.date.isoformat(), "title": e.title, "type": e.type,
-        "scope": e.scope, "parties": ";".join(e.parties), "domains": ";".join(e.domains),
-        "url": e.url, "sourced": e.sourced, "key": e.key, "note": e.note,
-    } for e in events], columns=["id", "date", "title", "type", "scope", "parties", "domains",
-                                 "url", "sourced", "key", "note"])
+    return pd.DataFrame(
+        [
+            {
+                "id": e.id,
+                "date": e.date.isoformat(),
+                "title": e.title,
+                "type": e.type,
+                "scope": e.scope,
+                "parties": ";".join(e.parties),
+                "domains": ";".join(e.domains),
+                "url": e.url,
+                "sourced": e.sourced,
+                "key": e.key,
+                "note": e.note,
+            }
+            for e in events
+        ],
+        columns=[
+            "id",
+            "date",
+            "title",
+            "type",
+            "scope",
+            "parties",
+            "domains",
+            "url",
+            "sourced",
+            "key",
+            "note",
+        ],
+    )
