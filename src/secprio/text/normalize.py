@@ -120,6 +120,8 @@ def offset_map(text: str) -> list[int]:
     A normalized span ``[s, e)`` is ``text[m[s]:m[e]]`` (see ``original_span``). Slow: meant
     for matched sentences, not whole corpora.
     """
+    if text.isascii():  # ASCII is only lower-cased: one character each, in place
+        return list(range(len(text) + 1))
     chars: list[str] = []
     origin: list[int] = []
     for start, cluster in _clusters(text):
