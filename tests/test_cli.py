@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -67,6 +68,7 @@ BAD = {
     "corrupt.pdf": b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage without xref",
     "notzip.docx": b"this is plain text, not a zip archive",
     "binary.txt": bytes(range(256)) * 20,
+    "undecodable.txt": bytes(random.Random(5).randrange(0x80, 0x100) for _ in range(300)),
 }
 
 
