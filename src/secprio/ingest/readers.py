@@ -219,10 +219,16 @@ def _decode(path: Path, data: bytes) -> str:
     return text
 
 
+CODE_PAGES = ("utf_8", "utf_16", "cp1251", "cp1254", "iso8859_9", "koi8_r", "cp866",
+              "cp1252", "iso8859_5", "mac_cyrillic", "kz1048", "cp1250", "iso8859_15")
+
+
 def _detect(path: Path, data: bytes) -> str:
     import charset_normalizer
 
-    best = charset_normalizer.from_bytes(data).best()
+    # only the code pages documents of this region come in: an unrestricted guess happily
+    # "decodes" noise as EBCDIC or Big5
+    best = charset_normalizer.from_bytes(data, cp_isolation=list(CODE_PAGES)).best()
     if best is None:
         raise IngestError(
             "the text encoding could not be recognized",
