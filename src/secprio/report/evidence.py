@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import pandas as pd
 
+from secprio.coders.dictionary import DictionaryCoder
+from secprio.errors import SecprioError
 from secprio.report.sections import Context
 
 PER_CATEGORY = 400  # cap per category so a huge corpus still gives a report that opens
+
+
+def _matcher(ctx: Context) -> DictionaryCoder | None:
+    """The dictionary coder, for highlighting; None when its patterns cannot be compiled."""
+    try:
+        return DictionaryCoder(ctx.project.codebook)
+    except SecprioError:
+        return None
 
 
 def records(ctx: Context) -> list[dict[str, object]]:
@@ -21,8 +31,15 @@ def records(ctx: Context) -> list[dict[str, object]]:
         cats.setdefault(r.segment_id, []).append(r.category)
         if r.start >= 0:
             spans.setdefault(r.segment_id, []).append([r.start, r.end, r.category])
+    matcher = _matcher(ctx)
     out = []
     for seg_id, s in keep.iterrows():
+        if matcher is not None:  # every matched word, not only each category's first
+            wanted = set(cats.get(int(seg_id), []))
+            hits = matcher.match(s["text"], s["language"])
+            spans[int(seg_id)] = [[a, b, c] for c, _, a, b in hits if c in wanted] or spans.get(
+                int(seg_id), []
+            )
         out.append(
             {
                 "id": int(seg_id),
