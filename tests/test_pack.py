@@ -16,11 +16,24 @@ from secprio.ingest.corpus import scan
 from secprio.ingest.model import Document
 
 PACK = packs.path("ots")
-PRIORITIES = {"military_cooperation", "regional_integration", "economic_security",
-              "counter_terrorism", "cybersecurity", "energy_security", "border_security"}
-THREATS = {"south_caucasus_conflict", "russian_influence", "central_asian_instability",
-           "china_expansion", "russia_ukraine_war", "cyber_hybrid_threats",
-           "terrorism_transnational"}
+PRIORITIES = {
+    "military_cooperation",
+    "regional_integration",
+    "economic_security",
+    "counter_terrorism",
+    "cybersecurity",
+    "energy_security",
+    "border_security",
+}
+THREATS = {
+    "south_caucasus_conflict",
+    "russian_influence",
+    "central_asian_instability",
+    "china_expansion",
+    "russia_ukraine_war",
+    "cyber_hybrid_threats",
+    "terrorism_transnational",
+}
 MILESTONES = Path(__file__).resolve().parents[2] / "shared" / "ots" / "milestones.tsv"
 
 
@@ -68,9 +81,15 @@ def test_every_corpus_document_is_a_marked_summary_with_a_real_source(
 
 def test_every_timeline_event_is_sourced_or_marked_unsourced() -> None:
     events = yaml.safe_load((PACK / "events.yaml").read_text(encoding="utf-8"))
-    milestone_urls = {line.split("\t")[4].strip() for line in
-                      MILESTONES.read_text(encoding="utf-8").splitlines()[1:] if line.strip()} \
-        if MILESTONES.is_file() else set()
+    milestone_urls = (
+        {
+            line.split("\t")[4].strip()
+            for line in MILESTONES.read_text(encoding="utf-8").splitlines()[1:]
+            if line.strip()
+        }
+        if MILESTONES.is_file()
+        else set()
+    )
     for e in events:
         assert e["scope"] in {"organization", "bilateral", "external"}, e["id"]
         assert e.get("url") or "unsourced" in e.get("note", ""), e["id"]
