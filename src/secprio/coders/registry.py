@@ -34,3 +34,24 @@ def make_coder(name: str, project: Project) -> Coder:
     if name not in REGISTRY:
         raise CoderError(f"unknown coder {name!r}", hint=f"use one of: {', '.join(REGISTRY)}")
     return REGISTRY[name](project)
+
+
+@register("semantic")
+def _semantic(project: Project) -> Coder:
+    from secprio.coders.semantic import from_project
+
+    return from_project(project)
+
+
+@register("supervised")
+def _supervised(project: Project) -> Coder:
+    from secprio.coders.supervised import from_project
+
+    return from_project(project)
+
+
+@register("ensemble")
+def _ensemble(project: Project) -> Coder:
+    from secprio.coders.ensemble import from_project
+
+    return from_project(project)

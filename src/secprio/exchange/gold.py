@@ -247,3 +247,25 @@ def project_documents(project: Project) -> dict[str, str]:
             for key in (str(doc_id), doc_path, p.name, p.stem):
                 names.setdefault(key, text)
     return names
+
+
+GOLD_NAMES = ("gold.csv", "gold.jsonl")
+
+
+def locate(project: Project) -> Path | None:
+    """The project's gold file: ``gold.csv``/``gold.jsonl`` in its folder, else the gold set
+    of the bundled pack whose codebook the project uses unchanged."""
+    import hashlib
+
+    from secprio import packs
+
+    for name in GOLD_NAMES:
+        if (project.root / name).is_file():
+            return project.root / name
+    sha = project.codebook.sha256
+    for folder in sorted(p for p in packs.ROOT.iterdir() if p.is_dir()):
+        book, gold = folder / "codebook.yaml", folder / "gold.csv"
+        found = book.is_file() and gold.is_file()
+        if found and hashlib.sha256(book.read_bytes()).hexdigest() == sha:
+            return gold
+    return None

@@ -1,0 +1,249 @@
+"""The ensemble: dictionary, semantic and supervised coders combined, calibrated on a gold set.
+
+Three signals per (sentence, category): the dictionary's match (0/1), the semantic coder's
+calibrated probability and the supervised coder's. With a gold set, a logistic regression
+pooled over categories learns how much each signal is worth (three weights: few enough for a
+few hundred sentences), and each category gets the threshold on the combined probability that
+maximizes its F1 on the gold set. The supervised signal used for that fit is *cross-fitted*:
+for each fold of the gold set, a supervised model trained without that fold scores it, so the
+weights and thresholds are learned from scores like those the coder will meet on new text,
+not from scores on its own training sentences. Without a gold set the three coders vote and a
+category needs two of three.
+
+``cross_predict`` runs the honest evaluation: each coder predicts every gold sentence from a
+model that never saw it (k folds over gold sentences, fixed seed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
+
+from secprio import __version__
+from secprio.codebook.model import Codebook
+from secprio.coders.base import Coding, Unit
+from secprio.coders.dictionary import DictionaryCoder
+from secprio.coders.embed import CACHE_NAME, DEFAULT_MODEL, model_version
+from secprio.coders.semantic import SemanticCoder, best_threshold
+from secprio.coders.supervised import Examples, SupervisedCoder, combine, training_data
+
+if TYPE_CHECKING:
+    from secprio.project import Project
+
+MIN_GOLD = 30  # sentences: below this a fitted combination is noise, so the coders vote
+CODERS = ("dictionary", "semantic", "supervised", "ensemble")
+
+
+class EnsembleCoder:
+    name = "ensemble"
+
+    def __init__(
+        self,
+        codebook: Codebook,
+        *,
+        model: str = DEFAULT_MODEL,
+        cache: Path | str | None = None,
+        folds: int = 5,
+        random_state: int = 0,
+        semantic: SemanticCoder | None = None,
+    ) -> None:
+        self.codebook, self.model, self.cache = codebook, model, cache
+        self.folds, self.random_state = folds, random_state
+        self.categories = codebook.ids()
+        self.dictionary = DictionaryCoder(codebook)
+        self.semantic = semantic or SemanticCoder(codebook, model=model, cache=cache)
+        self.version = f"{__version__}+{model_version(model)}+untrained"
+
+    def _supervised(self) -> SupervisedCoder:
+        return SupervisedCoder(
+            self.codebook, model=self.model, cache=self.cache, random_state=self.random_state
+        )
+
+    def fit(self, base: Examples, gold: Examples | None = None) -> EnsembleCoder:
+        """Train on ``base`` (codebook examples, human codings); calibrate on ``gold``."""
+        if not self.semantic.fitted_:
+            self.semantic.fit()
+        base = base.without(gold.texts) if gold is not None else base
+        self.stack_: LogisticRegression | None = None
+        self.thresholds_ = np.full(len(self.categories), 0.5)
+        if gold is not None and len(gold) >= MIN_GOLD and self.folds >= 2:
+            self._calibrate(base, gold)
+            base = combine(base, gold)
+        self.supervised_ = self._supervised().fit(base)
+        blob = base.fingerprint() + (gold.fingerprint() if gold is not None else "")
+        digest = hashlib.sha256(blob.encode()).hexdigest()[:12]
+        self.version = f"{__version__}+{model_version(self.model)}+{digest}"
+        self.n_gold_ = len(gold) if gold is not None else 0
+        return self
+
+    def _calibrate(self, base: Examples, gold: Examples) -> None:
+        oof = np.zeros(gold.labels.shape)
+        split = KFold(self.folds, shuffle=True, random_state=self.random_state)
+        for tr, te in split.split(np.arange(len(gold))):
+            sup = self._supervised().fit(combine(base, gold.take(tr)))
+            oof[te] = sup.proba(gold.take(te).texts)
+        dic, _ = self.dictionary_scores(gold.texts, gold.langs)
+        sem = self.semantic.proba(gold.texts)
+        feats = _features(dic, sem, oof)
+        self.stack_ = LogisticRegression(C=1.0).fit(feats, gold.labels.ravel())
+        combined = self._combine(dic, sem, oof)
+        self.thresholds_ = np.array(
+            [best_threshold(combined[:, j], gold.labels[:, j]) for j in range(len(self.categories))]
+        )
+        self.weights_ = dict(
+            zip(
+                ("dictionary", "semantic", "supervised"),
+                self.stack_.coef_[0].round(4).tolist(),
+                strict=True,
+            )
+        )
+
+    def dictionary_scores(
+        self, texts: Sequence[str], langs: Sequence[str]
+    ) -> tuple[np.ndarray, dict[tuple[int, int], str]]:
+        col = {c: j for j, c in enumerate(self.categories)}
+        out = np.zeros((len(texts), len(self.categories)))
+        patterns: dict[tuple[int, int], str] = {}
+        units = [Unit(i, t, lang) for i, (t, lang) in enumerate(zip(texts, langs, strict=True))]
+        for c in self.dictionary.code(units):
+            out[c.unit_id, col[c.category]] = 1.0
+            patterns[(c.unit_id, col[c.category])] = c.pattern
+        return out, patterns
+
+    def _combine(self, dic: np.ndarray, sem: np.ndarray, sup: np.ndarray) -> np.ndarray:
+        if self.stack_ is None:  # no gold set: the share of the three coders that say yes
+            votes = [
+                dic >= 0.5,
+                sem >= self.semantic.thresholds_,
+                sup >= self.supervised_.thresholds_,
+            ]
+            return np.mean(votes, axis=0) * 0.5 / (2 / 3)  # two votes of three -> 0.5
+        prob = self.stack_.predict_proba(_features(dic, sem, sup))[:, 1]
+        return prob.reshape(dic.shape)
+
+    def components(self, texts: Sequence[str], langs: Sequence[str]) -> dict[str, np.ndarray]:
+        dic, _ = self.dictionary_scores(texts, langs)
+        sem, sup = self.semantic.proba(texts), self.supervised_.proba(texts)
+        return {
+            "dictionary": dic,
+            "semantic": sem,
+            "supervised": sup,
+            "ensemble": self._combine(dic, sem, sup),
+        }
+
+    def code(self, units: Iterable[Unit]) -> Iterator[Coding]:
+        units = list(units)
+        if not units:
+            return
+        texts, langs = [u.text for u in units], [u.lang for u in units]
+        dic, patterns = self.dictionary_scores(texts, langs)
+        sem, sup = self.semantic.proba(texts), self.supervised_.proba(texts)
+        comb = self._combine(dic, sem, sup)
+        for i, j in zip(*np.nonzero(comb >= self.thresholds_), strict=True):
+            yield Coding(
+                units[i].id,
+                self.categories[j],
+                self.name,
+                self.version,
+                confidence=round(float(comb[i, j]), 6),
+                pattern=patterns.get((i, j), ""),
+                evidence={
+                    "score": round(float(comb[i, j]), 6),
+                    "threshold": float(self.thresholds_[j]),
+                    "dictionary": patterns.get((i, j)),
+                    "semantic": round(float(sem[i, j]), 6),
+                    "supervised": round(float(sup[i, j]), 6),
+                    "n_gold": self.n_gold_,
+                    "model": model_version(self.model),
+                },
+            )
+
+
+def _features(dic: np.ndarray, sem: np.ndarray, sup: np.ndarray) -> np.ndarray:
+    return np.column_stack([dic.ravel(), sem.ravel(), sup.ravel()])
+
+
+def from_project(project: Project) -> EnsembleCoder:
+    from secprio.coders.supervised import codebook_examples, gold_examples, human_examples
+    from secprio.exchange.gold import locate, read
+
+    model = str(getattr(project.settings.measure, "embedding", DEFAULT_MODEL))
+    coder = EnsembleCoder(
+        project.codebook,
+        model=model,
+        cache=project.root / CACHE_NAME,
+        random_state=project.settings.measure.seed,
+    )
+    base = combine(codebook_examples(project.codebook), human_examples(project))
+    path = locate(project)
+    cats = project.codebook.ids()
+    gold = gold_examples(read(path, categories=cats), cats) if path else None
+    return coder.fit(base, gold)
+
+
+def cross_predict(
+    codebook: Codebook,
+    gold: Examples,
+    *,
+    base: Examples,
+    coders: Sequence[str] = CODERS,
+    model: str = DEFAULT_MODEL,
+    cache: Path | str | None = None,
+    folds: int = 5,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Each coder's 0/1 predictions on the gold sentences, none from a model that saw them.
+
+    Dictionary and semantic coders learn nothing from gold and code every sentence directly.
+    The supervised coder and the ensemble are refitted per fold of the gold sentences: trained
+    (and, for the ensemble, calibrated) on the other folds plus ``base`` — from which the
+    fold's sentences are removed too — and evaluated on the fold.
+    """
+    semantic = SemanticCoder(codebook, model=model, cache=cache)
+    ens = EnsembleCoder(codebook, model=model, cache=cache, random_state=seed, semantic=semantic)
+    shape = gold.labels.shape
+    out = {name: np.zeros(shape, dtype=bool) for name in coders}
+    if "dictionary" in coders:
+        out["dictionary"] = ens.dictionary_scores(gold.texts, gold.langs)[0] >= 0.5
+    if "semantic" in coders:
+        out["semantic"] = semantic.proba(gold.texts) >= semantic.fit().thresholds_
+    if not {"supervised", "ensemble"} & set(coders):
+        return out
+    split = KFold(folds, shuffle=True, random_state=seed)
+    for tr, te in split.split(np.arange(len(gold))):
+        test = gold.take(te)
+        train_base = base.without(test.texts)
+        if "supervised" in coders:
+            sup = SupervisedCoder(codebook, model=model, cache=cache, random_state=seed)
+            sup.fit(combine(train_base, gold.take(tr)))
+            out["supervised"][te] = sup.proba(test.texts) >= sup.thresholds_
+        if "ensemble" in coders:
+            ens.fit(train_base, gold.take(tr))
+            out["ensemble"][te] = ens.components(test.texts, test.langs)["ensemble"] >= (
+                ens.thresholds_
+            )
+    return out
+
+
+def project_base(project: Project, *, exclude: Iterable[str] = ()) -> Examples:
+    """Training data without the gold file: codebook examples and store human codings."""
+    from secprio.coders.supervised import codebook_examples, human_examples
+
+    return combine(codebook_examples(project.codebook), human_examples(project)).without(exclude)
+
+
+__all__ = [
+    "CACHE_NAME",
+    "CODERS",
+    "EnsembleCoder",
+    "cross_predict",
+    "from_project",
+    "project_base",
+    "training_data",
+]
