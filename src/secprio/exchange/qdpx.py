@@ -469,7 +469,7 @@ def _locate(
     project: Project, qda: QdaProject, result: ImportResult, *, ingest_missing: bool
 ) -> dict[str, tuple[int, int]]:
     """source GUID -> (document id, offset of the source text in the document)."""
-    coded = {c.source for c in qda.codings}
+    coded = {c.source for c in qda.codings if not c.coder.startswith(MACHINE_PREFIX)}
     where: dict[str, tuple[int, int]] = {}
     missing = []
     texts = _texts(project)
