@@ -269,3 +269,47 @@ def locate(project: Project) -> Path | None:
         if found and hashlib.sha256(book.read_bytes()).hexdigest() == sha:
             return gold
     return None
+
+
+def to_store(project: Project, gold: Gold) -> tuple[int, list[str]]:
+    """Store a gold file's decisions on the project's sentences as human codings.
+
+    A sentence is found by a ``seg:ID`` id (what ``secprio suggest`` writes), by
+    ``doc@start-end``, or by its text. The coder saw the sentence, so each category they did
+    not apply is stored as a rejection (value 0): it overrides a machine coding too.
+    Returns the number of codings stored and the sentences not found in the project.
+    """
+    from secprio.coders.base import Coding
+
+    sents = project.sentences(text=True)
+    by_text = {
+        " ".join(t.split()): int(s) for t, s in zip(sents["text"], sents["segment_id"], strict=True)
+    }
+    ids = set(sents["segment_id"].astype(int))
+    cats = project.codebook.ids()
+    rows, missing = [], []
+    for unit, part in gold.rows.groupby("unit", sort=False):
+        seg = _segment(str(unit), str(part["text"].iat[0]), ids, by_text)
+        if seg is None:
+            missing.append(str(unit))
+            continue
+        for coder, mine in part.groupby("coder", sort=False):
+            applied = set(mine["category"]) - {""}
+            rows += [
+                Coding(
+                    seg,
+                    c,
+                    str(coder),
+                    "gold",
+                    value=int(c in applied),
+                    evidence={"gold": Path(gold.path).name, "unit": str(unit)},
+                )
+                for c in cats
+            ]
+    return project.store.add_human(rows), missing
+
+
+def _segment(unit: str, text: str, ids: set[int], by_text: Mapping[str, int]) -> int | None:
+    if unit.startswith("seg:") and unit[4:].isdigit() and int(unit[4:]) in ids:
+        return int(unit[4:])
+    return by_text.get(" ".join(text.split()))

@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import import_module
 from itertools import product
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from secprio.exchange.gold import Gold
+    from secprio.project import Project
 
 NONE = "(none)"
 LabelSets = Mapping[str, frozenset[str] | set[str]]  # unit -> categories
@@ -161,3 +168,107 @@ def confusions(
         .head(top)
         .reset_index(drop=True)
     )
+
+
+# -- a project's coders against a gold file --------------------------------------------------
+@dataclass
+class Validation:
+    """Machine against human on one gold file: what `secprio validate` prints and the report
+    shows. Supervised and ensemble predictions are cross-fitted (see coders/ensemble.py)."""
+
+    gold: str
+    reference: str  # the human coder the machines are compared with
+    n_sentences: int
+    folds: int
+    metrics: pd.DataFrame  # coder, category, counts, precision/recall/f1 with intervals
+    confusions: pd.DataFrame  # coder, human, machine, count, example
+    alpha: pd.DataFrame  # pair, category, alpha with interval, n_units, verdict
+    coders: list[str] = field(default_factory=list)
+
+
+def available_coders() -> list[str]:
+    """Every coder whose dependencies are installed (the embedding ones need a model)."""
+    from secprio.coders.embed import BACKENDS, DEFAULT_MODEL
+
+    try:
+        import_module(BACKENDS[DEFAULT_MODEL].module)
+    except ImportError:
+        return ["dictionary"]
+    return ["dictionary", "semantic", "supervised", "ensemble"]
+
+
+def validate(
+    project: Project,
+    gold: Gold,
+    *,
+    coders: Sequence[str] | None = None,
+    folds: int = 5,
+    n_boot: int = 1000,
+    seed: int = 0,
+    top: int = 10,
+) -> Validation:
+    """Per-category P/R/F1 with bootstrap intervals, confusions and Krippendorff's alpha."""
+    from secprio.coders.embed import CACHE_NAME, DEFAULT_MODEL
+    from secprio.coders.ensemble import cross_predict, project_base
+    from secprio.coders.supervised import gold_examples
+    from secprio.measure.agreement import by_category
+
+    cats = project.codebook.ids()
+    coders = list(coders or available_coders())
+    reference = gold.coders[0]
+    examples = gold_examples(gold, cats, coder=reference)
+    units = list(gold.units([reference])["unit"])
+    model = str(getattr(project.settings.measure, "embedding", DEFAULT_MODEL))
+    preds = cross_predict(
+        project.codebook,
+        examples,
+        base=project_base(project),
+        coders=coders,
+        model=model,
+        cache=project.root / CACHE_NAME,
+        folds=folds,
+        seed=seed,
+    )
+    metrics, confused, alphas = [], [], []
+    human = gold.all_labels()
+    for name in coders:
+        m = evaluate(examples.labels, preds[name], cats, n_boot=n_boot, seed=seed)
+        metrics.append(m.assign(coder=name))
+        c = confusions(examples.labels, preds[name], cats, texts=examples.texts, top=top)
+        confused.append(c.assign(coder=name))
+        machine = {
+            u: {cats[j] for j in np.flatnonzero(row)}
+            for u, row in zip(units, preds[name], strict=True)
+        }
+        labels: dict[str, Mapping[str, frozenset[str] | set[str]]] = {
+            reference: human[reference],
+            name: machine,
+        }
+        a = by_category(labels, [reference, name], cats, n_boot=n_boot, seed=seed)
+        alphas.append(a.assign(pair=f"{name} vs {reference}"))
+    for other in gold.coders[1:]:
+        a = by_category(human, [reference, other], cats, n_boot=n_boot, seed=seed)
+        alphas.append(a.assign(pair=f"{other} vs {reference}"))
+    return Validation(
+        gold.path,
+        reference,
+        len(units),
+        folds,
+        _front(metrics, "coder"),
+        _front(confused, "coder"),
+        _front(alphas, "pair"),
+        coders,
+    )
+
+
+def _front(parts: list[pd.DataFrame], column: str) -> pd.DataFrame:
+    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[column])
+    return df[[column, *[c for c in df.columns if c != column]]]
+
+
+def f1_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Categories × coders of F1, macro last: the side-by-side comparison."""
+    wide = metrics.pivot(index="category", columns="coder", values="f1")
+    order = [c for c in metrics["category"].drop_duplicates() if c != "macro"] + ["macro"]
+    coders = list(metrics["coder"].drop_duplicates())
+    return wide.loc[order, coders].reset_index()

@@ -1,0 +1,232 @@
+"""Coding commands: suggest sentences to review, validate against gold, REFI-QDA and gold I/O."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NoReturn
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from secprio.cli.app import ProjectOption, app, console, guard, open_project, out
+from secprio.exchange import ExchangeError
+from secprio.exchange.gold import Gold, locate, project_documents, read
+from secprio.measure.agreement import RELIABLE, TENTATIVE
+from secprio.project import Project
+
+
+@app.command()
+def suggest(
+    n: int = typer.Argument(20, help="How many sentences to propose."),
+    out_file: Path = typer.Option(
+        None, "--out", "-o", help="CSV to write (default: suggest.csv in the project)."
+    ),
+    project: Path = ProjectOption,
+) -> None:
+    """List the sentences whose human label would teach the supervised coder most."""
+    from secprio.coders.supervised import suggest as propose
+
+    proj = open_project(project)
+    df = guard(lambda: propose(proj, n))
+    path = out_file or proj.root / "suggest.csv"
+    df.to_csv(path, index=False)
+    table = Table(title=f"{len(df)} sentences to review (most uncertain first)")
+    for col in ("id", "uncertain", "probability", "machine", "text"):
+        table.add_column(col, overflow="fold")
+    for r in df.itertuples(index=False):
+        table.add_row(r.id, r.uncertain, f"{r.probability:.2f}", r.machine, r.text)
+    out.print(table)
+    console.print(
+        f"wrote {path}: fill `category` (one row per category, empty for none) and "
+        f"`coder`, then `secprio import-gold {path.name}`"
+    )
+
+
+def _gold(proj: Project, gold: Path | None) -> Gold:
+    path = gold or locate(proj)
+    if path is None:
+        raise ExchangeError(
+            "no gold file given and none in the project",
+            hint="pass a file, or put gold.csv in the project folder",
+        )
+    return read(path, categories=proj.codebook.ids(), documents=project_documents(proj))
+
+
+@app.command()
+def validate(
+    gold: Path = typer.Argument(
+        None, help="Gold CSV/JSONL (default: the project's gold.csv), or a codebook YAML to check."
+    ),
+    coder: list[str] = typer.Option(
+        None, "--coder", "-c", help="Coder(s) to validate (default: all available)."
+    ),
+    folds: int = typer.Option(5, help="Cross-validation folds over gold sentences."),
+    boot: int = typer.Option(0, help="Bootstrap replicates (default: the project setting)."),
+    out_dir: Path = typer.Option(None, "--out", "-o", help="Also write the tables as CSV here."),
+    project: Path = ProjectOption,
+) -> None:
+    """Machine vs human coding: P, R, F1 (95% intervals), confusions, Krippendorff's alpha."""
+    from secprio.measure.validation import f1_table
+    from secprio.measure.validation import validate as run
+
+    if gold is not None and gold.suffix.lower() in (".yaml", ".yml"):
+        _check_codebook(gold)
+        return
+    proj = open_project(project)
+    gold_set = guard(lambda: _gold(proj, gold))
+    m = proj.settings.measure
+    result = guard(
+        lambda: run(
+            proj,
+            gold_set,
+            coders=coder or None,
+            folds=folds,
+            n_boot=boot or m.bootstrap,
+            seed=m.seed,
+        )
+    )
+    console.print(
+        f"gold: {result.gold} — {result.n_sentences} sentences coded by "
+        f"{result.reference}; supervised and ensemble cross-fitted over "
+        f"{result.folds} folds"
+    )
+    out.print(_frame_table(f1_table(result.metrics), "F1 per category (machine vs human)"))
+    macro = result.metrics[result.metrics["category"] == "macro"]
+    out.print(
+        _frame_table(
+            macro[["coder", "precision", "recall", "f1", "f1_lo", "f1_hi"]],
+            "Macro averages (F1 with 95% interval)",
+        )
+    )
+    for name, part in result.confusions.groupby("coder", sort=False):
+        out.print(
+            _frame_table(part.drop(columns="coder").head(5), f"Most frequent confusions: {name}")
+        )
+    pooled = result.alpha[result.alpha["category"] == "all categories (pooled)"]
+    out.print(
+        _frame_table(
+            pooled[["pair", "alpha", "alpha_lo", "alpha_hi", "verdict"]],
+            f"Krippendorff's alpha (reliable >= {RELIABLE:.3f}, tentative >= {TENTATIVE:.3f})",
+        )
+    )
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        result.metrics.to_csv(out_dir / "validation_metrics.csv", index=False)
+        result.confusions.to_csv(out_dir / "validation_confusions.csv", index=False)
+        result.alpha.to_csv(out_dir / "validation_alpha.csv", index=False)
+        console.print(f"tables written to {out_dir}")
+
+
+def _check_codebook(path: Path) -> None:
+    """`secprio validate codebook.yaml` checks a codebook, as its template promises."""
+    from secprio.codebook.load import validate as check
+
+    problems = check(path)
+    for p in problems:
+        console.print(str(p), highlight=False)
+    if problems:
+        raise typer.Exit(2)
+    console.print(f"{path}: no problems found")
+
+
+def _frame_table(df: pd.DataFrame, title: str) -> Table:
+    table = Table(title=title)
+    for col in df.columns:
+        table.add_column(str(col), overflow="fold")
+    for row in df.itertuples(index=False):
+        table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+    return table
+
+
+@app.command()
+def export(
+    target: Path = typer.Argument(..., help="A .qdpx project or a .qdc codebook to write."),
+    coder: list[str] = typer.Option(
+        None, "--coder", "-c", help="Only these coders' codings (default: all)."
+    ),
+    project: Path = ProjectOption,
+) -> None:
+    """Export to REFI-QDA for NVivo, MAXQDA, ATLAS.ti or QualCoder."""
+    from secprio.exchange.qdpx import export_codebook, export_project
+
+    proj = open_project(project)
+    suffix = target.suffix.lower()
+    if suffix == ".qdc":
+        guard(lambda: export_codebook(proj.codebook, target))
+    elif suffix == ".qdpx":
+        guard(lambda: export_project(proj, target, coders=coder or None))
+    else:
+        _fail(
+            ExchangeError(
+                f"cannot export to {suffix or 'no suffix'}",
+                path=target,
+                hint="name the file .qdpx or .qdc",
+            )
+        )
+    console.print(f"wrote {target}")
+
+
+def _fail(exc: ExchangeError) -> NoReturn:
+    console.print(f"[bold red]error[/] {exc}", highlight=False)
+    raise typer.Exit(2)
+
+
+@app.command("import-gold")
+def import_gold(
+    gold: Path = typer.Argument(..., help="Gold CSV/JSONL (e.g. a filled-in suggest.csv)."),
+    project: Path = ProjectOption,
+) -> None:
+    """Store human codings from a gold file on the project's sentences."""
+    from secprio.exchange.gold import to_store
+
+    proj = open_project(project)
+    gold_set = guard(lambda: _gold(proj, gold))
+    n, missing = guard(lambda: to_store(proj, gold_set))
+    console.print(f"stored {n} human decision(s); {len(missing)} sentence(s) not in the corpus")
+    if missing:
+        console.print(
+            "[yellow]sentences not found[/] (kept in the file; put it in the project "
+            "folder as gold.csv to train and validate with them): "
+            + ", ".join(missing[:5])
+            + (" …" if len(missing) > 5 else ""),
+            highlight=False,
+        )
+
+
+@app.command("import-qdpx")
+def import_qdpx(
+    qdpx: Path = typer.Argument(..., help="A REFI-QDA project exported by a QDA tool."),
+    map_: list[str] = typer.Option(
+        None, "--map", "-m", help="Code name to category id: 'Code name=category_id'."
+    ),
+    no_ingest: bool = typer.Option(False, help="Do not add documents missing from the project."),
+    project: Path = ProjectOption,
+) -> None:
+    """Import codings made in NVivo, MAXQDA, ATLAS.ti or QualCoder as human codings."""
+    from secprio.exchange.qdpx import import_qdpx as run
+
+    proj = open_project(project)
+    mapping = {}
+    for item in map_ or []:
+        name, sep, cat = item.rpartition("=")
+        if not sep:
+            _fail(
+                ExchangeError(
+                    f"--map {item!r} has no '='", hint="write --map 'Code name=category_id'"
+                )
+            )
+        mapping[name.strip()] = cat.strip()
+    result = guard(lambda: run(proj, qdpx, mapping=mapping, ingest_missing=not no_ingest))
+    console.print(
+        f"stored {result.codings} sentence coding(s) from {result.selections} "
+        f"selection(s) by {', '.join(result.coders) or 'nobody'}"
+    )
+    for name, count in result.unmapped_codes.items():
+        console.print(
+            f"[yellow]code not mapped[/] {name!r} ({count} selections): "
+            f"add --map '{name}=CATEGORY_ID'",
+            highlight=False,
+        )
+    for name in result.unmatched_sources:
+        console.print(f"[yellow]source not found[/] {name}", highlight=False)
