@@ -69,6 +69,7 @@ def validate(
     """Machine vs human coding: P, R, F1 (95% intervals), confusions, Krippendorff's alpha."""
     from secprio.measure.validation import f1_table
     from secprio.measure.validation import validate as run
+    from secprio.report.validation import save
 
     if gold is not None and gold.suffix.lower() in (".yaml", ".yml"):
         _check_codebook(gold)
@@ -110,6 +111,7 @@ def validate(
             f"Krippendorff's alpha (reliable >= {RELIABLE:.3f}, tentative >= {TENTATIVE:.3f})",
         )
     )
+    save(result, proj.root, proj.codebook.sha256)  # the report shows it from now on
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
         result.metrics.to_csv(out_dir / "validation_metrics.csv", index=False)

@@ -66,14 +66,26 @@ def alpha_interval(
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     weights = rng.multinomial(n_units, np.full(n_units, 1.0 / n_units), size=n_boot)
-    boot = np.einsum("bu,uvw->bvw", weights.astype(float), per_unit)
-    alphas = np.array([alpha_from(c) for c in boot])
+    v = per_unit.shape[1]
+    boot = (weights.astype(float) @ per_unit.reshape(n_units, v * v)).reshape(-1, v, v)
+    alphas = _alphas(boot)
     alphas = alphas[~np.isnan(alphas)]
     if alphas.size == 0:
         return float("nan"), float("nan")
     tail = (1 - level) / 2 * 100
     lo, hi = np.percentile(alphas, [tail, 100 - tail])
     return float(lo), float(hi)
+
+
+def _alphas(coincidences: np.ndarray) -> np.ndarray:
+    """alpha_from over a stack of coincidence matrices (one per bootstrap replicate)."""
+    n_c = coincidences.sum(axis=2)
+    n = n_c.sum(axis=1)
+    disagree = coincidences.sum(axis=(1, 2)) - np.trace(coincidences, axis1=1, axis2=2)
+    expected = n**2 - (n_c**2).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = 1.0 - (n - 1) * disagree / expected
+    return np.where((expected > 0) & (n > 1), out, np.nan)
 
 
 def verdict(a: float) -> str:
