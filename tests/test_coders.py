@@ -89,13 +89,10 @@ def write_codebook(folder: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def example_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """A project with example-bearing codebook and the conftest corpus, shared by the module
-    so that the embedding cache is filled once."""
+def make_example_project(root: Path) -> Project:
+    """A project on the example-bearing codebook and the conftest corpus."""
     from tests.conftest import DOCS, write_doc
 
-    root = tmp_path_factory.mktemp("coders")
     corpus = root / "corpus"
     corpus.mkdir()
     for name, (date, doc_type, issuer, lang, paras) in DOCS.items():
@@ -104,6 +101,12 @@ def example_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     project = Project.init(root / "proj", codebook=write_codebook(root), settings=settings)
     project.ingest([corpus])
     return project
+
+
+@pytest.fixture(scope="module")
+def example_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """Shared by the module, so that the embedding cache is filled once."""
+    return make_example_project(tmp_path_factory.mktemp("coders"))
 
 
 def test_every_coder_is_registered() -> None:

@@ -100,23 +100,25 @@ def embed(
         return out
     name = model_version(model)
     keys = [text_key(t) for t in texts]
-    found = {k: _MEMO[(name, k)] for k in set(keys) if (name, k) in _MEMO}
+    wanted = set(keys)
     store = VectorCache(Path(cache), name) if cache else None
-    if store and len(found) < len(set(keys)):
-        found.update(store.get(set(keys) - set(found)))
+    stored = store.get(wanted) if store else {}
+    # the process memo saves recomputing; vectors it has but the file lacks are written too
+    found = {**{k: _MEMO[(name, k)] for k in wanted - set(stored) if (name, k) in _MEMO}, **stored}
     todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
     if todo:
-        fresh = dict(zip(todo, _encode(list(todo.values()), model=model, batch=batch), strict=True))
-        if store:
-            store.put(fresh)
-        found.update(fresh)
+        fresh = _encode(list(todo.values()), model=model, batch=batch)
+        found.update(zip(todo, fresh, strict=True))
+    if store and len(stored) < len(found):
+        store.put({k: v for k, v in found.items() if k not in stored})
     _remember(name, found)
     for i, k in enumerate(keys):
         out[i] = found[k]
     return out
 
 
-# Vectors of this process, so that cross-validation does not read the cache file per fold.
+# Vectors seen by this process: without a cache file (or before it is written) nothing is
+# embedded twice, which cross-validation would otherwise do once per fold.
 _MEMO: dict[tuple[str, str], np.ndarray] = {}
 MEMO_SIZE = 50_000  # ~75 MB of 384-dimensional float32 vectors
 
