@@ -81,7 +81,7 @@ codings = sa.Table(
     sa.Column("evidence", sa.JSON, nullable=False, default=dict),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.UniqueConstraint("segment_id", "category", "coder", name="uq_coding"),
-    sa.Index("ix_codings_coder", "coder"),
+    sa.Index("ix_codings_coder_segment", "coder", "segment_id"),
 )
 
 skipped = sa.Table(

@@ -162,20 +162,23 @@ class Store:
 
     def units(self, doc_ids: Sequence[int]) -> list[Unit]:
         """The sentences of these documents, as coder input."""
-        q = (
-            sa.select(
-                t.segments.c.id,
-                t.segments.c.start,
-                t.segments.c.end,
-                t.documents.c.text,
-                t.documents.c.language,
-            )
-            .join(t.documents, t.documents.c.id == t.segments.c.document_id)
-            .where(t.segments.c.document_id.in_(list(doc_ids)), t.segments.c.kind == "sentence")
-            .order_by(t.segments.c.id)
+        ids = list(doc_ids)
+        docs = sa.select(t.documents.c.id, t.documents.c.text, t.documents.c.language).where(
+            t.documents.c.id.in_(ids)
         )
+        sents = (
+            sa.select(t.segments.c.id, t.segments.c.document_id, t.segments.c.start,
+                      t.segments.c.end)
+            .where(t.segments.c.document_id.in_(ids), t.segments.c.kind == "sentence")
+            .order_by(t.segments.c.id)
+        )  # fmt: skip
         with self.engine.connect() as conn:
-            return [Unit(int(i), text[s:e], lang) for i, s, e, text, lang in conn.execute(q)]
+            # one read of each document's text: joining it onto every sentence row would copy
+            # the whole text once per sentence
+            texts = {int(i): (str(text), str(lang)) for i, text, lang in conn.execute(docs)}
+            return [
+                Unit(int(i), texts[d][0][s:e], texts[d][1]) for i, d, s, e in conn.execute(sents)
+            ]
 
     def save_batch(
         self, run_id: int, *, coder: str, doc_ids: Sequence[int], codings: Iterable[Coding]
