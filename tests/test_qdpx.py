@@ -215,3 +215,41 @@ def test_import_from_another_tool_maps_names_and_units_per_sentence(
         (int(first["segment_id"]), "military_cooperation", "Cem"),
         (int(second["segment_id"]), "terrorism_transnational", "Cem"),
     }
+
+
+def test_export_and_import_through_the_cli(
+    humans: Project, corpus: Path, codebook_file: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from secprio.cli import app
+
+    runner = CliRunner()
+    root = str(humans.root)
+    res = runner.invoke(app, ["export", str(tmp_path / "p.qdpx"), "-c", "Ana Ortiz", "-p", root])
+    assert res.exit_code == 0, res.output
+    assert {c.coder for c in read_qdpx(tmp_path / "p.qdpx").codings} == {"Ana Ortiz"}
+    res = runner.invoke(app, ["export", str(tmp_path / "book.qdc"), "-p", root])
+    assert res.exit_code == 0 and (tmp_path / "book.qdc").is_file()
+    res = runner.invoke(app, ["export", str(tmp_path / "p.zip"), "-p", root])
+    assert res.exit_code == 2 and ".qdpx or .qdc" in res.output
+    other = Project.init(tmp_path / "other", codebook=codebook_file)
+    res = runner.invoke(
+        app,
+        [
+            "import-qdpx",
+            str(tmp_path / "p.qdpx"),
+            "--map",
+            "Military cooperation=counter_terrorism",
+            "-p",
+            str(other.root),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "stored 2 sentence coding(s)" in res.output
+    cats = set(other.codings(human=True)["category"])
+    assert cats == {"counter_terrorism"}  # the mapping wins over the label
+    res = runner.invoke(
+        app, ["import-qdpx", str(tmp_path / "p.qdpx"), "--map", "nothing", "-p", str(other.root)]
+    )
+    assert res.exit_code == 2 and "Code name=category_id" in res.output
