@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from secprio.codebook.load import load as load_codebook
 from secprio.codebook.model import Codebook
 from secprio.coders.registry import make_coder
 from secprio.errors import MeasureError, ProjectError
-from secprio.ingest.corpus import scan, walk
+from secprio.ingest.corpus import scan, sha256_file, walk
 from secprio.ingest.model import Skipped
 from secprio.measure.scores import score as score_sentences
 from secprio.store import schema as t
@@ -111,19 +112,34 @@ class Project:
         return load_codebook(self.root / self.settings.codebook)
 
     # -- stages ----------------------------------------------------------------------------
-    def ingest(self, paths: Iterable[Path | str], *, progress: Progress = _quiet) -> IngestResult:
-        """Read documents into the store; unreadable files are listed, never fatal."""
+    def ingest(
+        self, paths: Iterable[Path | str], *, workers: int | None = None,
+        progress: Progress = _quiet,
+    ) -> IngestResult:  # fmt: skip
+        """Read documents into the store; unreadable files are listed, never fatal.
+
+        Files whose bytes are already stored are not read again. ``workers`` processes read
+        and segment the others (default: one per core, for corpora worth the start-up).
+        """
         result = IngestResult()
         files = list(walk([Path(p) for p in paths]))
+        known = self.store.known_hashes()
+        todo = []
+        for path in files:
+            if path.is_file() and sha256_file(path) in known:
+                result.unchanged.append(str(path))
+            else:
+                todo.append(path)
+        progress(len(result.unchanged), len(files))
+        n_workers = workers or min(os.cpu_count() or 1, max(1, len(todo) // 8))
         # scan streams one document at a time: memory stays flat whatever the corpus size
-        for i, item in enumerate(scan(files), 1):
+        for i, item in enumerate(scan(todo, workers=n_workers), len(result.unchanged) + 1):
             if isinstance(item, Skipped):
                 result.skipped.append(item)
             else:
                 _, status = self.store.add_document(item)
-                {"added": result.added, "version": result.versions, "unchanged": result.unchanged}[
-                    status
-                ].append(item.path)
+                {"added": result.added, "version": result.versions,
+                 "unchanged": result.unchanged}[status].append(item.path)  # fmt: skip
             progress(i, len(files))
         self.store.record_skipped(None, result.skipped)
         return result

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 import unicodedata
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 from secprio.errors import IngestError
@@ -38,19 +40,38 @@ def load(path: str | Path) -> Document:
     )
 
 
-def scan(paths: str | Path | Iterable[str | Path]) -> Iterator[Document | Skipped]:
+def scan(
+    paths: str | Path | Iterable[str | Path], *, workers: int = 1
+) -> Iterator[Document | Skipped]:
     """Documents under ``paths`` (files or folders, walked recursively in name order).
 
     A file that cannot be read comes out as Skipped with the reason and its fix, and the scan
     goes on. Sidecars, metadata.csv, hidden files and editor lock files are not documents.
+    With ``workers`` > 1, files are read and segmented in that many processes; the order of
+    the output stays the order of the files.
     """
+    files = _unique(walk(paths))
+    if workers <= 1:
+        yield from map(_load_or_skip, files)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        # a bounded window of pending files keeps memory flat on any corpus size
+        window: deque[Future[Document | Skipped]] = deque()
+        for path in files:
+            window.append(pool.submit(_load_or_skip, path))
+            if len(window) >= 2 * workers:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+
+
+def _unique(paths: Iterable[Path]) -> Iterator[Path]:
     seen: set[Path] = set()
-    for path in walk(paths):
+    for path in paths:
         key = path.resolve()
-        if key in seen:
-            continue
-        seen.add(key)
-        yield _load_or_skip(path)
+        if key not in seen:
+            seen.add(key)
+            yield path
 
 
 def _load_or_skip(path: Path) -> Document | Skipped:

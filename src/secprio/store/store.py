@@ -98,6 +98,11 @@ class Store:
             )
         return doc_id
 
+    def known_hashes(self) -> set[str]:
+        """SHA-256 of every stored document version."""
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(t.documents.c.sha256)).scalars())
+
     def record_skipped(self, run_id: int | None, items: Iterable[Skipped]) -> None:
         rows = [{"run_id": run_id, "path": s.path, "reason": s.reason} for s in items]
         if rows:
