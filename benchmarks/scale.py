@@ -68,11 +68,12 @@ def main() -> None:
     coded = proj.code(batch=50)
     t2 = time.perf_counter()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     mb = size / 1e6
     print(f"text: {mb:.0f} MB in {len(res.added)} documents")
     print(f"ingest: {t1 - t0:.1f} s ({mb / (t1 - t0):.1f} MB/s)")
     print(f"code:   {t2 - t1:.1f} s ({mb / (t2 - t1):.1f} MB/s), {coded.codings} codings")
-    print(f"peak RSS: {peak:.0f} MB")
+    print(f"peak RSS: {peak:.0f} MB (main process), {workers:.0f} MB (largest ingest worker)")
 
 
 if __name__ == "__main__":
