@@ -120,6 +120,7 @@ def test_contract(example_project: Project, name: str) -> None:
     first = list(coder.code(units))
     assert first, f"{name} coded nothing in a corpus written to be coded"
     ids = {u.id for u in units}
+    texts = {u.id: u.text for u in units}
     cats = set(example_project.codebook.ids())
     for c in first:
         assert isinstance(c, Coding)
@@ -128,6 +129,10 @@ def test_contract(example_project: Project, name: str) -> None:
         assert 0.0 <= c.confidence <= 1.0
         assert c.evidence or c.pattern, "a coding must say why it was made"
         assert c.unit_id in ids and c.category in cats and c.value == 1
+        if c.start >= 0:  # a span of evidence lies inside the sentence
+            assert 0 <= c.start < c.end <= len(texts[c.unit_id])
+    if name in ("dictionary", "ensemble"):
+        assert any(c.start >= 0 for c in first), "pattern matches carry their span"
     again = list(make_coder(name, example_project).code(units))
     assert again == first, "a coder must be deterministic"
 

@@ -106,15 +106,16 @@ class EnsembleCoder:
 
     def dictionary_scores(
         self, texts: Sequence[str], langs: Sequence[str]
-    ) -> tuple[np.ndarray, dict[tuple[int, int], str]]:
+    ) -> tuple[np.ndarray, dict[tuple[int, int], Coding]]:
+        """0/1 matches, and the dictionary's coding (pattern and span) of each match."""
         col = {c: j for j, c in enumerate(self.categories)}
         out = np.zeros((len(texts), len(self.categories)))
-        patterns: dict[tuple[int, int], str] = {}
+        matches: dict[tuple[int, int], Coding] = {}
         units = [Unit(i, t, lang) for i, (t, lang) in enumerate(zip(texts, langs, strict=True))]
         for c in self.dictionary.code(units):
             out[c.unit_id, col[c.category]] = 1.0
-            patterns[(c.unit_id, col[c.category])] = c.pattern
-        return out, patterns
+            matches[(c.unit_id, col[c.category])] = c
+        return out, matches
 
     def _combine(self, dic: np.ndarray, sem: np.ndarray, sup: np.ndarray) -> np.ndarray:
         if self.stack_ is None:  # no gold set: the share of the three coders that say yes
@@ -142,21 +143,24 @@ class EnsembleCoder:
         if not units:
             return
         texts, langs = [u.text for u in units], [u.lang for u in units]
-        dic, patterns = self.dictionary_scores(texts, langs)
+        dic, matches = self.dictionary_scores(texts, langs)
         sem, sup = self.semantic.proba(texts), self.supervised_.proba(texts)
         comb = self._combine(dic, sem, sup)
         for i, j in zip(*np.nonzero(comb >= self.thresholds_), strict=True):
+            match = matches.get((i, j))  # its span lets the report highlight the words
             yield Coding(
                 units[i].id,
                 self.categories[j],
                 self.name,
                 self.version,
                 confidence=round(float(comb[i, j]), 6),
-                pattern=patterns.get((i, j), ""),
+                pattern=match.pattern if match else "",
+                start=match.start if match else -1,
+                end=match.end if match else -1,
                 evidence={
                     "score": round(float(comb[i, j]), 6),
                     "threshold": float(self.thresholds_[j]),
-                    "dictionary": patterns.get((i, j)),
+                    "dictionary": match.pattern if match else None,
                     "semantic": round(float(sem[i, j]), 6),
                     "supervised": round(float(sup[i, j]), 6),
                     "n_gold": self.n_gold_,
