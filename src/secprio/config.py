@@ -27,6 +27,7 @@ DEFAULT_WEIGHTS = {
 @dataclass
 class MeasureSettings:
     coder: str = "dictionary"
+    embedding: str = "e5"  # sentence-embedding model of the semantic coders: e5 | use
     scale: str = "ratio"
     bootstrap: int = 1000
     seed: int = 20240101

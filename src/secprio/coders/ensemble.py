@@ -177,7 +177,7 @@ def from_project(project: Project) -> EnsembleCoder:
     from secprio.coders.supervised import codebook_examples, gold_examples, human_examples
     from secprio.exchange.gold import locate, read
 
-    model = str(getattr(project.settings.measure, "embedding", DEFAULT_MODEL))
+    model = project.settings.measure.embedding or DEFAULT_MODEL
     coder = EnsembleCoder(
         project.codebook,
         model=model,

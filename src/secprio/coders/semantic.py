@@ -172,5 +172,5 @@ class SemanticCoder:
 
 
 def from_project(project: Project) -> SemanticCoder:
-    model = str(getattr(project.settings.measure, "embedding", DEFAULT_MODEL))
+    model = project.settings.measure.embedding or DEFAULT_MODEL
     return SemanticCoder(project.codebook, model=model, cache=project.root / CACHE_NAME)

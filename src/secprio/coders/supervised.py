@@ -253,7 +253,7 @@ def training_data(project: Project, *, exclude: Iterable[str] = ()) -> Examples:
 
 
 def from_project(project: Project) -> SupervisedCoder:
-    model = str(getattr(project.settings.measure, "embedding", DEFAULT_MODEL))
+    model = project.settings.measure.embedding or DEFAULT_MODEL
     coder = SupervisedCoder(
         project.codebook,
         model=model,

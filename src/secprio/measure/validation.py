@@ -218,7 +218,7 @@ def validate(
     reference = gold.coders[0]
     examples = gold_examples(gold, cats, coder=reference)
     units = list(gold.units([reference])["unit"])
-    model = str(getattr(project.settings.measure, "embedding", DEFAULT_MODEL))
+    model = project.settings.measure.embedding or DEFAULT_MODEL
     preds = cross_predict(
         project.codebook,
         examples,
