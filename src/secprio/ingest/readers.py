@@ -219,8 +219,21 @@ def _decode(path: Path, data: bytes) -> str:
     return text
 
 
-CODE_PAGES = ("utf_8", "utf_16", "cp1251", "cp1254", "iso8859_9", "koi8_r", "cp866",
-              "cp1252", "iso8859_5", "mac_cyrillic", "kz1048", "cp1250", "iso8859_15")
+CODE_PAGES = (
+    "utf_8",
+    "utf_16",
+    "cp1251",
+    "cp1254",
+    "iso8859_9",
+    "koi8_r",
+    "cp866",
+    "cp1252",
+    "iso8859_5",
+    "mac_cyrillic",
+    "kz1048",
+    "cp1250",
+    "iso8859_15",
+)
 
 
 def _detect(path: Path, data: bytes) -> str:
