@@ -35,6 +35,16 @@ def test_a_changed_file_becomes_a_new_version(project: Project, corpus: Path) ->
     assert int(docs.loc[docs["path"].str.endswith("a.md"), "version"].iat[0]) == 2
 
 
+def test_a_fixed_file_leaves_the_skipped_list(project: Project, corpus: Path) -> None:
+    (corpus / "late.txt").write_bytes(b"")
+    project.ingest([corpus])
+    assert project.skipped()["path"].str.endswith("late.txt").tolist() == [True]
+    (corpus / "late.txt").write_text("The ministers met in Baku.", encoding="utf-8")
+    project.ingest([corpus])
+    assert project.skipped().empty
+    assert project.documents()["path"].str.endswith("late.txt").any()
+
+
 def test_codings_record_pattern_span_and_provenance(coded: Project) -> None:
     cod = coded.codings()
     sents = coded.sentences(text=True).set_index("segment_id")

@@ -260,7 +260,10 @@ class Project:
         return self.root / name if name else None
 
     def skipped(self) -> pd.DataFrame:
-        return self.store.table("skipped").drop_duplicates(["path", "reason"])
+        """Files that could not be read, each with its latest reason; a file that has since
+        been fixed and ingested is no longer listed."""
+        df = self.store.table("skipped").drop_duplicates("path", keep="last")
+        return df[~df["path"].isin(self.documents()["path"])]
 
     def runs(self) -> pd.DataFrame:
         return self.store.table("runs")
