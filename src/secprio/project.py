@@ -84,6 +84,9 @@ class Project:
                     setattr(settings, key, src.name)
         shutil.copyfile(codebook or TEMPLATE, root / settings.codebook)
         config.save(settings, root / config.CONFIG_NAME)
+        ignore = root / ".gitignore"
+        if not ignore.exists():  # caches and SQLite's side files are not part of the study
+            ignore.write_text(".secprio/\n*.db-wal\n*.db-shm\n", encoding="utf-8")
         project = cls(root, settings)
         project.store  # noqa: B018 - creating the store now surfaces a bad URL at init
         return project
