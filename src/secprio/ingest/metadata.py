@@ -15,10 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from secprio.errors import IngestError
 from secprio.ingest.model import DOC_TYPES, Metadata
+from secprio.ingest.readers import yaml_mapping
 from secprio.text.language import detect
 
 FIELDS = ("title", "date", "doc_type", "issuer", "members", "language", "url")
@@ -53,23 +52,14 @@ def _find(path: Path, front: Mapping[str, Any]) -> tuple[Mapping[str, Any], str,
 
 
 def read_sidecar(path: Path) -> dict[str, Any]:
+    hint = "fix the YAML (quote values that contain ':' or '#'), saved as UTF-8"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise IngestError(
-            f"the metadata sidecar is not valid UTF-8 YAML{where}: {exc}",
-            path=path,
-            hint="fix the YAML (quote values that contain ':' or '#'), saved as UTF-8",
-        ) from exc
-    if not isinstance(data, dict):
-        raise IngestError(
-            "the metadata sidecar is not a set of key: value lines",
-            path=path,
-            hint="write one 'key: value' per line, e.g. 'date: 2022-11-11'",
-        )
-    return data
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise IngestError(f"the metadata sidecar is not UTF-8: {exc}", path=path,
+                          hint=hint) from exc  # fmt: skip
+    return yaml_mapping(text, path=path, what="the metadata sidecar", hint=hint,
+                        form="UTF-8 YAML")  # fmt: skip
 
 
 def read_csv(path: Path) -> dict[str, dict[str, Any]]:

@@ -259,6 +259,30 @@ def _binary(path: Path, why: str) -> IngestError:
     )
 
 
+def yaml_mapping(
+    text: str, *, path: Path, what: str, first_line: int = 1, hint: str, form: str = "YAML"
+) -> dict[str, Any]:
+    """Parse ``text`` as a YAML mapping of metadata; errors name the file, the line and the fix.
+
+    ``first_line`` is the file line the text starts on, so line numbers point into the file.
+    """
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + first_line}" if mark is not None else ""
+        raise IngestError(
+            f"{what} is not valid {form}{where}: {getattr(exc, 'problem', exc)}",
+            path=path, hint=hint,
+        ) from exc  # fmt: skip
+    if not isinstance(data, dict):
+        raise IngestError(
+            f"{what} is not a set of key: value lines",
+            path=path, hint="write one 'key: value' per line, e.g. 'date: 2022-11-11'",
+        )  # fmt: skip
+    return data
+
+
 def split_front_matter(path: Path, text: str) -> tuple[str, dict[str, Any]]:
     """YAML between a first line ``---`` and the next ``---`` (or ``...``) line, removed."""
     if not text.startswith("---"):
@@ -269,22 +293,10 @@ def split_front_matter(path: Path, text: str) -> tuple[str, dict[str, Any]]:
     close = next((i for i, ln in enumerate(lines[1:], 1) if ln.rstrip() in ("---", "...")), None)
     if close is None:
         return text, {}  # a leading rule in Markdown, not front matter
-    try:
-        front = yaml.safe_load("\n".join(lines[1:close])) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 2}" if mark is not None else ""
-        raise IngestError(
-            f"the front matter is not valid YAML{where}: {getattr(exc, 'problem', exc)}",
-            path=path,
-            hint="fix the YAML between the --- lines (quote values that contain ':' or '#')",
-        ) from exc
-    if not isinstance(front, dict):
-        raise IngestError(
-            "the front matter is not a set of key: value lines",
-            path=path,
-            hint="write it as 'key: value' lines between the --- lines",
-        )
+    front = yaml_mapping(
+        "\n".join(lines[1:close]), path=path, what="the front matter", first_line=2,
+        hint="fix the YAML between the --- lines (quote values that contain ':' or '#')",
+    )  # fmt: skip
     return "\n".join(lines[close + 1 :]).lstrip("\n"), front
 
 
