@@ -17,16 +17,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+from secprio.report.browser import launch
+
 ROOT = Path(__file__).resolve().parent.parent
 IMG = ROOT / "docs" / "img"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def demo(out: Path) -> Path:
@@ -41,7 +35,7 @@ def demo(out: Path) -> Path:
 def shoot(report: Path) -> None:
     IMG.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        browser = launch(pw)
         page = browser.new_page(viewport={"width": 1500, "height": 900}, device_scale_factor=1)
         page.goto(report.as_uri())
         grid = page.locator('#compare table.grid[data-by="members"]')

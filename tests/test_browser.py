@@ -11,16 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from secprio.cli import app
+from secprio.report.browser import CHROMIUM, launch
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SECTIONS = ("links", "compare", "timeline", "windows", "trends", "expert", "claims")
 
 pytestmark = [
@@ -44,7 +36,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def page(report: Path):  # type: ignore[no-untyped-def]
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = launch(pw)
         pg = browser.new_page(viewport={"width": 1400, "height": 1000})
         pg.errors, pg.remote = [], []  # type: ignore[attr-defined]
         pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))
