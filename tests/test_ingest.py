@@ -114,6 +114,18 @@ def test_docx_paragraphs_and_table_cells(tmp_path: Path) -> None:
     assert blocks[-1] == "This Agreement enters into force on signature."
 
 
+def test_docx_merged_cell_once_and_every_other_cell_kept(tmp_path: Path) -> None:
+    document = docx.Document()
+    table = document.add_table(rows=3, cols=3)
+    table.cell(0, 0).merge(table.cell(0, 2)).text = "Merged header"
+    for r in (1, 2):
+        for c in range(3):
+            table.cell(r, c).text = f"cell {r}{c}"
+    document.save(str(tmp_path / "merged.docx"))
+    blocks = read(tmp_path / "merged.docx")[0].split("\n\n")
+    assert blocks == ["Merged header"] + [f"cell {r}{c}" for r in (1, 2) for c in range(3)]
+
+
 def test_html_main_text_without_boilerplate(tmp_path: Path) -> None:
     page = tmp_path / "samarkand.html"
     page.write_text(HTML, encoding="utf-8")

@@ -139,12 +139,15 @@ def read_docx(path: Path) -> tuple[str, dict[str, Any]]:
 
 
 def _cells(table: Any) -> list[str]:
-    seen: set[int] = set()  # a merged cell is repeated in every row and column it spans
+    # A merged cell is repeated in every row and column it spans. Keep the cell elements
+    # themselves, not their id(): lxml proxies are freed after use and their ids reused, which
+    # once dropped a real cell as a "repeat".
+    seen: set[Any] = set()
     out = []
     for row in table.rows:
         for cell in row.cells:
-            if id(cell._tc) not in seen:
-                seen.add(id(cell._tc))
+            if cell._tc not in seen:
+                seen.add(cell._tc)
                 out.append(cell.text)
     return out
 
