@@ -18,8 +18,8 @@ from secprio.errors import CodebookError
 TEMPLATE = Path(__file__).with_name("template.yaml")
 KINDS = ("priority", "threat")
 REQUIRED = ("id", "kind", "label", "definition")
-CATEGORY_KEYS = (*REQUIRED, "marpor", "cap", "patterns", "examples", "heldout")
-TOP_KEYS = ("name", "version", "description", "categories")
+CATEGORY_KEYS = (*REQUIRED, "code", "marpor", "cap", "patterns", "examples", "heldout")
+TOP_KEYS = ("name", "version", "description", "ignore", "categories")
 _ISO639_1 = (
     "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv "
     "cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr "
@@ -178,7 +178,26 @@ class _Checker:
         version = self.text(tree, "version") or ""
         description = self.text(tree, "description") or ""
         categories = tuple(c for c in built if c is not None)
-        return Codebook(name, version, categories, description, sha256=sha, path=self.path)
+        ignore = self.ignore(tree)
+        if self.problems:
+            return None
+        return Codebook(name, version, categories, description, sha256=sha, path=self.path,
+                        ignore=ignore)  # fmt: skip
+
+    def ignore(self, tree: _Map) -> dict[str, tuple[str, ...]]:
+        value = tree.get("ignore")
+        if value is None:
+            return {}
+        line = tree.lines["ignore"]
+        if not isinstance(value, _Map):
+            fix = 'map each language to a list: `ignore: {en: ["minister of energy"]}`'
+            self.add(line, "ignore must map a language to a list of patterns", fix)
+            return {}
+        out = {}
+        for lang, values in value.items():
+            self._language(lang, value.lines[lang], allow_all=True)
+            out[lang] = tuple(self._patterns(values, value.lines[lang], lang))
+        return out
 
     def category(self, item: Any, line: int, seen: dict[str, int]) -> Category | None:
         if not isinstance(item, _Map):
@@ -200,7 +219,7 @@ class _Checker:
         return Category(
             id=fields["id"] or "", kind=cast(Kind, kind if kind in KINDS else "priority"),
             label=fields["label"] or "", definition=fields["definition"] or "",
-            marpor=self.codes(item, "marpor"), cap=self.codes(item, "cap"), patterns=patterns,
+            code=self.text(item, "code") or "", marpor=self.codes(item, "marpor"), cap=self.codes(item, "cap"), patterns=patterns,
             positive=examples["examples"][0], negative=examples["examples"][1],
             heldout_positive=examples["heldout"][0], heldout_negative=examples["heldout"][1],
         )  # fmt: skip
@@ -347,6 +366,8 @@ def dump(codebook: Codebook, path: str | Path | None = None) -> str:
     tree = {"name": codebook.name, "version": codebook.version}
     if codebook.description:
         tree["description"] = codebook.description
+    if codebook.ignore:
+        tree["ignore"] = {lang: list(p) for lang, p in codebook.ignore.items()}
     text = yaml.safe_dump(tree, sort_keys=False, allow_unicode=True, width=100)
     cats = [_category(c) for c in codebook.categories]
     text += yaml.safe_dump({"categories": cats}, sort_keys=False, allow_unicode=True, width=100)
@@ -358,6 +379,8 @@ def dump(codebook: Codebook, path: str | Path | None = None) -> str:
 def _category(c: Category) -> dict[str, Any]:
     out: dict[str, Any] = {"id": c.id, "kind": c.kind, "label": c.label}
     out["definition"] = c.definition
+    if c.code:
+        out["code"] = c.code
     out.update({k: list(v) for k, v in (("marpor", c.marpor), ("cap", c.cap)) if v})
     out["patterns"] = {lang: list(p) for lang, p in c.patterns.items()}
     for key, pos, neg in (

@@ -20,6 +20,7 @@ class Category:
     kind: Kind
     label: str
     definition: str
+    code: str = ""  # a short code for tables and coding guides (MIL, T_RU); optional
     marpor: tuple[str, ...] = ()
     cap: tuple[str, ...] = ()
     patterns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # lang ("all") -> patterns
@@ -37,6 +38,9 @@ class Codebook:
     description: str = ""
     sha256: str = ""  # of the source file's bytes: recorded with every run
     path: str = ""
+    # phrases blanked before matching, per language: titles and names of bodies are not
+    # topics ("Minister of Energy", "Ministry of Foreign Affairs and Trade")
+    ignore: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def ids(self, kind: Kind | None = None) -> list[str]:
         return [c.id for c in self.categories if kind is None or c.kind == kind]
@@ -46,3 +50,7 @@ class Codebook:
             if c.id == category_id:
                 return c
         raise KeyError(category_id)
+
+    def codes(self) -> dict[str, str]:
+        """Short code -> category id, for the categories that have a code."""
+        return {c.code: c.id for c in self.categories if c.code}

@@ -36,6 +36,7 @@ from secprio.codebook.model import Codebook
 from secprio.codebook.pattern import Pattern, check, prepare
 from secprio.coders.base import Coding, Unit
 from secprio.errors import CodebookError, CoderError
+from secprio.text.negation import negated
 from secprio.text.normalize import normalize, offset_map, original_span
 
 SEP = "\n\x00\n"  # between units: a newline for ^/$ and \b, a NUL to count units by
@@ -72,6 +73,7 @@ class DictionaryCoder:
         self._regexes = [e.regex for e in self.entries]
         self._keys = {e.lang for e in self.entries} - {"all"}
         self._routes: dict[str, frozenset[int] | None] = {}
+        self._ignore = _ignore(codebook)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return _rebuild, (self.codebook, self.backend, self.batch_chars, self.cache)
@@ -80,13 +82,22 @@ class DictionaryCoder:
         """One coding per (unit, category) matched: its leftmost match (ties: the longest,
         then the first pattern in the codebook), with the span in the unit's original text."""
         for batch in _batches(units, self.batch_chars):
-            found = self.scan([normalize(u.text) for u in batch], [u.lang for u in batch])
+            texts = [self.prepare(u.text) for u in batch]
+            found = self.scan(texts, [u.lang for u in batch])
             for i in sorted(found):
-                yield from self._codings(batch[i], found[i])
+                yield from self._codings(batch[i], found[i], texts[i])
+
+    def prepare(self, text: str) -> str:
+        """The text as patterns see it: normalized, with the codebook's ``ignore`` phrases
+        (titles, names of bodies) blanked out — same length, so offsets still hold."""
+        text = normalize(text)
+        if self._ignore is None:
+            return text
+        return self._ignore.sub(lambda m: " " * len(m.group()), text)
 
     def match(self, text: str, lang: str = "") -> list[Match]:
-        """Every match in ``text`` (for highlighting), leftmost first."""
-        hits = self.scan([normalize(text)], [lang]).get(0, [])
+        """Every match in ``text`` (for highlighting), leftmost first; negated ones too."""
+        hits = self.scan([self.prepare(text)], [lang]).get(0, [])
         omap = offset_map(text)
         return [(self.entries[k].category, self.entries[k].pattern.text,
                  *original_span(omap, start, end)) for start, end, k in hits]  # fmt: skip
@@ -130,10 +141,13 @@ class DictionaryCoder:
             )
         return self._routes[lang]
 
-    def _codings(self, unit: Unit, hits: list[Hit]) -> Iterator[Coding]:
+    def _codings(self, unit: Unit, hits: list[Hit], text: str) -> Iterator[Coding]:
+        """A category whose every match is negated ("no military alliance is formed") is
+        not coded; one affirmed match is enough."""
         by_category: dict[str, list[Hit]] = {}
         for hit in hits:
-            by_category.setdefault(self.entries[hit[2]].category, []).append(hit)
+            if not negated(text, hit[0], hit[1], unit.lang):
+                by_category.setdefault(self.entries[hit[2]].category, []).append(hit)
         omap = offset_map(unit.text)
         for category in self.codebook.ids():
             if category not in by_category:
@@ -167,6 +181,12 @@ def _entries(codebook: Codebook) -> list[Entry]:
                 pattern = prepare(text)
                 out.append(Entry(len(out), category.id, lang, pattern, re.compile(pattern.regex)))
     return out
+
+
+def _ignore(codebook: Codebook) -> re.Pattern[str] | None:
+    """One regex of every ``ignore`` pattern of the codebook, whatever its language."""
+    regexes = [prepare(text).regex for texts in codebook.ignore.values() for text in texts]
+    return re.compile("|".join(f"(?:{r})" for r in regexes)) if regexes else None
 
 
 def _batches(units: Iterable[Unit], size: int) -> Iterator[list[Unit]]:

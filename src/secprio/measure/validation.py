@@ -70,14 +70,20 @@ def evaluate(
     n_boot: int = 1000,
     seed: int = 0,
     level: float = 0.95,
+    groups: Sequence[object] | np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """One row per category and a macro row: counts, P, R, F1 and their intervals."""
+    """One row per category and a macro row: counts, P, R, F1 and their intervals.
+
+    With ``groups`` (one label per sentence, e.g. its document) the bootstrap resamples
+    whole groups: sentences of one document are not independent, and resampling them one by
+    one would make the intervals too narrow.
+    """
     truth, pred = np.asarray(truth, bool), np.asarray(pred, bool)
     tp, fp, fn = counts(truth, pred)
     p, r, f = _ratios(tp, fp, fn)
     n = truth.shape[0]
     rng = np.random.default_rng(seed)
-    w = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float) if n else None
+    w = _replicates(n, groups, n_boot, rng) if n else None
     tail = (1 - level) / 2 * 100
     if w is not None and n_boot > 0:
         bp, br, bf = _ratios(*counts(truth, pred, w))
@@ -123,6 +129,18 @@ def evaluate(
         "f1_hi": float(macro_ci[1]),
     }
     return pd.concat([df, pd.DataFrame([macro])], ignore_index=True)
+
+
+def _replicates(
+    n: int, groups: Sequence[object] | np.ndarray | None, n_boot: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Bootstrap weights, replicates × units: how often each unit is drawn."""
+    if groups is None:
+        return rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
+    _, index = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)
+    k = int(index.max()) + 1
+    drawn = rng.multinomial(k, np.full(k, 1.0 / k), size=n_boot).astype(float)
+    return drawn[:, index]
 
 
 def macro_f1(truth: np.ndarray, pred: np.ndarray) -> float:

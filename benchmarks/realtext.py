@@ -1,0 +1,377 @@
+"""Every coder on real documents, beside a plain keyword baseline, in one run.
+
+    .venv/bin/python benchmarks/realtext.py DOCS_DIR [--devgold ../shared/devgold]
+        [--extra benchmarks/devgold-extra] [--coders dictionary,semantic,supervised,ensemble]
+        [--folds 5] [--boot 1000] [--out DIR]
+
+DOCS_DIR holds the rebuilt texts of the real-text development set (see
+``../shared/devgold/README.md``; they are third-party and never committed). The script:
+
+1. reads the labels (``labels.tsv`` of the dev set, plus ``--extra`` sets in the same
+   format) and checks every span against its hash; spans that do not verify are left out and
+   counted;
+2. builds a project with the OTS pack's codebook from the pages, with the manifest's metadata
+   (title, date, doc_type, issuer, language, url), and ingests them as a user would;
+3. codes every sentence with each coder; the dictionary and semantic coders learn nothing
+   from labels and code directly; the supervised coder and the ensemble are **cross-validated
+   by page**: for each of ``--folds`` folds of the pages, a model trained (and calibrated)
+   on the other pages' labelled sentences plus the codebook's examples codes the fold's
+   pages — never the pack's shipped weights, which were trained on this very set;
+4. aligns the project's sentences to the labelled spans by character offsets
+   (``exchange/standoff.align``) and scores each coder and the keyword baseline
+   (``benchmarks/keywords.py``) against the adjudicated labels: per category precision,
+   recall, F1 with 95% bootstrap intervals over *pages* (sentences of a page are not
+   independent), Krippendorff's alpha (per category and pooled), macro-F1 over priorities and
+   over threats, and the same per language;
+5. measures throughput: each coder codes the same sample of sentences from a cold start (no
+   embedding cache), in sentences per second of wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupKFold
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from keywords import keyword_codes  # noqa: E402
+
+from secprio.coders import embed as embedding  # noqa: E402
+from secprio.coders.base import Coder, Unit  # noqa: E402
+from secprio.coders.embed import CACHE_NAME  # noqa: E402
+from secprio.coders.ensemble import EnsembleCoder  # noqa: E402
+from secprio.coders.registry import make_coder  # noqa: E402
+from secprio.coders.supervised import (  # noqa: E402
+    Examples,
+    SupervisedCoder,
+    codebook_examples,
+    combine,
+)
+from secprio.exchange import standoff  # noqa: E402
+from secprio.measure.agreement import by_category  # noqa: E402
+from secprio.measure.validation import evaluate  # noqa: E402
+from secprio.project import Project  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DEVGOLD = HERE.parent.parent / "shared" / "devgold"
+DIRECT = ("dictionary", "semantic")
+LEARNED = ("supervised", "ensemble")
+LANG_GROUPS = {
+    "en": ("en",),
+    "ru": ("ru",),
+    "tr": ("tr",),
+    "az/kk/ky/uz/tk": ("az", "kk", "ky", "uz", "tk"),
+    "Turkic (all)": ("tr", "az", "kk", "ky", "uz", "tk"),
+}
+META = ("title", "date", "doc_type", "issuer", "language", "url")
+
+
+def load_labels(sets: Sequence[Path], docs: Path) -> tuple[list[standoff.Span], dict[str, dict]]:
+    """Verified spans of every set, and the manifest rows of their pages by file name."""
+    spans: list[standoff.Span] = []
+    manifest: dict[str, dict] = {}
+    for folder in sets:
+        with (folder / "manifest.tsv").open(encoding="utf-8", newline="") as f:
+            manifest.update({r["file"]: r for r in csv.DictReader(f, delimiter="\t")})
+        good, bad = standoff.verify(standoff.read(folder / "labels.tsv"), docs)
+        spans += good
+        reasons = pd.Series([why for _, why in bad]).value_counts().to_dict()
+        print(f"{folder}: {len(good)} spans verified, {len(bad)} left out {reasons or ''}")
+    return spans, manifest
+
+
+def build_project(root: Path, docs: Path, files: Sequence[str], manifest: dict) -> Project:
+    folder = root / "docs"
+    folder.mkdir(parents=True)
+    with (folder / "metadata.csv").open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file", *META])
+        for name in files:
+            shutil.copyfile(docs / name, folder / name)
+            row = manifest.get(name, {})
+            w.writerow([name, *(row.get(k, "") for k in META)])
+    project = Project.init(root / "project", pack="ots")
+    result = project.ingest([folder], workers=1)
+    if result.skipped:
+        print(f"skipped at ingest: {[(s.path, s.reason) for s in result.skipped]}")
+    return project
+
+
+def segments(project: Project) -> pd.DataFrame:
+    sents = project.sentences(text=True)
+    sents["file"] = sents["path"].map(lambda p: Path(p).name)
+    return sents
+
+
+def predictions(
+    aligned: list[list[int]], by_segment: dict[int, set[str]], cats: Sequence[str]
+) -> np.ndarray:
+    """A span is coded with the union of its segments' categories."""
+    col = {c: j for j, c in enumerate(cats)}
+    out = np.zeros((len(aligned), len(cats)), dtype=bool)
+    for i, segs in enumerate(aligned):
+        for s in segs:
+            for c in by_segment.get(s, ()):
+                out[i, col[c]] = True
+    return out
+
+
+def codings_by_segment(project: Project, coder: str) -> dict[int, set[str]]:
+    df = project.codings(coder, human=False)
+    out: dict[int, set[str]] = {}
+    for seg, cat in zip(df["segment_id"], df["category"], strict=True):
+        out.setdefault(int(seg), set()).add(cat)
+    return out
+
+
+def units_of(sents: pd.DataFrame) -> list[Unit]:
+    return [
+        Unit(int(s), t, lang or "")
+        for s, t, lang in zip(sents["segment_id"], sents["text"], sents["language"], strict=True)
+    ]
+
+
+def learned(name: str, project: Project, train: Examples | None, *, cache: bool = True) -> Coder:
+    """A coder that learns from labels, trained on ``train`` plus the codebook's examples
+    (``train=None``: what the project itself would build)."""
+    if train is None:
+        return make_coder(name, project)
+    book = project.codebook
+    where = project.root / CACHE_NAME if cache else None
+    base = codebook_examples(book)
+    if name == "supervised":
+        return SupervisedCoder(book, cache=where).fit(combine(base, train))
+    if name == "ensemble":
+        return EnsembleCoder(book, cache=where).fit(base, train)
+    raise SystemExit(f"error: {name!r} is not a coder that learns from labels")
+
+
+def examples(spans: Sequence[standoff.Span], texts: Sequence[str], truth: np.ndarray,
+             rows: Sequence[int]) -> Examples:  # fmt: skip
+    rows = list(rows)
+    return Examples([texts[i] for i in rows], [spans[i].lang for i in rows], truth[rows],
+                    ["dev"] * len(rows))  # fmt: skip
+
+
+def cross_validated(
+    name: str, project: Project, spans: Sequence[standoff.Span], truth: np.ndarray,
+    texts: Sequence[str], sents: pd.DataFrame, folds: int,
+) -> dict[int, set[str]]:  # fmt: skip
+    """Codings of the labelled pages' sentences, each page coded by a model that never saw it."""
+    groups = np.array([s.file for s in spans])
+    by_id = sents.set_index("segment_id")
+    out: dict[int, set[str]] = {}
+    split = GroupKFold(n_splits=folds)
+    for k, (tr, te) in enumerate(split.split(np.zeros(len(spans)), groups=groups), 1):
+        coder = learned(name, project, examples(spans, texts, truth, tr))
+        test_files = set(groups[te])
+        test = by_id[by_id["file"].isin(test_files)].reset_index()
+        for c in coder.code(units_of(test)):
+            out.setdefault(c.unit_id, set()).add(c.category)
+        print(f"  {name}: fold {k}/{folds} ({len(test_files)} pages, {len(test)} sentences)")
+    return out
+
+
+def throughput(project: Project, names: Sequence[str], sample: list[Unit],
+               train: Examples) -> pd.DataFrame:  # fmt: skip
+    """Each coder on the same sentences, from a cold start: no embedding cache, empty memo."""
+    rows = []
+    for name in names:
+        embedding._MEMO.clear()
+        t0, c0 = time.perf_counter(), time.process_time()
+        if name in LEARNED:
+            coder = learned(name, project, train, cache=False)
+        else:
+            coder = make_coder(name, project)
+            if hasattr(coder, "cache"):
+                coder.cache = None
+        t1, c1 = time.perf_counter(), time.process_time()
+        embedding._MEMO.clear()
+        n = sum(1 for _ in coder.code(sample))
+        t2, c2 = time.perf_counter(), time.process_time()
+        rows.append({
+            "coder": name, "sentences": len(sample), "codings": n,
+            "build_s": round(t1 - t0, 2),
+            "sentences_per_s": round(len(sample) / max(t2 - t1, 1e-9), 1),
+            "sentences_per_cpu_s": round(len(sample) / max(c2 - c1, 1e-9), 1),
+        })  # fmt: skip
+    t0 = time.perf_counter()
+    _ = [keyword_codes(u.text) for u in sample]
+    rate = len(sample) / max(time.perf_counter() - t0, 1e-9)
+    rows.append({"coder": "keywords", "sentences": len(sample), "sentences_per_s": round(rate)})
+    return pd.DataFrame(rows)
+
+
+def scores(
+    truth: np.ndarray, pred: np.ndarray, cats: Sequence[str], kinds: Sequence[str],
+    groups: np.ndarray, langs: np.ndarray, *, n_boot: int,
+) -> tuple[pd.DataFrame, dict[str, float]]:  # fmt: skip
+    table = evaluate(truth, pred, cats, n_boot=n_boot, seed=0, groups=groups)
+    summary: dict[str, float] = {}
+    f1 = table.set_index("category")["f1"]
+    for kind in ("priority", "threat"):
+        keep = [c for c, k in zip(cats, kinds, strict=True) if k == kind]
+        summary[f"macro_f1_{kind}"] = float(np.nanmean(f1[keep]))
+        sub = evaluate(truth[:, _cols(cats, keep)], pred[:, _cols(cats, keep)], keep,
+                       n_boot=n_boot, seed=0, groups=groups)  # fmt: skip
+        macro = sub.iloc[-1]
+        summary[f"macro_f1_{kind}_lo"] = float(macro["f1_lo"])
+        summary[f"macro_f1_{kind}_hi"] = float(macro["f1_hi"])
+    summary["alpha_pooled"] = pooled_alpha(truth, pred)
+    for group, members in LANG_GROUPS.items():
+        rows = np.isin(langs, members)
+        if rows.sum() == 0:
+            continue
+        sub = evaluate(truth[rows], pred[rows], cats, n_boot=0)
+        summary[f"macro_f1[{group}] (n={int(rows.sum())})"] = float(sub.iloc[-1]["f1"])
+    return table, summary
+
+
+def _cols(cats: Sequence[str], keep: Sequence[str]) -> list[int]:
+    return [cats.index(c) for c in keep]
+
+
+def pooled_alpha(truth: np.ndarray, pred: np.ndarray) -> float:
+    units = [str(i) for i in range(len(truth))]
+    cats = [str(j) for j in range(truth.shape[1])]
+    labels = {
+        who: {u: {c for j, c in enumerate(cats) if m[i, j]} for i, u in enumerate(units)}
+        for who, m in (("gold", truth), ("coder", pred))
+    }
+    table = by_category(labels, ["gold", "coder"], cats, n_boot=0)
+    return float(table.iloc[-1]["alpha"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("docs", type=Path, help="folder of the rebuilt dev-set texts")
+    ap.add_argument("--devgold", type=Path, default=DEFAULT_DEVGOLD)
+    ap.add_argument("--extra", type=Path, action="append", default=[],
+                    help="another labels folder (manifest.tsv + labels.tsv); repeatable")  # fmt: skip
+    ap.add_argument("--coders", default=",".join(DIRECT + LEARNED))
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--boot", type=int, default=1000)
+    ap.add_argument("--sample", type=int, default=200, help="sentences for throughput")
+    ap.add_argument("--out", type=Path, help="write tables (CSV, JSON) here")
+    args = ap.parse_args(argv)
+    if not args.docs.is_dir():
+        print(f"error: {args.docs}: no such folder\n  fix: rebuild the dev texts as "
+              f"{args.devgold / 'README.md'} says, then pass their folder", file=sys.stderr)  # fmt: skip
+        return 2
+    names = [n.strip() for n in args.coders.split(",") if n.strip()]
+    os.environ.setdefault("SECPRIO_CACHE", str(Path.home() / ".cache" / "secprio"))
+    spans, manifest = load_labels([args.devgold, *args.extra], args.docs)
+    files = sorted({s.file for s in spans})
+    with TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        project = build_project(Path(tmp), args.docs, files, manifest)
+        print(f"ingested {len(files)} pages in {time.perf_counter() - t0:.1f} s")
+        return run(project, spans, names, args)
+
+
+def run(
+    project: Project, spans: list[standoff.Span], names: list[str], args: argparse.Namespace
+) -> int:
+    book = project.codebook
+    cats, kinds = book.ids(), [c.kind for c in book.categories]
+    sents = segments(project)
+    aligned = standoff.align(spans, sents)
+    unaligned = sum(1 for a in aligned if not a)
+    print(f"{len(spans)} labelled spans; {len(sents)} sentences in the project; "
+          f"{unaligned} spans without a sentence")  # fmt: skip
+    texts = _span_texts(spans, args.docs)
+    labels = standoff.categories(spans, book.codes())
+    truth = np.array([[c in ls for c in cats] for ls in labels], dtype=bool)
+    groups = np.array([s.file for s in spans])
+    langs = np.array([s.lang for s in spans])
+    by_segment_text = dict(zip(sents["segment_id"], sents["text"], strict=True))
+    preds: dict[str, np.ndarray] = {}
+    preds["keywords"] = predictions(
+        aligned, {s: keyword_codes(t) for s, t in by_segment_text.items()}, cats
+    )
+    for name in names:
+        t0 = time.perf_counter()
+        if name in LEARNED:
+            found = cross_validated(name, project, spans, truth, texts, sents, args.folds)
+        else:
+            project.code(name)
+            found = codings_by_segment(project, name)
+        preds[name] = predictions(aligned, found, cats)
+        print(f"{name}: coded in {time.perf_counter() - t0:.1f} s")
+    report(preds, truth, cats, kinds, groups, langs, args)
+    rng = np.random.default_rng(0)
+    pick = rng.choice(len(sents), size=min(args.sample, len(sents)), replace=False)
+    every = examples(spans, texts, truth, range(len(spans)))
+    tp = throughput(project, names, units_of(sents.iloc[np.sort(pick)]), every)
+    print("\n## Throughput (cold start, same sentences)\n")
+    print(tp.to_markdown(index=False))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak RSS {rss:.0f} MB")
+    if args.out:
+        tp.to_csv(args.out / "throughput.csv", index=False)
+    return 0
+
+
+def _span_texts(spans: Sequence[standoff.Span], docs: Path) -> list[str]:
+    cache: dict[str, str] = {}
+    out = []
+    for s in spans:
+        if s.file not in cache:
+            cache[s.file] = (docs / s.file).read_text(encoding="utf-8")
+        out.append(cache[s.file][s.start : s.end])
+    return out
+
+
+def report(
+    preds: dict[str, np.ndarray], truth: np.ndarray, cats: list[str], kinds: list[str],
+    groups: np.ndarray, langs: np.ndarray, args: argparse.Namespace,
+) -> None:  # fmt: skip
+    summaries, f1s, tables = {}, {}, []
+    for name, pred in preds.items():
+        table, summary = scores(truth, pred, cats, kinds, groups, langs, n_boot=args.boot)
+        summaries[name] = summary
+        f1s[name] = table.set_index("category")
+        tables.append(table.assign(coder=name))
+    print(f"\n## Per category (n={len(truth)} sentences, {len(set(groups))} pages; "
+          "F1 [95% bootstrap over pages])\n")  # fmt: skip
+    rows = []
+    for j, c in enumerate(cats):
+        row: dict[str, object] = {"category": c, "n": int(truth[:, j].sum())}
+        for name, t in f1s.items():
+            r = t.loc[c]
+            row[name] = _fmt(r["f1"], r["f1_lo"], r["f1_hi"])
+            row[f"{name} P/R"] = f"{_num(r['precision'])}/{_num(r['recall'])}"
+        rows.append(row)
+    print(pd.DataFrame(rows).to_markdown(index=False))
+    print("\n## Summary\n")
+    summary = pd.DataFrame(summaries).T
+    print(summary.round(3).to_markdown())
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        pd.concat(tables).to_csv(args.out / "per_category.csv", index=False)
+        summary.to_csv(args.out / "summary.csv")
+        (args.out / "summary.json").write_text(json.dumps(summaries, indent=2))
+
+
+def _num(x: float) -> str:
+    return "—" if pd.isna(x) else f"{x:.2f}"
+
+
+def _fmt(f: float, lo: float, hi: float) -> str:
+    return "—" if pd.isna(f) else f"{f:.2f} [{_num(lo)}–{_num(hi)}]"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
