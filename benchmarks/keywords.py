@@ -6,6 +6,7 @@ it is the two-minute list an analyst would write by hand. A coder that does not 
 real documents is not worth its complexity.
 """
 
+# ruff: noqa: E501
 from __future__ import annotations
 
 import re

@@ -26,7 +26,7 @@ DEFAULT_WEIGHTS = {
 
 @dataclass
 class MeasureSettings:
-    coder: str = "dictionary"
+    coder: str = "auto"  # the best validated coder installed (coders/registry.resolve)
     embedding: str = "e5"  # sentence-embedding model of the semantic coders: e5 | use
     scale: str = "ratio"
     bootstrap: int = 1000

@@ -114,6 +114,13 @@ class Project:
     def codebook(self) -> Codebook:
         return load_codebook(self.root / self.settings.codebook)
 
+    def coder(self, name: str | None = None) -> str:
+        """The coder a command uses: ``name``, else the setting; ``auto`` resolves to the best
+        coder validated on real text for this codebook that is installed (else dictionary)."""
+        from secprio.coders.registry import resolve
+
+        return resolve(name or self.settings.measure.coder, self)
+
     # -- stages ----------------------------------------------------------------------------
     def ingest(
         self, paths: Iterable[Path | str], *, workers: int | None = None,
@@ -151,7 +158,7 @@ class Project:
         self, coder: str | None = None, *, batch: int = 25, progress: Progress = _quiet
     ) -> CodeResult:
         """Code every document not yet coded by this coder configuration; resumable."""
-        name = coder or self.settings.measure.coder
+        name = self.coder(coder)
         impl = make_coder(name, self)
         key = run_key(coder=name, version=impl.version, codebook=self.codebook.sha256)
         run_id = self.store.start_run(
@@ -224,7 +231,7 @@ class Project:
 
     def codings(self, coder: str | None = None, *, human: bool = True) -> pd.DataFrame:
         """Effective codings: the coder's, with any human decision on the same cell winning."""
-        name = coder or self.settings.measure.coder
+        name = self.coder(coder)
         q = sa.select(t.codings).where(
             (t.codings.c.coder == name) | (t.codings.c.source == "human" if human else False)
         )

@@ -71,7 +71,7 @@ def code(
     """Code every sentence not yet coded; an interrupted run resumes where it stopped."""
     proj = open_project(project)
     guard(lambda: proj.codebook)  # a bad codebook is reported before any work starts
-    with progress(f"code ({coder or proj.settings.measure.coder})") as update:
+    with progress(f"code ({proj.coder(coder or None)})") as update:
         result = guard(lambda: proj.code(coder or None, batch=batch, progress=update))
     console.print(
         f"run {result.run_id}: coded {result.documents} document(s), "

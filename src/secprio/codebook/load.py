@@ -219,7 +219,8 @@ class _Checker:
         return Category(
             id=fields["id"] or "", kind=cast(Kind, kind if kind in KINDS else "priority"),
             label=fields["label"] or "", definition=fields["definition"] or "",
-            code=self.text(item, "code") or "", marpor=self.codes(item, "marpor"), cap=self.codes(item, "cap"), patterns=patterns,
+            code=self.text(item, "code") or "", marpor=self.codes(item, "marpor"),
+            cap=self.codes(item, "cap"), patterns=patterns,
             positive=examples["examples"][0], negative=examples["examples"][1],
             heldout_positive=examples["heldout"][0], heldout_negative=examples["heldout"][1],
         )  # fmt: skip

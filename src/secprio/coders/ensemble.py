@@ -87,7 +87,7 @@ class EnsembleCoder:
         split = KFold(self.folds, shuffle=True, random_state=self.random_state)
         for tr, te in split.split(np.arange(len(gold))):
             sup = self._supervised().fit(combine(base, gold.take(tr)))
-            oof[te] = sup.proba(gold.take(te).texts)
+            oof[te] = sup.proba(gold.take(te).texts, gold.take(te).langs)
         dic, _ = self.dictionary_scores(gold.texts, gold.langs)
         sem = self.semantic.proba(gold.texts)
         feats = _features(dic, sem, oof)
@@ -130,7 +130,7 @@ class EnsembleCoder:
 
     def components(self, texts: Sequence[str], langs: Sequence[str]) -> dict[str, np.ndarray]:
         dic, _ = self.dictionary_scores(texts, langs)
-        sem, sup = self.semantic.proba(texts), self.supervised_.proba(texts)
+        sem, sup = self.semantic.proba(texts), self.supervised_.proba(texts, langs)
         return {
             "dictionary": dic,
             "semantic": sem,
@@ -144,7 +144,7 @@ class EnsembleCoder:
             return
         texts, langs = [u.text for u in units], [u.lang for u in units]
         dic, matches = self.dictionary_scores(texts, langs)
-        sem, sup = self.semantic.proba(texts), self.supervised_.proba(texts)
+        sem, sup = self.semantic.proba(texts), self.supervised_.proba(texts, langs)
         comb = self._combine(dic, sem, sup)
         for i, j in zip(*np.nonzero(comb >= self.thresholds_), strict=True):
             match = matches.get((i, j))  # its span lets the report highlight the words

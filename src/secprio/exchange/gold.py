@@ -252,23 +252,17 @@ def project_documents(project: Project) -> dict[str, str]:
 GOLD_NAMES = ("gold.csv", "gold.jsonl")
 
 
-def locate(project: Project) -> Path | None:
-    """The project's gold file: ``gold.csv``/``gold.jsonl`` in its folder, else the gold set
-    of the bundled pack whose codebook the project uses unchanged."""
-    import hashlib
-
+def locate(project: Project, *, pack: bool = True) -> Path | None:
+    """The project's gold file: ``gold.csv``/``gold.jsonl`` in its folder, else (with
+    ``pack``) the gold set of the bundled pack whose codebook the project uses unchanged."""
     from secprio import packs
 
     for name in GOLD_NAMES:
         if (project.root / name).is_file():
             return project.root / name
-    sha = project.codebook.sha256
-    for folder in sorted(p for p in packs.ROOT.iterdir() if p.is_dir()):
-        book, gold = folder / "codebook.yaml", folder / "gold.csv"
-        found = book.is_file() and gold.is_file()
-        if found and hashlib.sha256(book.read_bytes()).hexdigest() == sha:
-            return gold
-    return None
+    folder = packs.matching(project.codebook.sha256) if pack else None
+    gold = folder / "gold.csv" if folder else None
+    return gold if gold is not None and gold.is_file() else None
 
 
 def to_store(project: Project, gold: Gold) -> tuple[int, list[str]]:

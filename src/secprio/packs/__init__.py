@@ -18,3 +18,13 @@ def path(name: str) -> Path:
             f"no bundled pack named {name!r}", hint=f"bundled packs: {', '.join(known) or 'none'}"
         )
     return folder
+
+
+def matching(codebook_sha256: str) -> Path | None:
+    """The bundled pack whose codebook file has this sha256 (a project using it unchanged)."""
+    import hashlib
+
+    for folder in sorted(p for p in ROOT.iterdir() if (p / "codebook.yaml").is_file()):
+        if hashlib.sha256((folder / "codebook.yaml").read_bytes()).hexdigest() == codebook_sha256:
+            return folder
+    return None

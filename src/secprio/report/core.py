@@ -10,6 +10,7 @@ from html import escape
 import pandas as pd
 
 from secprio import __version__
+from secprio.coders.registry import validity
 from secprio.report import figures
 from secprio.report.html import heat_grid, table
 from secprio.report.sections import Context, Section, register
@@ -64,7 +65,9 @@ def heatmap_section(ctx: Context) -> Section:
         f"<p>Score 1–9 on the <b>{m.scale}</b> scale (see Method), computed from "
         f"{int(ctx.scores['n_sentences'].iat[0])} sentences in "
         f"{int(ctx.scores['n_documents'].iat[0])} documents, coded by "
-        f"<code>{escape(m.coder)}</code>. Brackets: 95% bootstrap interval over documents "
+        f"<code>{escape(ctx.project.coder())}</code> "
+        f"({escape(validity(ctx.project.coder(), ctx.project))}). "
+        "Brackets: 95% bootstrap interval over documents "
         f"({m.bootstrap} replicates, seed {m.seed}).</p>"
     )
     return Section("heatmap", "Priority heatmap", intro + "".join(parts), files=files)

@@ -80,9 +80,9 @@ def _current(ctx: Context, gold_path: Path) -> Validation:
     m = project.settings.measure
     gold = read(gold_path, categories=project.codebook.ids(), documents=project_documents(project))
     saved = load(project.root, str(gold_path), project.codebook.sha256)
-    if saved is not None and m.coder in saved.coders:
+    if saved is not None and project.coder() in saved.coders:
         return saved
-    return validate(project, gold, coders=[m.coder], n_boot=m.bootstrap, seed=m.seed)
+    return validate(project, gold, coders=[project.coder()], n_boot=m.bootstrap, seed=m.seed)
 
 
 @register(85)
@@ -93,7 +93,7 @@ def validation_section(ctx: Context) -> Section | None:
     if gold_path is None:
         return None
     result = _current(ctx, gold_path)
-    coder = ctx.project.settings.measure.coder
+    coder = ctx.project.coder()
     parts = [
         _intro(result, coder),
         "<h3>F1 per category, side by side</h3>",
