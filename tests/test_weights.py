@@ -1,0 +1,105 @@
+"""Shipped coder weights: saved without text, loaded only for their codebook, used as a prior;
+and the ``auto`` coder, which picks the best coder validated on real text."""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from secprio import packs
+from secprio.codebook.load import load
+from secprio.coders.base import Coding
+from secprio.coders.registry import installed, resolve, validated
+from secprio.coders.supervised import SupervisedCoder, from_project
+from secprio.errors import CoderError
+from secprio.project import Project
+from tests.conftest import CODEBOOK
+
+TEXTS = ["The armies will hold joint exercises.", "Terrorism threatens the region.", "Tea."]
+
+
+@pytest.fixture
+def trained(tmp_path: Path) -> tuple[SupervisedCoder, Path]:
+    path = tmp_path / "codebook.yaml"
+    path.write_text(CODEBOOK, encoding="utf-8")
+    book = load(path)
+    return SupervisedCoder(book).fit(_examples(book)), path
+
+
+def _examples(book):  # type: ignore[no-untyped-def]
+    from secprio.coders.supervised import Examples
+
+    rows = [[True, False, False], [False, True, True], [False, False, False]] * 4
+    texts = [f"{t} ({i})" for i in range(4) for t in TEXTS]
+    return Examples(texts, ["en"] * 12, np.array(rows, dtype=bool), ["dev"] * 12)
+
+
+def test_weights_round_trip_without_any_training_sentence(
+    trained: tuple[SupervisedCoder, Path], tmp_path: Path
+) -> None:
+    coder, book_path = trained
+    path = coder.save(tmp_path / "w.npz", trained_on="12 test sentences")
+    blob = b"".join(zipfile.ZipFile(path).read(n) for n in zipfile.ZipFile(path).namelist())
+    assert b"armies" not in blob and b"Terrorism" not in blob  # weights only, no text
+    again = SupervisedCoder.load(path, load(book_path))
+    assert np.allclose(again.proba(TEXTS, ["en"] * 3), coder.proba(TEXTS, ["en"] * 3), atol=2e-3)
+    assert again.trained_on_ == "12 test sentences" and again.version == coder.version
+
+
+def test_weights_are_refused_for_another_codebook(
+    trained: tuple[SupervisedCoder, Path], tmp_path: Path
+) -> None:
+    coder, book_path = trained
+    path = coder.save(tmp_path / "w.npz", trained_on="x")
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(CODEBOOK.replace('"fight against terror*"', '"war on terror*"'), "utf-8")
+    with pytest.raises(CoderError, match="another version of the codebook"):
+        SupervisedCoder.load(path, load(edited))
+    other = tmp_path / "other.yaml"
+    other.write_text(CODEBOOK.replace("id: counter_terrorism", "id: policing"), "utf-8")
+    with pytest.raises(CoderError, match="other categories"):
+        SupervisedCoder.load(path, load(other))
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(CoderError, match="cannot read coder weights"):
+        SupervisedCoder.load(tmp_path / "junk.npz", load(book_path))
+
+
+def test_the_ots_pack_ships_weights_for_its_current_codebook() -> None:
+    folder = packs.path("ots")
+    book = load(folder / "codebook.yaml")
+    assert book.sha256 == hashlib.sha256((folder / "codebook.yaml").read_bytes()).hexdigest()
+    coder = SupervisedCoder.load(folder / "weights" / "supervised.npz", book)  # not stale
+    assert "real labelled sentences" in coder.trained_on_
+    prob = coder.proba(["The defence ministers agreed on joint military exercises."], ["en"])
+    assert prob[0, book.ids().index("military_cooperation")] > 0.5
+
+
+def test_auto_picks_the_best_validated_installed_coder(tmp_path: Path) -> None:
+    pack = Project.init(tmp_path / "pack", pack="ots")
+    rows = validated(pack)
+    assert rows and all("protocol" in r and "data" in r for r in rows)
+    ranked = [r["coder"] for r in rows if r.get("rank_score") is not None]
+    assert pack.coder() == resolve("auto", pack) == next(c for c in ranked if installed(c, pack))
+    assert "dictionary" not in ranked  # its figure is in-sample: shown, never ranked
+    own = tmp_path / "own.yaml"
+    own.write_text(CODEBOOK, encoding="utf-8")
+    mine = Project.init(tmp_path / "mine", codebook=own)
+    assert mine.coder() == "dictionary"  # nothing validated for a codebook of one's own
+    assert mine.coder("semantic") == "semantic"
+
+
+def test_a_project_with_labels_keeps_the_shipped_model_as_prior(tmp_path: Path) -> None:
+    project = Project.init(tmp_path / "p", pack="ots")
+    assert "real labelled sentences" in from_project(project).trained_on_  # the shipped model
+    doc = tmp_path / "d.md"
+    doc.write_text("The ministers signed a customs agreement. Tea was served.\n", "utf-8")
+    project.ingest([doc])
+    seg = int(project.sentences()["segment_id"].iat[0])
+    project.store.add_human([Coding(seg, "economic_security", "anna", "human")])
+    coder = from_project(project)
+    assert "human codings of this project" in coder.trained_on_
+    assert "shipped model as prior" in coder.trained_on_
