@@ -45,6 +45,12 @@ class CodeResult:
     coder: str
     documents: int
     codings: int
+    trained_on: str = ""  # what a learning coder was trained on ("" for the dictionary)
+
+
+def trained_on(coder: object) -> str:
+    """A coder's account of its training data, recorded in the run's provenance."""
+    return str(getattr(coder, "trained_on_", ""))
 
 
 class Project:
@@ -167,7 +173,7 @@ class Project:
             coder=name,
             coder_version=impl.version,
             codebook_sha256=self.codebook.sha256,
-            settings=self.settings.to_dict(),
+            settings={**self.settings.to_dict(), "coder_trained_on": trained_on(impl)},
         )
         pending = self.store.pending_documents(key)
         n_codings = 0
@@ -177,7 +183,7 @@ class Project:
             n_codings += self.store.save_batch(run_id, coder=name, doc_ids=docs, codings=codings)
             progress(min(lo + batch, len(pending)), len(pending))
         self.store.finish_run(run_id)
-        return CodeResult(run_id, name, len(pending), n_codings)
+        return CodeResult(run_id, name, len(pending), n_codings, trained_on(impl))
 
     # -- tables ----------------------------------------------------------------------------
     def documents(self) -> pd.DataFrame:

@@ -9,6 +9,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from secprio import packs
 from secprio.cli.app import ProjectOption, app, console, guard, open_project, out
 from secprio.exchange import ExchangeError
 from secprio.exchange.gold import Gold, locate, project_documents, read
@@ -49,6 +50,13 @@ def _gold(proj: Project, gold: Path | None) -> Gold:
         raise ExchangeError(
             "no gold file given and none in the project",
             hint="pass a file, or put gold.csv in the project folder",
+        )
+    if gold is None and packs.ROOT in path.resolve().parents:
+        console.print(
+            f"[yellow]note[/] validating against the bundled pack's gold set ({path.name}): "
+            "sentences written by the secprio project, not your documents — a figure about "
+            "your corpus needs your own gold file (secprio validate GOLD.csv)",
+            highlight=False,
         )
     return read(path, categories=proj.codebook.ids(), documents=project_documents(proj))
 

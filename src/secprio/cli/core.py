@@ -20,6 +20,7 @@ from secprio.cli.app import (
     out,
     progress,
 )
+from secprio.coders.registry import REGISTRY, make_coder, validity
 from secprio.ingest import fetch as fetch_mod
 from secprio.project import IngestResult, Project
 
@@ -77,6 +78,24 @@ def code(
         f"run {result.run_id}: coded {result.documents} document(s), "
         f"{result.codings} coding(s) by {result.coder}"
     )
+    if result.trained_on:
+        console.print(f"  trained on: {result.trained_on}", highlight=False)
+    console.print(f"  validity: {validity(result.coder, proj)}", highlight=False)
+
+
+CoderOption = typer.Option(
+    "", "--coder", help="Whose codings to measure (default: the setting; auto = best validated)."
+)
+
+
+def use_coder(proj: Project, coder: str) -> Project:
+    """Measure ``coder``'s codings in this command (the setting is left as it is)."""
+    if coder:
+        name = guard(lambda: proj.coder(coder))
+        if name not in REGISTRY:
+            guard(lambda: make_coder(name, proj))  # the error lists the valid names
+        proj.settings.measure.coder = name
+    return proj
 
 
 @app.command()
@@ -84,11 +103,13 @@ def score(
     by: str = typer.Option("", help="Group by a column: period, year, issuer, doc_type."),
     scale: str = typer.Option("", help="ratio, linear or rank (default: the setting)."),
     csv: Path = typer.Option(None, help="Also write the table to this CSV file."),
+    coder: str = CoderOption,
     project: Path = ProjectOption,
 ) -> None:
     """Print the 1–9 scores with 95% bootstrap intervals."""
-    proj = open_project(project)
+    proj = use_coder(open_project(project), coder)
     df = guard(lambda: proj.scores(by=by or None, scale=scale or None))
+    console.print(f"coder: {validity(proj.coder(), proj)}", highlight=False)
     if csv:
         df.to_csv(csv, index=False)
     out.print(score_table(df))
@@ -127,12 +148,13 @@ def score_table(df: pd.DataFrame) -> Group:
 @app.command()
 def report(
     out_dir: Path = typer.Option(Path("report"), "--out", "-o", help="Output folder."),
+    coder: str = CoderOption,
     project: Path = ProjectOption,
 ) -> None:
     """Write the offline HTML report, figures (PNG, SVG) and tables (CSV, JSON)."""
     from secprio.report.build import write as write_report  # matplotlib: import on use
 
-    proj = open_project(project)
+    proj = use_coder(open_project(project), coder)
     rep = guard(lambda: write_report(proj, out_dir))
     console.print(f"report: [bold]{rep.html}[/] ({len(rep.files)} more files in {out_dir})")
 
