@@ -271,6 +271,7 @@ class _Members:
 
     def source(self, files: Mapping[str, zipfile.ZipInfo]) -> ReadFile:
         def read(name: str) -> bytes | None:
+            name = name.replace("\\", "/").split("/")[-1]  # members are looked up by name only
             if name not in files:
                 return None
             with self.open(files[name]) as stream:
