@@ -177,7 +177,7 @@ def test_migration_gives_old_stores_the_new_key(tmp_path: Path) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0002")
+        command.upgrade(cfg, "0003")
         conn.execute(
             t.documents.insert().values(
                 id=1, path="a", sha256="x", version=1, active=True, title="", doc_type="news",

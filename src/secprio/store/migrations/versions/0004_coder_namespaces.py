@@ -1,14 +1,14 @@
 """Human and machine coder names live apart: a person called "dictionary" is not the
 dictionary coder. The unique key of a coding gains its source (human | machine).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 
 
 def upgrade() -> None:
