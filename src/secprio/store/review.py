@@ -79,6 +79,10 @@ class ReviewStore:
 
     def update_user(self, name: str, *, actor: str, **values: Any) -> None:
         """Change a user's role, active flag or password hash."""
+        if not values:
+            raise StoreError(
+                f"nothing to change for {name!r}", hint="give a role, active or password"
+            )
         if "role" in values and values["role"] not in ROLES:
             raise StoreError(f"unknown role {values['role']!r}", hint=f"use one of: {ROLES}")
         with self.engine.begin() as conn:
