@@ -85,3 +85,43 @@ def login(url: str, name: str, password: str = PASSWORD) -> Browser:
     assert res.status_code == 303, res.text
     b.page("/")
     return b
+
+
+DEFAULT_PG = "postgresql://secprio:secprio@127.0.0.1:5432/secprio_test"
+
+
+@contextmanager
+def fresh_postgres() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test; dropped afterwards.
+
+    The server comes from $SECPRIO_TEST_PG (scripts/setup-postgres.sh starts one and
+    scripts/test.sh sets it); the test is skipped, saying so, where none answers.
+    """
+    import os
+    import uuid
+
+    import pytest
+    import sqlalchemy as sa
+
+    base = os.environ.get("SECPRIO_TEST_PG", DEFAULT_PG).replace(
+        "postgresql://", "postgresql+psycopg://", 1
+    )
+    try:
+        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except Exception as exc:  # no driver, no server, wrong password: all mean "cannot test"
+        pytest.skip(
+            f"PostgreSQL not reachable at {base} ({type(exc).__name__}); run "
+            "`sudo bash scripts/setup-postgres.sh` or set SECPRIO_TEST_PG"
+        )
+    name = f"secprio_t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'create database "{name}"'))
+    url = sa.engine.make_url(base).set(database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+        admin.dispose()
