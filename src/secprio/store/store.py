@@ -17,6 +17,7 @@ from secprio.ingest.model import Document, Skipped
 from secprio.store import schema as t
 from secprio.store.carry import CarryReport, carry
 from secprio.store.engine import connect
+from secprio.store.review import ReviewStore
 
 AddStatus = Literal["added", "unchanged", "version"]
 
@@ -37,7 +38,7 @@ def run_key(**parts: object) -> str:
     return hashlib.sha256(blob).hexdigest()
 
 
-class Store:
+class Store(ReviewStore):
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = connect(url)
