@@ -271,3 +271,141 @@ def test_a_killed_export_leaves_the_previous_file_intact(project: Project, tmp_p
             assert zf.testzip() is None
         assert {s.name: s.text for s in read_qdpx(target).sources.values()} == good
     assert killed >= 1
+
+
+# -- codebooks: every field of a shared codebook is untrusted ---------------------------------
+BOOK = """\
+name: shared
+version: "1"
+categories:
+  - id: military_cooperation
+    kind: priority
+    label: Military cooperation
+    definition: Joint defence activity.
+    patterns:
+      en: [{patterns}]
+"""
+
+
+def book(tmp_path: Path, patterns: str, name: str = "book.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(BOOK.format(patterns=patterns), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "regex",
+    [
+        "(a+)+$",  # exponential: a repeat inside a repeat
+        "(?:x|\\\\w*)*y",  # the same, through alternatives
+        "\\\\w*\\\\w*\\\\w*\\\\w*\\\\w*x",  # polynomial, caught by the probe
+    ],
+)
+def test_a_regex_that_backtracks_is_refused_by_validate_and_by_code(
+    project: Project, corpus: Path, tmp_path: Path, regex: str
+) -> None:
+    path = book(tmp_path, f'"military cooperation", "re:{regex}"')
+    code, out = cli("validate", str(path))
+    assert code != 0 and "can backtrack for too long" in out, out
+    (project.root / project.settings.codebook).write_text(path.read_text("utf-8"), "utf-8")
+    project.ingest([corpus])
+    started = time.monotonic()
+    code, out = cli("code", "-p", str(project.root))
+    assert code == 2 and "can backtrack for too long" in out, out
+    assert time.monotonic() - started < 60
+
+
+def test_the_match_deadline_interrupts_a_runaway_regex() -> None:
+    import re
+
+    from secprio.codebook.pattern import PatternTimeout, deadline
+
+    slow = re.compile("(a+)+$")
+    started = time.monotonic()
+    with pytest.raises(PatternTimeout), deadline(0.3):
+        slow.match("a" * 40 + "!")
+    assert time.monotonic() - started < 5
+    with deadline(0.3) as clock:  # a clock restarted before each match bounds each match
+        for _ in range(8):
+            assert clock is not None
+            clock.restart()
+            time.sleep(0.05)
+            slow.match("a" * 12 + "!")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+            "c: [*b, *b, *b, *b, *b, *b, *b, *b]\n",
+            "anchors (&name) are not allowed",
+        ),
+        ("name: x\ncategories: " + "[" * 5000 + "]" * 5000 + "\n", "nested deeper than"),
+        ("name: x\ncategories: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n", "nested deeper than"),
+        ("name: \x00\n", "not valid YAML"),
+    ],
+)
+def test_hostile_codebook_yaml_is_a_clear_problem(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "book.yaml"
+    path.write_text(text, encoding="utf-8")
+    started = time.monotonic()
+    code, out = cli("validate", str(path))
+    assert code != 0 and message in out and "Traceback" not in out, out
+    assert time.monotonic() - started < 30
+
+
+def test_a_codebook_of_100000_patterns_is_refused_before_compiling(tmp_path: Path) -> None:
+    patterns = ", ".join(f'"re:word{i}\\\\b"' for i in range(100_000))
+    path = book(tmp_path, patterns)
+    started = time.monotonic()
+    code, out = cli("validate", str(path))
+    assert code != 0 and "the codebook has 100,000 patterns" in out
+    assert time.monotonic() - started < 60
+
+
+def test_a_2000_character_pattern_is_refused(tmp_path: Path) -> None:
+    code, out = cli("validate", str(book(tmp_path, '"' + "a" * 2000 + '"')))
+    assert code != 0 and "2,000 characters long" in out
+
+
+# -- gold files ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "latin1.csv",
+            "text,category\nT\xfcrkiye,military_cooperation\n".encode("latin-1"),
+            "not UTF-8 text",
+        ),
+        (
+            "field.csv",
+            b"text,category\n" + b"a" * 200_000 + b",military_cooperation\n",
+            "not readable as CSV",
+        ),
+        ("deep.jsonl", b"[" * 100_000 + b"]" * 100_000 + b"\n", "nested too deeply"),
+        (
+            "latin1.jsonl",
+            '{"text": "T\xfcrkiye", "category": ""}\n'.encode("latin-1"),
+            "not UTF-8 text",
+        ),
+    ],
+)
+def test_hostile_gold_file_is_a_clear_error(
+    coded: Project, tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    code, out = cli("import-gold", str(path), "-p", str(coded.root))
+    assert code == 2 and message in out and "Traceback" not in out, out
+
+
+def test_gold_row_limit(coded: Project, tmp_path: Path) -> None:
+    from secprio.exchange import gold
+
+    path = tmp_path / "many.csv"
+    path.write_text(
+        "text,category\n" + "".join(f"Sentence {i}.,\n" for i in range(30)), encoding="utf-8"
+    )
+    with pytest.raises(ExchangeError, match="gold rows: more than 10"):
+        gold.read(path, limits=ImportLimits(gold_rows=10))
