@@ -143,6 +143,7 @@ def _patch_headers(path: Path, *, local: int, central: int, value: int) -> None:
         ("encrypted", "is encrypted"),
         ("method", "compression method 99"),
         ("dtd", "not REFI-QDA XML"),
+        ("encoding", "unknown encoding"),  # a fuzzing find: LookupError from the parser
         ("truncated", "not a readable REFI-QDA project"),
         ("missing", "nothing to import"),
         ("empty", "no coded text selections"),
@@ -162,6 +163,8 @@ def test_malformed_project_is_a_clear_error_with_status_2(
         texts = {"g1": "Türkiye çok".encode("latin-1")}
     elif case == "dtd":
         xml = qde(source("g1", "&x;"), doctype='<!DOCTYPE Project [<!ENTITY x "y">]>')
+    elif case == "encoding":
+        xml = xml.replace('encoding="utf-8"', 'encoding="u4f-8"')
     elif case == "missing":
         texts = {}
     elif case == "empty":

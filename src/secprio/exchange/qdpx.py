@@ -232,7 +232,7 @@ def read_qdpx(path: Path | str, *, limits: ImportLimits | None = None) -> QdaPro
             reader = _Members(zf, path, limits)
             with reader.open(qde) as stream:
                 return _parse(stream, reader.source(members), path=path, limits=limits)
-    except (ET.ParseError, DefusedXmlException) as exc:
+    except (ET.ParseError, DefusedXmlException, LookupError) as exc:  # Lookup: the encoding
         raise ExchangeError(
             f"project.qde is not REFI-QDA XML: {exc}",
             path=path,
