@@ -358,12 +358,12 @@ def test_hostile_codebook_yaml_is_a_clear_problem(tmp_path: Path, text: str, mes
     assert time.monotonic() - started < 30
 
 
-def test_a_codebook_of_100000_patterns_is_refused_before_compiling(tmp_path: Path) -> None:
-    patterns = ", ".join(f'"re:word{i}\\\\b"' for i in range(100_000))
+def test_a_codebook_of_30000_patterns_is_refused_before_compiling(tmp_path: Path) -> None:
+    patterns = ", ".join(f'"re:word{i}\\\\b"' for i in range(30_000))
     path = book(tmp_path, patterns)
     started = time.monotonic()
     code, out = cli("validate", str(path))
-    assert code != 0 and "the codebook has 100,000 patterns" in out
+    assert code != 0 and "the codebook has 30,000 patterns" in out
     assert time.monotonic() - started < 60
 
 
