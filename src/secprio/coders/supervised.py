@@ -384,14 +384,15 @@ def shipped(project: Project, name: str = "supervised") -> Path | None:
     return path if path is not None and path.is_file() else None
 
 
-def from_project(project: Project) -> SupervisedCoder:
+def from_project(project: Project, *, exclude: Iterable[str] = ()) -> SupervisedCoder:
     """The pack's shipped weights when the project has no labels of its own; with labels, a
-    model trained on them (and the codebook examples) that keeps the shipped one as prior."""
+    model trained on them (and the codebook examples) that keeps the shipped one as prior.
+    ``exclude``: sentences never to train on (a validation sample kept apart)."""
     model = project.settings.measure.embedding or DEFAULT_MODEL
     cache = project.root / CACHE_NAME
     weights = shipped(project)
     prior = SupervisedCoder.load(weights, project.codebook, cache=cache) if weights else None
-    data = training_data(project)
+    data = training_data(project, exclude=exclude)
     if prior is not None and not (set(data.origin) - {"codebook"}):
         return prior
     coder = SupervisedCoder(
@@ -406,13 +407,14 @@ def from_project(project: Project) -> SupervisedCoder:
     return coder
 
 
-def suggest(project: Project, n: int = 20) -> pd.DataFrame:
+def suggest(project: Project, n: int = 20, *, exclude: Iterable[str] = ()) -> pd.DataFrame:
     """Uncertainty sampling: the unreviewed sentences whose label would teach the model most.
 
     A sentence's uncertainty is that of its least certain category (probability nearest 0.5):
-    one human decision there moves a decision boundary.
+    one human decision there moves a decision boundary. ``exclude``: sentences (by text)
+    never to train on, such as a validation sample.
     """
-    coder = from_project(project)
+    coder = from_project(project, exclude=exclude)
     sents = project.sentences(text=True)
     codings = project.codings(human=True)
     reviewed = (
