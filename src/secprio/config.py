@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from secprio.errors import ProjectError
+from secprio.ingest.limits import Limits
 
 CONFIG_NAME = "secprio.yaml"
 SCALES = ("ratio", "linear", "rank")
@@ -46,6 +47,7 @@ class Settings:
     expert: str = ""  # an expert assessment to compare the evidence with
     claims: str = ""  # claims to check against the corpus
     measure: MeasureSettings = field(default_factory=MeasureSettings)
+    ingest: Limits = field(default_factory=Limits)  # what one input file may cost
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,10 +63,19 @@ def load(path: Path) -> Settings:
             path=path,
             hint="fix the YAML or run `secprio init` in a new folder",
         ) from exc
+    if not isinstance(raw, dict):
+        raise ProjectError(
+            "the settings are not a set of key: value lines",
+            path=path,
+            hint="fix secprio.yaml or run `secprio init` in a new folder",
+        )
     measure = raw.pop("measure", {}) or {}
+    ingest = raw.pop("ingest", {}) or {}
     _check_keys(raw, Settings, path, "")
     _check_keys(measure, MeasureSettings, path, "measure.")
-    settings = Settings(**raw, measure=MeasureSettings(**measure))
+    _check_keys(ingest, Limits, path, "ingest.")
+    settings = Settings(**raw, measure=MeasureSettings(**measure), ingest=Limits(**ingest))
+    settings.ingest.check(path)
     if settings.measure.scale not in SCALES:
         raise ProjectError(
             f"measure.scale is {settings.measure.scale!r}",
@@ -75,11 +86,17 @@ def load(path: Path) -> Settings:
 
 
 def _check_keys(raw: dict[str, Any], cls: type, path: Path, prefix: str) -> None:
+    if not isinstance(raw, dict):
+        raise ProjectError(
+            f"{prefix.rstrip('.') or 'the settings'} must be a set of key: value lines",
+            path=path,
+            hint="indent its settings under it, one 'key: value' per line",
+        )
     known = {f.name for f in fields(cls)}
-    unknown = sorted(set(raw) - known)
+    unknown = sorted(set(map(str, raw)) - known)
     if unknown:
         raise ProjectError(
-            f"unknown setting(s): {', '.join(prefix + k for k in unknown)}",
+            f"unknown setting(s): {', '.join(prefix + str(k) for k in unknown)}",
             path=path,
             hint=f"known settings: {', '.join(sorted(known))}",
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from collections.abc import Callable, Iterable
@@ -117,26 +118,33 @@ class Project:
     # -- stages ----------------------------------------------------------------------------
     def ingest(
         self, paths: Iterable[Path | str], *, workers: int | None = None,
-        progress: Progress = _quiet,
+        progress: Progress = _quiet, follow_symlinks: bool = False,
     ) -> IngestResult:  # fmt: skip
         """Read documents into the store; unreadable files are listed, never fatal.
 
         Files whose bytes are already stored are not read again. ``workers`` processes read
-        and segment the others (default: one per core, for corpora worth the start-up).
+        and segment the others (default: one per core, for corpora worth the start-up), each
+        file under the ``ingest`` limits of the settings.
         """
+        limits = self.settings.ingest
+        if follow_symlinks:
+            limits = dataclasses.replace(limits, follow_symlinks=True)
         result = IngestResult()
-        files = list(walk([Path(p) for p in paths]))
+        files = list(walk([Path(p) for p in paths], limits=limits))
         known = self.store.known_hashes()
         todo = []
         for path in files:
-            if path.is_file() and sha256_file(path) in known:
+            if isinstance(path, Skipped):
+                result.skipped.append(path)
+            elif path.is_file() and sha256_file(path) in known:
                 result.unchanged.append(str(path))
             else:
                 todo.append(path)
-        progress(len(result.unchanged), len(files))
+        progress(len(result.unchanged) + len(result.skipped), len(files))
         n_workers = workers or min(os.cpu_count() or 1, max(1, len(todo) // 8))
         # scan streams one document at a time: memory stays flat whatever the corpus size
-        for i, item in enumerate(scan(todo, workers=n_workers), len(result.unchanged) + 1):
+        done = len(result.unchanged) + len(result.skipped) + 1
+        for i, item in enumerate(scan(todo, workers=n_workers, limits=limits), done):
             if isinstance(item, Skipped):
                 result.skipped.append(item)
             else:
