@@ -19,6 +19,7 @@ from secprio.codebook.model import Codebook
 from secprio.coders.registry import make_coder
 from secprio.errors import MeasureError, ProjectError
 from secprio.ingest.corpus import scan, sha256_file, walk
+from secprio.ingest.limits import Limits
 from secprio.ingest.model import Skipped
 from secprio.measure.scores import score as score_sentences
 from secprio.store import schema as t
@@ -87,7 +88,7 @@ class Project:
         config.save(settings, root / config.CONFIG_NAME)
         ignore = root / ".gitignore"
         if not ignore.exists():  # caches and SQLite's side files are not part of the study
-            ignore.write_text(".secprio/\n*.db-wal\n*.db-shm\n", encoding="utf-8")
+            ignore.write_text(".secprio/\n*.db-wal\n*.db-shm\n*.db.lock\n", encoding="utf-8")
         project = cls(root, settings)
         project.store  # noqa: B018 - creating the store now surfaces a bad URL at init
         return project
@@ -129,6 +130,12 @@ class Project:
         limits = self.settings.ingest
         if follow_symlinks:
             limits = dataclasses.replace(limits, follow_symlinks=True)
+        with self.store.lock("ingest"):
+            return self._ingest(paths, limits, workers, progress)
+
+    def _ingest(
+        self, paths: Iterable[Path | str], limits: Limits, workers: int | None, progress: Progress
+    ) -> IngestResult:
         result = IngestResult()
         files = list(walk([Path(p) for p in paths], limits=limits))
         known = self.store.known_hashes()
@@ -159,6 +166,10 @@ class Project:
         self, coder: str | None = None, *, batch: int = 25, progress: Progress = _quiet
     ) -> CodeResult:
         """Code every document not yet coded by this coder configuration; resumable."""
+        with self.store.lock("code"):
+            return self._code(coder, batch, progress)
+
+    def _code(self, coder: str | None, batch: int, progress: Progress) -> CodeResult:
         name = coder or self.settings.measure.coder
         impl = make_coder(name, self)
         key = run_key(coder=name, version=impl.version, codebook=self.codebook.sha256)
