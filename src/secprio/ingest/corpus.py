@@ -14,8 +14,8 @@ from secprio.errors import IngestError
 from secprio.ingest.limits import Limits, over
 from secprio.ingest.metadata import CSV_NAME, SIDECAR_SUFFIXES, resolve
 from secprio.ingest.model import Document, Skipped
-from secprio.ingest.readers import read
-from secprio.ingest.workers import Readers
+from secprio.ingest.readers import prepare, read
+from secprio.ingest.workers import Readers, out_of_memory
 from secprio.text.segment import iter_segments
 
 CHUNK = 1 << 20
@@ -65,6 +65,7 @@ def scan(
     yield from (s for s in found if isinstance(s, Skipped))
     files = [p for p in _unique(f for f in found if isinstance(f, Path))]
     if files:
+        prepare(p.suffix for p in files)
         yield from Readers(load_or_skip, limits, workers).map(files)
 
 
@@ -86,6 +87,8 @@ def load_or_skip(path: Path, limits: Limits = Limits()) -> Document | Skipped:
         return load(path, limits)
     except IngestError as exc:
         return Skipped(str(path), str(exc))
+    except MemoryError:
+        return Skipped(str(path), str(out_of_memory(path, limits)))
     except RecursionError:
         return Skipped(str(path), str(over(path, "its structure is nested too deeply",
                                            "max_depth", limits.max_depth)))  # fmt: skip
@@ -123,6 +126,7 @@ def walk(
 def _walk(folder: Path, limits: Limits) -> Iterator[Path | Skipped]:
     errors: list[OSError] = []
     seen: set[tuple[int, int]] = set()
+    _first_visit(folder, seen)
     root = folder.resolve()
     for here, dirs, files in os.walk(folder, onerror=errors.append,
                                      followlinks=limits.follow_symlinks):  # fmt: skip

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import statistics
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -172,13 +172,13 @@ def _check_package(path: Path, limits: Limits) -> None:
             if len(infos) > limits.max_elements:
                 raise over(path, f"the .docx has {len(infos)} parts", "max_elements",
                            limits.max_elements)  # fmt: skip
-            if unpacked > limits.max_unpacked_mb * MB:
-                raise over(path, f"the .docx unpacks to {unpacked / MB:.0f} MB",
-                           "max_unpacked_mb", limits.max_unpacked_mb)  # fmt: skip
             ratio = unpacked / max(1, path.stat().st_size)
             if ratio > limits.max_ratio:
                 raise over(path, f"the .docx unpacks to {ratio:.0f} times its size (a zip bomb?)",
                            "max_ratio", limits.max_ratio)  # fmt: skip
+            if unpacked > limits.max_unpacked_mb * MB:
+                raise over(path, f"the .docx unpacks to {unpacked / MB:.0f} MB",
+                           "max_unpacked_mb", limits.max_unpacked_mb)  # fmt: skip
             if "word/document.xml" in archive.namelist():
                 with archive.open("word/document.xml") as body:
                     _check_xml(path, body, limits)
@@ -416,6 +416,29 @@ def split_front_matter(path: Path, text: str) -> tuple[str, dict[str, Any]]:
         hint="fix the YAML between the --- lines (quote values that contain ':' or '#')",
     )  # fmt: skip
     return "\n".join(lines[close + 1 :]).lstrip("\n"), front
+
+
+_DEPENDENCIES = {
+    ".pdf": ("pypdf",),
+    ".docx": ("docx", "lxml.etree"),
+    ".html": ("trafilatura", "lxml.html"),
+    ".htm": ("trafilatura", "lxml.html"),
+    ".txt": ("charset_normalizer",),
+    ".md": ("charset_normalizer",),
+}
+
+
+def prepare(suffixes: Iterable[str]) -> None:
+    """Import what the readers of these suffixes need, and load the language model, once:
+    forked reader processes then start warm, and a file's time limit is spent on the file."""
+    import importlib
+
+    from secprio.text.language import detect
+
+    for suffix in set(suffixes):
+        for module in _DEPENDENCIES.get(suffix.lower(), ()):
+            importlib.import_module(module)
+    detect("warm up")
 
 
 READERS: dict[str, Reader] = {

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from secprio.errors import IngestError
-from secprio.ingest.limits import MB, Limits
+from secprio.ingest.limits import MB, Limits, over
 from secprio.ingest.model import Document, Skipped
 
 Job = Callable[[Path, Limits], Document | Skipped]
@@ -31,20 +31,20 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _context() -> Any:
-    # forkserver: workers fork from a small clean process (fast, and safe while the caller
-    # runs threads such as a progress bar); spawn where fork does not exist
+    # fork: a worker starts in milliseconds with everything imported, and the caller's main
+    # module is not run again (forkserver and spawn import it in every worker: a user's script
+    # without a __main__ guard would start over). The child runs only the reader, never the
+    # caller's threads or open connections.
     if sys.platform.startswith("linux"):
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["secprio.ingest.corpus"])
-        return ctx
+        return mp.get_context("fork")
     return mp.get_context("spawn")
 
 
 def _harden(limits: Limits, parent: int) -> None:
     """In the worker: die with the parent, and fail allocations over the memory limit.
 
-    The worker's own parent is the fork server, which exits when the process that started
-    it does (kill -9 included); PDEATHSIG then kills the worker at once, even mid-parse.
+    PDEATHSIG kills the worker at once when the process that started it dies (kill -9
+    included), even in the middle of a parse.
     """
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
@@ -59,8 +59,18 @@ def _harden(limits: Limits, parent: int) -> None:
     with contextlib.suppress(ImportError, ValueError, OSError):
         import resource
 
-        cap = int(limits.max_memory_mb * MB)
+        # on top of what the worker starts with (a forked worker shares its parent's pages)
+        cap = _data_size() + int(limits.max_memory_mb * MB)
         resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))
+
+
+def _data_size() -> int:
+    """Bytes of this process's data segment (VmData), 0 where /proc does not say."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmData:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def _serve(conn: Connection, job: Job, limits: Limits, parent: int) -> None:
@@ -75,18 +85,7 @@ def _serve(conn: Connection, job: Job, limits: Limits, parent: int) -> None:
         try:
             result = job(path, limits)
         except MemoryError:
-            result = Skipped(
-                str(path),
-                str(
-                    IngestError(
-                        f"reading it needs more than {limits.max_memory_mb} MB of memory "
-                        "(ingest.max_memory_mb)",
-                        path=path,
-                        hint="raise ingest.max_memory_mb in secprio.yaml if this file is "
-                        "wanted, or remove it",
-                    )
-                ),
-            )
+            result = Skipped(str(path), str(out_of_memory(path, limits)))
         try:
             conn.send(result)
         except (OSError, ValueError):
@@ -204,6 +203,10 @@ class Readers:
         w.process.join(timeout=5)
         with contextlib.suppress(OSError):
             w.conn.close()
+
+
+def out_of_memory(path: Path, limits: Limits) -> IngestError:
+    return over(path, "reading it needs more memory", "max_memory_mb", limits.max_memory_mb)
 
 
 def _skip(path: Path | None, message: str, hint: str) -> Skipped:
