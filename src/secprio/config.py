@@ -57,7 +57,7 @@ def load(path: Path) -> Settings:
     """Read settings; every unknown key or bad value is an error naming the fix."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError, ValueError) as exc:
         raise ProjectError(
             f"cannot read settings: {exc}",
             path=path,

@@ -179,9 +179,11 @@ def read_sources(path: Path) -> list[dict[str, str]]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.DictReader(fh))
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise FetchError(
-            f"cannot read sources: {exc}", path=path, hint="pass a CSV file with a 'url' column"
+            f"cannot read sources: {exc}",
+            path=path,
+            hint="pass a CSV file (saved as UTF-8) with a 'url' column",
         ) from exc
     if not rows or "url" not in rows[0]:
         raise FetchError(
