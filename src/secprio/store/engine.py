@@ -61,6 +61,8 @@ def _on_error(context: sa.engine.ExceptionContext) -> None:
 
 def connect(url: str) -> Engine:
     """An engine for ``url`` (``sqlite:///file.db`` or ``postgresql+psycopg://...``), migrated."""
+    if url.startswith(("postgresql://", "postgres://")):  # psycopg 3, not the psycopg2 default
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
     try:
         sqlite = url.startswith("sqlite")
         # a writer waits for another (e.g. a report reading) instead of failing at once
@@ -73,7 +75,15 @@ def connect(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     sa.event.listen(engine, "handle_error", _on_error)
-    upgrade(engine)
+    try:
+        upgrade(engine)
+    except sa.exc.OperationalError as exc:  # a server that is down, a wrong password, ...
+        raise StoreError(
+            f"cannot open store {engine.url.render_as_string(hide_password=True)!r}: "
+            f"{str(exc.orig).strip().splitlines()[0]}",
+            hint="check that the database server runs and the URL's user, password and "
+            "database are right",
+        ) from exc
     return engine
 
 
