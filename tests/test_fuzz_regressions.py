@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from secprio import config
-from secprio.errors import FetchError, ProjectError
+from secprio.errors import FetchError, IngestError, ProjectError
 from secprio.ingest.fetch import read_sources
+from secprio.ingest.readers import read
 
 
 def test_config_not_utf8(tmp_path: Path) -> None:
@@ -46,3 +47,25 @@ def test_sources_with_a_nul_byte_or_a_huge_field(tmp_path: Path) -> None:
     path.write_text("url,title\nhttps://example.org/a," + "x" * 200_000 + "\n")
     with pytest.raises(FetchError, match="field larger"):
         read_sources(path)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        b"<table><tr><td>a<nav>n</nav>\x01 b</td></tr></table>",
+        b"<p>Leaders met<script>s</script>\x01</p>",
+        b"<div><nav>x</nav>\x00\x01 Leaders met.</div>",
+    ],
+)
+def test_html_fallback_with_control_characters_after_page_furniture(
+    tmp_path: Path, page: bytes
+) -> None:
+    # fuzz target "html": ValueError at lxml apihelpers.pxi (drop_tree set a text with \x01)
+    path = tmp_path / "page.html"
+    path.write_bytes(page)
+    try:
+        text, _ = read(path)
+    except IngestError as exc:
+        assert "page.html" in str(exc)
+    else:
+        assert text.strip()

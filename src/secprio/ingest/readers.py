@@ -277,7 +277,12 @@ def _html_blocks(data: bytes) -> list[str]:
     except (etree.LxmlError, ValueError):
         return []
     for junk in root.xpath("//script|//style|//nav|//header|//footer|//aside|//form|//noscript"):
-        junk.drop_tree()
+        try:
+            junk.drop_tree()  # keeps the text after the element
+        except ValueError:  # that text holds a control character lxml cannot set: drop it too
+            parent = junk.getparent()
+            if parent is not None:
+                parent.remove(junk)
     blocks = "p h1 h2 h3 h4 h5 h6 li td th dt dd blockquote pre div section article main body"
     tags = set(blocks.split())
     # mark every ancestor of a block once (stopping at one already marked): linear, where
