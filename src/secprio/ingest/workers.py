@@ -134,8 +134,11 @@ class Readers:
                             break
                         w.index, w.path = item
                         w.deadline = time.monotonic() + self.limits.timeout
-                        w.conn.send(w.path)
                         sent += 1
+                        try:
+                            w.conn.send(w.path)
+                        except OSError:  # the idle worker died: its recv below reports it
+                            w.deadline = time.monotonic()
                 while next_out in done:
                     yield done.pop(next_out)
                     next_out += 1
