@@ -38,7 +38,7 @@ def corpus(folder: Path) -> Path:
     rng = random.Random(7)
     text = "military cooperation joint exercises terrorism extremism energy security transport"
     words = f"{text} corridor trade investment border cyber attacks summit leaders".split()
-    for i in range(120):
+    for i in range(10):
         paras = [
             " ".join(rng.choice(words) for _ in range(18)).capitalize() + "." for _ in range(30)
         ]
