@@ -137,8 +137,10 @@ def main() -> int:
         for before in STAGES[: STAGES.index(name)]:
             run(project, before, docs)
         delay = rng.uniform(0.3, max(0.5, 0.9 * took[name]))
-        proc = subprocess.Popen(stage(project, name, docs), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        log = project / "killed.log"
+        with log.open("w") as out:
+            proc = subprocess.Popen(stage(project, name, docs), stdout=out, stderr=out,
+                                    start_new_session=True)  # fmt: skip
         time.sleep(delay)
         finished = proc.poll() is not None
         os.kill(proc.pid, signal.SIGKILL) if not finished else None
@@ -154,7 +156,9 @@ def main() -> int:
         verdict = "identical" if not diff else "DIFFERENT " + ",".join(diff)
         if left:
             verdict += f", {len(left)} processes left running"
-        when = " (had finished)" if finished else ""
+        when = f" (had finished, exit {proc.returncode})" if finished else ""
+        if finished and proc.returncode not in (0, 3):
+            print(log.read_text()[-2000:])
         print(f"trial {trial:2}: kill -9 {name:6} after {delay:5.2f}s{when}: {verdict}", flush=True)
         shutil.rmtree(project, ignore_errors=True)
     print(f"{args.trials - failures} of {args.trials} trials identical to the clean run")

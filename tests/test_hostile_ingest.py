@@ -235,9 +235,10 @@ def test_a_reader_over_its_time_is_stopped_and_the_run_goes_on(
 
 
 def test_a_reader_over_its_memory_is_skipped_not_the_machine(tmp_path: Path) -> None:
-    (tmp_path / "big.txt").write_text("Leaders met in Baku and agreed. " * 1_500_000)  # 48 MB
+    (tmp_path / "big.txt").write_text("word " * 18_000_000)  # 90 MB: bytes + text > 150 MB
     (tmp_path / "fine.txt").write_text(GOOD, encoding="utf-8")
-    results = list(scan(tmp_path, limits=Limits(max_memory_mb=200, max_chars=10**8)))
+    limits = Limits(max_memory_mb=150, max_chars=10**9, max_elements=10**9)
+    results = list(scan(tmp_path, limits=limits))
     reasons = _reasons(results)
     assert _docs(results) == {"fine.txt"}
     assert "ingest.max_memory_mb" in reasons["big.txt"], reasons["big.txt"]
