@@ -10,7 +10,8 @@ of secprio's own error types (``SecprioError``) is a crash; an input that takes 
 hangs). Each crash input is saved under ``fuzz-out/crashes/`` with its
 traceback, to become a regression test. Seeds are the files the tests make (``tests/``).
 The summary (inputs, crashes, hangs per target) is printed and written to
-``fuzz-out/summary.json``. Needs the dev extra (atheris; hypothesis is the fallback).
+``fuzz-out/summary.json`` (or $SECPRIO_FUZZ_OUT). Needs the dev extra (atheris; hypothesis is
+the fallback).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the tests' file builders make the seeds
-OUT = ROOT / "fuzz-out"
+OUT = Path(os.environ.get("SECPRIO_FUZZ_OUT", ROOT / "fuzz-out"))  # where stats and crashes go
 TARGETS = ("txt", "md", "html", "docx", "pdf", "sidecar", "csv", "segment", "config", "sources")
 SUFFIX = {"txt": ".txt", "md": ".md", "html": ".html", "docx": ".docx", "pdf": ".pdf"}
 
