@@ -23,6 +23,7 @@ from secprio.ingest.limits import Limits
 from secprio.ingest.model import Skipped
 from secprio.measure.scores import score as score_sentences
 from secprio.store import schema as t
+from secprio.store.carry import CarryReport, uncarried
 from secprio.store.store import Store, run_key
 
 Progress = Callable[[int, int], None]
@@ -39,6 +40,7 @@ class IngestResult:
     versions: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    carried: CarryReport = field(default_factory=CarryReport)  # human codings of new versions
 
 
 @dataclass
@@ -155,7 +157,7 @@ class Project:
             if isinstance(item, Skipped):
                 result.skipped.append(item)
             else:
-                _, status = self.store.add_document(item)
+                _, status = self.store.add_document(item, carried=result.carried)
                 {"added": result.added, "version": result.versions,
                  "unchanged": result.unchanged}[status].append(item.path)  # fmt: skip
             progress(i, len(files))
@@ -244,8 +246,9 @@ class Project:
     def codings(self, coder: str | None = None, *, human: bool = True) -> pd.DataFrame:
         """Effective codings: the coder's, with any human decision on the same cell winning."""
         name = coder or self.settings.measure.coder
+        machine = (t.codings.c.coder == name) & (t.codings.c.source == "machine")
         q = sa.select(t.codings).where(
-            (t.codings.c.coder == name) | (t.codings.c.source == "human" if human else False)
+            machine | (t.codings.c.source == "human" if human else False)
         )
         df = self.store.frame(q)
         if df.empty or not human:
@@ -286,6 +289,10 @@ class Project:
         been fixed and ingested is no longer listed."""
         df = self.store.table("skipped").drop_duplicates("path", keep="last")
         return df[~df["path"].isin(self.documents()["path"])]
+
+    def uncarried(self) -> pd.DataFrame:
+        """Human codings on replaced document versions whose sentence changed, for review."""
+        return uncarried(self.store.engine)
 
     def runs(self) -> pd.DataFrame:
         return self.store.table("runs")

@@ -23,6 +23,7 @@ from secprio.measure import expert as expert_mod
 from secprio.measure import links as links_mod
 from secprio.report import figures
 from secprio.report.html import table
+from secprio.report.safe import script
 from secprio.report.sections import Context, Section, register
 from secprio.timeline import events as tl
 from secprio.timeline.figure import link_documents, svg
@@ -196,7 +197,7 @@ GRIDS = (
     ("doc_type", "Document type × priority"),
 )
 MODES = (("count", "Counts"), ("pct", "% of sentences"), ("row_pct", "Row %"))
-TOGGLE_JS = """<script>
+TOGGLE_JS = script("""
 (function () {
   "use strict";
   function show(mode) {
@@ -213,7 +214,7 @@ TOGGLE_JS = """<script>
     b.addEventListener("click", function () { show(b.dataset.mode); });
   });
 })();
-</script>"""
+""")
 
 
 def _cell_style(value: float, top: float) -> tuple[str, str]:
@@ -304,7 +305,7 @@ def compare_section(ctx: Context) -> Section | None:
 
 
 # -- timeline ----------------------------------------------------------------------------------
-TIMELINE_JS = """<script>
+TIMELINE_JS = script("""
 (function () {
   "use strict";
   document.querySelectorAll(".tl-event").forEach(function (el) {
@@ -317,7 +318,7 @@ TIMELINE_JS = """<script>
     });
   });
 })();
-</script>"""
+""")
 
 
 @register(40)
