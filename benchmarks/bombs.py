@@ -46,26 +46,33 @@ categories:
 # -- the inputs -------------------------------------------------------------------------------
 
 
-def _docx_member(path: Path, name: str, writer: Callable[[object], None]) -> Path:
+def zip_bomb(folder: Path) -> Path:
+    """The body itself: word/document.xml of 2 GB (one run of spaces), about 2 MB zipped."""
+    import io
+
     from tests.test_ingest import write_docx
 
+    path = folder / "zipbomb.docx"
     write_docx(path)
+    ns = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    head = f'<?xml version="1.0"?><w:document {ns}><w:body><w:p><w:r><w:t>'.encode()
+    tail = b"</w:t></w:r></w:p></w:body></w:document>"
+    buf = io.BytesIO()
     with (
-        zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z,
-        z.open(name, "w", force_zip64=True) as member,
-    ):
-        writer(member)
+        zipfile.ZipFile(path) as src,
+        zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as dst,
+    ):  # noqa: E501
+        for item in src.infolist():
+            if item.filename != "word/document.xml":
+                dst.writestr(item.filename, src.read(item))
+        with dst.open("word/document.xml", "w", force_zip64=True) as member:
+            member.write(head)
+            block = b" " * (1 << 24)
+            for _ in range(128):
+                member.write(block)
+            member.write(tail)
+    path.write_bytes(buf.getvalue())
     return path
-
-
-def zip_bomb(folder: Path) -> Path:
-    block = bytes(1 << 24)
-
-    def write(member: object) -> None:
-        for _ in range(128):  # 2 GB of zeros, about 2 MB compressed
-            member.write(block)  # type: ignore[attr-defined]
-
-    return _docx_member(folder / "zipbomb.docx", "word/media/zeros.bin", write)
 
 
 def _docx_xml(path: Path, body: str) -> Path:
