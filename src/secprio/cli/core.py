@@ -14,14 +14,29 @@ from secprio.cli.app import (
     EXIT_SKIPPED,
     ProjectOption,
     app,
+    choices,
     console,
     guard,
     open_project,
     out,
     progress,
+    value,
+    warn,
 )
+from secprio.config import SCALES
 from secprio.ingest import fetch as fetch_mod
+from secprio.measure import groups
+from secprio.measure.scores import INSUFFICIENT, NO_EVIDENCE
 from secprio.project import IngestResult, Project
+
+Grouping = choices("Grouping", groups.GROUPINGS)
+Scale = choices("Scale", SCALES)
+Attribution = choices("Attribution", groups.ATTRIBUTIONS)
+AttributionOption = typer.Option(
+    Attribution.issuer,  # type: ignore[attr-defined]
+    help="With --by members: issuer (the state that issued the document), fractional "
+    "(1/k to each of k listed states) or every (full weight to each listed state).",
+)
 
 
 @app.command()
@@ -42,10 +57,21 @@ def init(
 def _print_ingest(result: IngestResult) -> None:
     console.print(
         f"added {len(result.added)}, new versions {len(result.versions)}, "
-        f"unchanged {len(result.unchanged)}, skipped {len(result.skipped)}"
+        f"unchanged {len(result.unchanged)}, skipped {len(result.skipped)}, "
+        f"metadata warnings {len(result.warnings)}"
     )
     for s in result.skipped:
         console.print(f"[yellow]skipped[/] {s.reason}", highlight=False)
+    for w in result.warnings[:SHOWN]:
+        warn(w)
+    if len(result.warnings) > SHOWN:
+        console.print(
+            f"… {len(result.warnings) - SHOWN} more metadata warning(s): `secprio status "
+            "--warnings` lists them all; the report lists them too"
+        )
+
+
+SHOWN = 20  # warnings printed by ingest; `status --warnings` and the report list them all
 
 
 @app.command()
@@ -81,17 +107,33 @@ def code(
 
 @app.command()
 def score(
-    by: str = typer.Option("", help="Group by a column: period, year, issuer, doc_type."),
-    scale: str = typer.Option("", help="ratio, linear or rank (default: the setting)."),
+    by: Grouping = typer.Option(None, help="Group by a metadata field (a frame per value)."),  # type: ignore[valid-type]
+    scale: Scale = typer.Option(None, help="The 1–9 mapping (default: the setting)."),  # type: ignore[valid-type]
+    attribution: Attribution = AttributionOption,  # type: ignore[valid-type]
     csv: Path = typer.Option(None, help="Also write the table to this CSV file."),
     project: Path = ProjectOption,
 ) -> None:
-    """Print the 1–9 scores with 95% bootstrap intervals."""
+    """Print the 1–9 scores with 95% bootstrap intervals and the evidence behind each."""
     proj = open_project(project)
-    df = guard(lambda: proj.scores(by=by or None, scale=scale or None))
+    df = guard(
+        lambda: proj.scores(by=value(by), scale=value(scale), attribution=value(attribution))
+    )
     if csv:
         df.to_csv(csv, index=False)
     out.print(score_table(df))
+    if df.attrs.get("attribution"):
+        console.print(f"member states by the rule '{df.attrs['attribution']}' (--attribution)")
+    if df.attrs.get("warning"):
+        warn(df.attrs["warning"])
+
+
+def _cells(r: object) -> list[str]:
+    """score, interval and evidence of one row, never a number where there is no evidence."""
+    state = getattr(r, "evidence", "measured")
+    if state == NO_EVIDENCE:
+        return ["—", "", "no evidence"]
+    note = f"insufficient ({r.n_docs_coded}/{r.n_documents} docs)" if state == INSUFFICIENT else ""  # type: ignore[attr-defined]
+    return [f"{r.score:.1f}", f"{r.score_lo:.1f}–{r.score_hi:.1f}", note]  # type: ignore[attr-defined]
 
 
 def score_table(df: pd.DataFrame) -> Group:
@@ -103,22 +145,13 @@ def score_table(df: pd.DataFrame) -> Group:
         if part.empty:
             continue
         table = Table(title=f"{title}: score 1–9 with 95% interval", title_justify="left")
-        for col in (["frame"] if frames else []) + [
-            "category",
-            "score",
-            "95% CI",
-            "share",
-            "sentences",
-        ]:
-            table.add_column(col, justify="left" if col in ("frame", "category") else "right")
+        cols = ["category", "score", "95% CI", "share", "sentences", "evidence"]
+        for col in (["frame"] if frames else []) + cols:
+            left = col in ("frame", "category", "evidence")
+            table.add_column(col, justify="left" if left else "right")
         for r in part.itertuples(index=False):
-            row = [
-                r.label,
-                f"{r.score:.1f}",
-                f"{r.score_lo:.1f}–{r.score_hi:.1f}",
-                f"{100 * r.salience:.1f}%",
-                str(r.n_coded),
-            ]
+            score, ci, note = _cells(r)
+            row = [r.label, score, ci, f"{100 * r.salience:.1f}%", str(r.n_coded), note]
             table.add_row(*([str(r.frame)] if frames else []), *row)
         tables.append(table)
     return Group(*tables)

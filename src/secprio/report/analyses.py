@@ -587,6 +587,9 @@ def _expert_figure(diff: pd.DataFrame, name: str) -> Figure:
     ax.set_yticks(range(len(diff)), diff["label"])
     for i, r in enumerate(diff.itertuples(index=False)):
         for j, v in enumerate((r.expert, r.evidence_score)):
+            if j and pd.isna(v):
+                ax.text(j, i, "no evidence", ha="center", va="center", fontsize=8, color="#666")
+                continue
             colour = "white" if v >= 6.5 else "black"
             ax.text(
                 j,
