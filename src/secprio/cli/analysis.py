@@ -9,7 +9,17 @@ import typer
 from rich.table import Table
 
 from secprio import api
-from secprio.cli.app import ProjectOption, app, choices, console, guard, open_project, out, value
+from secprio.cli.app import (
+    ProjectOption,
+    app,
+    choices,
+    console,
+    guard,
+    open_project,
+    out,
+    value,
+    warn,
+)
 from secprio.cli.core import Attribution, AttributionOption, Grouping
 from secprio.display import percent, points
 from secprio.measure import compare as compare_mod
@@ -151,7 +161,7 @@ def compare_cmd(
             )
         )
         if first["warning"]:
-            console.print(f"[yellow]warning[/] {first['warning']}")
+            warn(str(first["warning"]))
         return
     field, rule, mode = value(by) or "", value(attribution) or "", value(show) or "count"
     df = guard(lambda: api.grid(proj, by=field, attribution=rule))

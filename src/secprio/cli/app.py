@@ -21,6 +21,7 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from typer.core import TyperGroup
 
@@ -42,7 +43,7 @@ _PASS = (typer.Exit, typer.Abort) + tuple(
 
 def fail(exc: SecprioError) -> NoReturn:
     """Print an expected error (input and fix) and exit 2."""
-    console.print(f"[bold red]error[/] {exc}", highlight=False)
+    console.print(f"[bold red]error[/] {escape(str(exc))}", highlight=False)
     raise typer.Exit(EXIT_ERROR) from exc
 
 
@@ -60,8 +61,8 @@ def crash(exc: BaseException) -> NoReturn:
     except OSError:
         where = "the traceback could not be written to a file"
     console.print(
-        f"[bold red]error[/] unexpected {type(exc).__name__}: {str(exc)[:300]}\n"
-        f"  {where}; please report it with the command you ran",
+        f"[bold red]error[/] unexpected {type(exc).__name__}: {escape(str(exc)[:300])}\n"
+        f"  {escape(where)}; please report it with the command you ran",
         highlight=False,
     )
     raise typer.Exit(EXIT_ERROR) from exc
@@ -132,8 +133,16 @@ def guard(fn: Callable[[], T]) -> T:
         fail(exc)
 
 
+def require_file(path: Path, what: str, hint: str) -> Path:
+    """``path`` when it is a readable file, else the contract's error (input and fix)."""
+    if not path.is_file():
+        why = "is a folder, not a file" if path.is_dir() else "does not exist"
+        fail(SecprioError(f"{what} {why}", path=path, hint=hint))
+    return path
+
+
 def warn(message: str) -> None:
-    console.print(f"[yellow]warning[/] {message}", highlight=False)
+    console.print(f"[yellow]warning[/] {escape(message)}", highlight=False)
 
 
 @contextmanager

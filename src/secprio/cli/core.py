@@ -7,9 +7,10 @@ from pathlib import Path
 import pandas as pd
 import typer
 from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
 
-from secprio import packs
+from secprio import config, packs
 from secprio.cli.app import (
     EXIT_SKIPPED,
     ProjectOption,
@@ -24,6 +25,7 @@ from secprio.cli.app import (
     warn,
 )
 from secprio.config import SCALES
+from secprio.errors import MissingDependency
 from secprio.ingest import fetch as fetch_mod
 from secprio.measure import groups
 from secprio.measure.scores import INSUFFICIENT, NO_EVIDENCE
@@ -61,7 +63,7 @@ def _print_ingest(result: IngestResult) -> None:
         f"metadata warnings {len(result.warnings)}"
     )
     for s in result.skipped:
-        console.print(f"[yellow]skipped[/] {s.reason}", highlight=False)
+        console.print(f"[yellow]skipped[/] {escape(s.reason)}", highlight=False)
     for w in result.warnings[:SHOWN]:
         warn(w)
     if len(result.warnings) > SHOWN:
@@ -166,7 +168,8 @@ def report(
     from secprio.report.build import write as write_report  # matplotlib: import on use
 
     proj = open_project(project)
-    rep = guard(lambda: write_report(proj, out_dir))
+    with progress("report") as update:
+        rep = guard(lambda: write_report(proj, out_dir, progress=update))
     console.print(f"report: [bold]{rep.html}[/] ({len(rep.files)} more files in {out_dir})")
 
 
@@ -188,13 +191,30 @@ def fetch(
         results = fetch_mod.fetch_all(rows, target, policy=policy, progress=update)
     failed = [r for r in results if r.path is None]
     for r in failed:
-        console.print(f"[yellow]failed[/] {r.error}", highlight=False)
+        console.print(f"[yellow]failed[/] {escape(str(r.error))}", highlight=False)
     ok = [r.path for r in results if r.path is not None]
     console.print(f"downloaded {len(ok)} of {len(results)} into {target}")
     result = guard(lambda: proj.ingest(ok)) if ok else IngestResult()
     _print_ingest(result)
     if failed or result.skipped:
         raise typer.Exit(EXIT_SKIPPED)
+
+
+def _semantic_note(proj: Project) -> str:
+    """A note naming the extra when the sentence-embedding model is not installed."""
+    from importlib import import_module
+
+    from secprio.coders.embed import backend
+
+    b = guard(lambda: backend(proj.settings.measure.embedding))
+    try:
+        import_module(b.module)
+    except ImportError:
+        return (
+            f"{b.package} is not installed, so claims are checked by lexical retrieval only "
+            "and the semantic and ensemble coders are off: pip install 'secprio[semantic]'"
+        )
+    return ""
 
 
 @app.command()
@@ -217,11 +237,93 @@ def demo(
     with progress("ingest") as update:
         result = guard(lambda: proj.ingest([corpus], progress=update))
     _print_ingest(result)
+    notes = [n for n in (_semantic_note(proj),) if n]
     with progress("code") as update:
-        guard(lambda: proj.code(progress=update))
+        try:
+            proj.code(progress=update)
+        except MissingDependency as exc:  # a plain install still runs the demo
+            notes.append(f"the {proj.settings.measure.coder} coder is unavailable ({exc.hint})")
+            notes.append("the demo coded with the dictionary coder instead")
+            proj.settings.measure.coder = "dictionary"
+            config.save(proj.settings, proj.root / config.CONFIG_NAME)
+            guard(lambda: proj.code(progress=update))
     scores = guard(lambda: proj.scores())
     out.print(score_table(scores))
-    rep = guard(lambda: write_report(proj, out_dir))
+    with progress("report") as update:
+        rep = guard(lambda: write_report(proj, out_dir, progress=update))
     out.print(f"report: {rep.html.resolve()}")
+    for n in notes:
+        console.print(f"[yellow]note[/] {escape(n)}", highlight=False)
     if result.skipped:
         raise typer.Exit(EXIT_SKIPPED)
+
+
+@app.command()
+def status(
+    documents: bool = typer.Option(False, "--documents", help="List every document."),
+    warnings: bool = typer.Option(False, "--warnings", help="List every metadata warning."),
+    project: Path = ProjectOption,
+) -> None:
+    """What is in a project: documents, runs, coders and their codings, warnings."""
+    proj = open_project(project)
+    cb = guard(lambda: proj.codebook)
+    docs = proj.documents()
+    out.print(
+        f"project [bold]{proj.settings.name}[/] in {proj.root}; codebook {cb.name} "
+        f"{cb.version} ({len(cb.categories)} categories, sha256 {cb.sha256[:12]})"
+    )
+    dated = docs["date"][docs["date"] != ""]
+    span = f"{dated.min()} … {dated.max()}" if len(dated) else "none dated"
+    out.print(
+        f"documents: {len(docs)} ({span}; {len(docs) - len(dated)} undated); languages: "
+        f"{_counts(docs['language'])}; types: {_counts(docs['doc_type'])}"
+    )
+    out.print(_coder_table(proj))
+    notes = proj.warnings()
+    out.print(f"skipped files: {len(proj.skipped())}; metadata warnings: {len(notes)}")
+    if documents:
+        out.print(_documents_table(docs))
+    if warnings:
+        for w in notes["warning"]:
+            out.print(w, highlight=False, markup=False)
+
+
+def _counts(col: pd.Series) -> str:
+    counts = col.replace("", "(none)").value_counts()
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "—"
+
+
+def _coder_table(proj: Project) -> Table:
+    runs = proj.runs()
+    cod = proj.store.table("codings")
+    table = Table(title="Coders and their codings", title_justify="left")
+    for col in ("coder", "source", "runs", "codings", "documents (current codebook)", "stale"):
+        table.add_column(col, justify="left" if col in ("coder", "source") else "right")
+    machine = runs[runs["kind"] == "code"]["coder"].unique().tolist() if len(runs) else []
+    for name in machine:
+        cov = proj.coverage(name)
+        n = int(((cod["coder"] == name) & (cod["source"] == "machine")).sum())
+        n_runs = int((runs["coder"] == name).sum())
+        table.add_row(
+            name, "machine", str(n_runs), str(n), f"{cov['current']} of {cov['documents']}",
+            str(cov["stale"]),
+        )  # fmt: skip
+    human = cod[cod["source"] == "human"]
+    for name, part in human.groupby("coder"):
+        table.add_row(str(name), "human", "", str(len(part)), "", "")
+    if not machine and human.empty:
+        table.add_row("(none)", "", "", "0", "", "")
+    return table
+
+
+def _documents_table(docs: pd.DataFrame) -> Table:
+    table = Table(title="Documents", title_justify="left")
+    for col in ("id", "path", "date", "doc_type", "issuer", "members", "language", "warnings"):
+        table.add_column(col, overflow="fold")
+    for r in docs.itertuples(index=False):
+        table.add_row(
+            str(r.document_id), str(r.path), r.date or "—", r.doc_type, r.issuer or "—",
+            " ".join(r.members) or "—", r.language or "—",
+            str(len((r.extra or {}).get("warnings", []))),
+        )  # fmt: skip
+    return table

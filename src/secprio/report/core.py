@@ -95,12 +95,27 @@ def scores_section(ctx: Context) -> Section:
 @register(90)
 def skipped_section(ctx: Context) -> Section:
     skipped = ctx.project.skipped()[["path", "reason"]]
-    if skipped.empty:
-        return Section(
-            "skipped", "Skipped files", "<p>No file was skipped.</p>", tables={"skipped": skipped}
+    notes = ctx.project.warnings()
+    parts = [
+        f"<p>{len(skipped)} file(s) could not be read:</p>" + table(skipped, id="skipped")
+        if len(skipped)
+        else "<p>No file was skipped.</p>"
+    ]
+    if len(notes):
+        parts.append(
+            f"<p>{len(notes)} metadata warning(s): the documents are in the measurement, but "
+            "what they lack (a date, a type, an issuer) or hold in doubt (a code that is no "
+            "country or not the project's) changes where they count. Each names the fix.</p>"
+            + table(notes, id="warnings")
         )
-    html = f"<p>{len(skipped)} file(s) could not be read:</p>" + table(skipped, id="skipped")
-    return Section("skipped", "Skipped files", html, tables={"skipped": skipped})
+    else:
+        parts.append("<p>No metadata warnings.</p>")
+    return Section(
+        "skipped",
+        "Skipped files and metadata warnings",
+        "".join(parts),
+        tables={"skipped": skipped, "warnings": notes},
+    )
 
 
 @register(95)
