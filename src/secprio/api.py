@@ -289,5 +289,5 @@ def timeline(
     frame = tl.frame(events)
     docs = linked.groupby("event")["title"].agg("; ".join)
     frame["n_documents"] = frame["id"].map(linked.groupby("event").size()).fillna(0)
-    frame["documents"] = frame["id"].map(docs).fillna("")
+    frame["documents"] = frame["id"].map(lambda i: docs.get(i, ""))
     return frame.astype({"n_documents": int})

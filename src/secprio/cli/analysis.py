@@ -14,6 +14,7 @@ from secprio.cli.app import (
     app,
     choices,
     console,
+    fail,
     guard,
     open_project,
     out,
@@ -22,6 +23,7 @@ from secprio.cli.app import (
 )
 from secprio.cli.core import Attribution, AttributionOption, Grouping
 from secprio.display import percent, points
+from secprio.errors import MeasureError
 from secprio.measure import compare as compare_mod
 from secprio.measure.claims import confusion
 from secprio.measure.links import UNITS
@@ -73,7 +75,7 @@ def links(
                 r.threat_label,
                 r.priority_label,
                 f"{r.a}/{r.b}/{r.c}/{r.d}",
-                f"{r.lift:.2f}",
+                "—" if pd.isna(r.lift) else f"{r.lift:.2f}",
                 f"{r.log_or:.2f} [{r.log_or_lo:.2f}, {r.log_or_hi:.2f}]",
                 f"{r.p:.3g}",
                 f"{r.q:.3g}",
@@ -218,6 +220,14 @@ def trends(
     """Salience per year with 95% intervals, and a labelled extrapolation."""
     proj = open_project(project)
     df = guard(lambda: api.trends(proj))
+    if df.empty:
+        fail(
+            MeasureError(
+                "no document is dated, so there is no year to follow",
+                path=proj.root,
+                hint="add `date:` to the documents' metadata (docs/formats.md), then ingest again",
+            )
+        )
     _save(df, csv, json)
     prios = df[df["kind"] == "priority"]
     wide = prios.pivot(index="year", columns="label", values="salience")

@@ -41,6 +41,8 @@ def coded_matrix(
     col = {c: i for i, c in enumerate(categories)}
     hits = codings[(codings["value"] == 1) & codings["category"].isin(col)]
     hits = hits[hits["segment_id"].isin(pos.index)]
+    if hits.empty:  # also: no sentences at all (no dated document, an empty window)
+        return mat
     mat[pos[hits["segment_id"]].to_numpy(), hits["category"].map(col).to_numpy()] = 1.0
     return mat
 
