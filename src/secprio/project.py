@@ -74,6 +74,12 @@ class Project:
                 path=root,
                 hint="open it with Project.open, or choose another folder",
             )
+        if codebook is not None and not Path(codebook).is_file():
+            raise ProjectError(
+                "the codebook file does not exist",
+                path=codebook,
+                hint="give the path of a codebook YAML, or leave --codebook out for a template",
+            )
         root.mkdir(parents=True, exist_ok=True)
         settings = settings or config.Settings(name=name or root.resolve().name)
         if pack:
