@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Run the test suite: set up .venv with the dev extras, Chromium for the browser tests, pytest.
+# Run the test suite: set up .venv with the dev extras, Chromium for the browser tests,
+# PostgreSQL for the team-store tests, pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh dev,semantic
 bash scripts/setup-browser.sh || echo "warning: Chromium unavailable; browser tests will be skipped" >&2
+if pg=$(bash scripts/setup-postgres.sh | tail -n1); then
+  export SECPRIO_TEST_PG="${SECPRIO_TEST_PG:-$pg}"
+else
+  echo "warning: PostgreSQL unavailable; its tests will be skipped" >&2
+fi
 exec .venv/bin/python -m pytest -q "$@"

@@ -56,3 +56,13 @@ class MissingDependency(SecprioError):
             f"the optional dependency '{module}' is not installed",
             hint=f"pip install 'secprio[{extra}]'  (or: pip install {module})",
         )
+
+
+class ConflictError(StoreError):
+    """Someone else changed the thing first: the caller sees the newer state, nothing is lost."""
+
+    code = "E410"
+
+    def __init__(self, message: str, *, current: int, hint: str = "") -> None:
+        self.current = current
+        super().__init__(message, hint=hint or "reload to see the newer decision, then decide")

@@ -252,7 +252,7 @@ def training_data(project: Project, *, exclude: Iterable[str] = ()) -> Examples:
     return combine(*parts).without(exclude)
 
 
-def from_project(project: Project) -> SupervisedCoder:
+def from_project(project: Project, *, exclude: Iterable[str] = ()) -> SupervisedCoder:
     model = project.settings.measure.embedding or DEFAULT_MODEL
     coder = SupervisedCoder(
         project.codebook,
@@ -260,16 +260,17 @@ def from_project(project: Project) -> SupervisedCoder:
         cache=project.root / CACHE_NAME,
         random_state=project.settings.measure.seed,
     )
-    return coder.fit(training_data(project))
+    return coder.fit(training_data(project, exclude=exclude))
 
 
-def suggest(project: Project, n: int = 20) -> pd.DataFrame:
+def suggest(project: Project, n: int = 20, *, exclude: Iterable[str] = ()) -> pd.DataFrame:
     """Uncertainty sampling: the unreviewed sentences whose label would teach the model most.
 
     A sentence's uncertainty is that of its least certain category (probability nearest 0.5):
-    one human decision there moves a decision boundary.
+    one human decision there moves a decision boundary. ``exclude``: sentences (by text)
+    never to train on, such as a validation sample.
     """
-    coder = from_project(project)
+    coder = from_project(project, exclude=exclude)
     sents = project.sentences(text=True)
     codings = project.codings(human=True)
     reviewed = (

@@ -25,6 +25,8 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
 
 def connect(url: str) -> Engine:
     """An engine for ``url`` (``sqlite:///file.db`` or ``postgresql+psycopg://...``), migrated."""
+    if url.startswith(("postgresql://", "postgres://")):  # psycopg 3, not the psycopg2 default
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
     try:
         engine = sa.create_engine(url, future=True)
     except Exception as exc:  # sqlalchemy raises several types for a bad URL
@@ -34,7 +36,15 @@ def connect(url: str) -> Engine:
         ) from exc
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-    upgrade(engine)
+    try:
+        upgrade(engine)
+    except sa.exc.OperationalError as exc:  # a server that is down, a wrong password, ...
+        raise StoreError(
+            f"cannot open store {engine.url.render_as_string(hide_password=True)!r}: "
+            f"{str(exc.orig).strip().splitlines()[0]}",
+            hint="check that the database server runs and the URL's user, password and "
+            "database are right",
+        ) from exc
     return engine
 
 

@@ -92,3 +92,79 @@ skipped = sa.Table(
     sa.Column("path", sa.Text, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
 )
+
+# -- the review workspace (migration 0003) ---------------------------------------------------
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=False),  # argon2; "" = cannot log in
+    sa.Column("role", sa.String(8), nullable=False),  # admin | coder | viewer
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),  # the cookie is never stored
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+)
+
+audit = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("user", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.Index("ix_audit_at", "at"),
+)
+
+assignments = sa.Table(
+    "assignments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("blind", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),  # open | adjudicated
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+assignment_items = sa.Table(
+    "assignment_items",
+    metadata,
+    sa.Column(
+        "assignment_id", sa.ForeignKey("assignments.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("segment_id", sa.ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("coder", sa.String(64), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+)
+
+# Every decision a person makes on a sentence, append-only. (segment, coder, version) is
+# unique: a decision is written as version n+1 of the one its author saw, so of two concurrent
+# decisions on the same state exactly one is stored and the other is told of the conflict.
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("segment_id", sa.ForeignKey("segments.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("coder", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("labels", sa.JSON, nullable=False),  # category -> 1 applied | 0 rejected
+    sa.Column("memo", sa.Text, nullable=False),
+    sa.Column("queue", sa.String(16), nullable=False),  # reader | teach | ... | validation
+    sa.Column("assignment_id", sa.ForeignKey("assignments.id", ondelete="SET NULL")),
+    sa.Column("undo", sa.Boolean, nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("segment_id", "coder", "version", name="uq_decision_version"),
+    sa.Index("ix_decisions_coder", "coder", "segment_id"),
+)

@@ -16,6 +16,7 @@ from secprio.coders.base import Coding, Unit
 from secprio.ingest.model import Document, Skipped
 from secprio.store import schema as t
 from secprio.store.engine import connect
+from secprio.store.review import ReviewStore
 
 AddStatus = Literal["added", "unchanged", "version"]
 
@@ -36,7 +37,7 @@ def run_key(**parts: object) -> str:
     return hashlib.sha256(blob).hexdigest()
 
 
-class Store:
+class Store(ReviewStore):
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = connect(url)

@@ -1,0 +1,178 @@
+"""Review queues, the background retraining of the supervised coder, and live agreement of
+each machine coder with the decisions so far.
+
+Queues: ``teach`` (the sentences whose label would teach the supervised coder most: today's
+``secprio suggest``), ``uncertain`` (machine codings of lowest confidence), ``disagree``
+(sentences some machine coders code with a category and others do not) and ``validation``
+(a seeded random sample: an unbiased check, never used to train).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from secprio.errors import SecprioError
+from secprio.measure.agreement import by_category
+
+if TYPE_CHECKING:
+    from secprio.web.auth import User
+    from secprio.web.workspace import Workspace
+
+QUEUES = {
+    "teach": "Would teach the coders most",
+    "uncertain": "Low-confidence machine codings",
+    "disagree": "Machine coders disagree",
+    "validation": "Random sample (validation set, not used to train)",
+}
+SIZE = 20
+
+
+class Trainer:
+    """Retrains the supervised coder in a background thread once ``every`` new decisions are
+    stored, and keeps the ranking of the ``teach`` queue from the newest model."""
+
+    def __init__(self, ws: Workspace, *, every: int = 10) -> None:
+        self.ws, self.every = ws, every
+        self.ranking: pd.DataFrame | None = None
+        self.error = ""
+        self.trained_at_id = -1
+        self.rounds = 0
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def poke(self) -> None:
+        """Start a retraining if none runs and enough decisions came in since the last."""
+        n, top = self.ws.store.count_decisions(since_id=max(self.trained_at_id, 0))
+        due = self.trained_at_id < 0 or n >= self.every
+        with self._lock:
+            if due and not self.busy:
+                self._thread = threading.Thread(target=self._train, args=(top,), daemon=True)
+                self._thread.start()
+
+    def _train(self, top: int) -> None:
+        from secprio.coders.supervised import suggest
+
+        try:
+            exclude = validation_texts(self.ws)
+            self.ranking = suggest(self.ws.project, 500, exclude=exclude)
+            self.error = ""
+        except SecprioError as exc:
+            self.error = str(exc)
+        except Exception as exc:  # keep serving; say why the queue is empty
+            self.error = f"the supervised coder could not be trained: {exc}"
+            print(f"secprio serve: {self.error}", file=sys.stderr)
+        self.trained_at_id = top
+        self.rounds += 1
+
+    def wait(self, timeout: float = 300.0) -> None:
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+
+def validation_texts(ws: Workspace) -> list[str]:
+    rows = [d for d in ws.store.latest_decisions() if d["queue"] == "validation"]
+    return [s["text"] for s in ws.store.sentences_of([d["segment_id"] for d in rows])]
+
+
+def _decided(ws: Workspace, user: User) -> set[int]:
+    return {d["segment_id"] for d in ws.store.latest_decisions(coders=[user.name], empty=True)}
+
+
+def queue(ws: Workspace, kind: str, user: User, n: int = SIZE) -> tuple[list[int], str]:
+    """Sentence ids of a queue the user has not decided yet, and a note to show."""
+    done = _decided(ws, user)
+    if kind == "teach":
+        ws.trainer.poke()
+        rank = ws.trainer.ranking
+        if rank is None:
+            note = ws.trainer.error or "the supervised coder is training: reload in a moment"
+            return [], note
+        ids = [int(i[4:]) for i in rank["id"]]
+        note = f"model round {ws.trainer.rounds}" + (" (retraining…)" if ws.trainer.busy else "")
+        return [i for i in ids if i not in done][:n], note
+    codings = ws.store.table("codings")
+    machine = codings[(codings["source"] == "machine") & (codings["value"] == 1)]
+    if kind == "uncertain":
+        low = machine.sort_values(["confidence", "segment_id"], kind="stable")
+        ids = list(dict.fromkeys(int(s) for s in low["segment_id"]))
+        return [i for i in ids if i not in done][:n], "lowest confidence first"
+    if kind == "disagree":
+        return [i for i in _disagreements(machine) if i not in done][
+            :n
+        ], "sentences where the machine coders split"
+    if kind == "validation":
+        sents = ws.project.sentences()
+        rng = np.random.default_rng(ws.project.settings.measure.seed)
+        order = rng.permutation(sents["segment_id"].to_numpy()) if len(sents) else []
+        return [int(i) for i in order if int(i) not in done][
+            :n
+        ], "a seeded random sample: an unbiased validation set"
+    raise KeyError(kind)
+
+
+def _disagreements(machine: pd.DataFrame) -> list[int]:
+    coders = machine["coder"].nunique()
+    if coders < 2:
+        return []
+    n = machine.groupby(["segment_id", "category"])["coder"].nunique()
+    split = n[n < coders].reset_index()
+    return sorted({int(s) for s in split["segment_id"]})
+
+
+def metrics(ws: Workspace) -> dict[str, pd.DataFrame]:
+    """Precision, recall, F1 and pooled alpha of each machine coder against the open human
+    decisions (all of them, and the validation sample alone)."""
+    decisions = [d for d in ws.store.latest_decisions() if d["assignment_id"] is None]
+    codings = ws.store.table("codings")
+    machine = codings[(codings["source"] == "machine") & (codings["value"] == 1)]
+    out = {}
+    for name, rows in (
+        ("all decisions", decisions),
+        ("validation sample", [d for d in decisions if d["queue"] == "validation"]),
+    ):
+        out[name] = _score(ws, rows, machine)
+    return out
+
+
+def _score(ws: Workspace, decisions: list[dict[str, Any]], machine: pd.DataFrame) -> pd.DataFrame:
+    human: dict[str, frozenset[str]] = {}
+    for d in decisions:  # several people on one sentence: the newest decision counts
+        human[str(d["segment_id"])] = frozenset(c for c, v in d["labels"].items() if v)
+    rows = []
+    for coder, part in machine.groupby("coder"):
+        applied = part.groupby("segment_id")["category"].agg(frozenset)
+        guess = {u: applied.get(int(u), frozenset()) for u in human}
+        tp = sum(len(guess[u] & human[u]) for u in human)
+        fp = sum(len(guess[u] - human[u]) for u in human)
+        fn = sum(len(human[u] - guess[u]) for u in human)
+        alpha = (
+            by_category(
+                {"machine": guess, "human": human}, ["machine", "human"], ws.categories, n_boot=0
+            )
+            if human
+            else None
+        )
+        pooled = float(alpha["alpha"].iat[-1]) if alpha is not None else float("nan")
+        p = tp / (tp + fp) if tp + fp else float("nan")
+        r = tp / (tp + fn) if tp + fn else float("nan")
+        rows.append(
+            {
+                "coder": coder,
+                "sentences": len(human),
+                "precision": p,
+                "recall": r,
+                "f1": 2 * p * r / (p + r) if p + r else float("nan"),
+                "alpha": pooled,
+            }
+        )
+    return pd.DataFrame(rows, columns=["coder", "sentences", "precision", "recall", "f1", "alpha"])
