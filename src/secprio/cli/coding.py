@@ -17,6 +17,7 @@ from secprio.cli.app import (
     guard,
     open_project,
     out,
+    progress,
     require_file,
 )
 from secprio.exchange import ExchangeError
@@ -90,16 +91,18 @@ def validate(
     proj = open_project(project)
     gold_set = guard(lambda: _gold(proj, gold))
     m = proj.settings.measure
-    result = guard(
-        lambda: run(
-            proj,
-            gold_set,
-            coders=coder or None,
-            folds=folds,
-            n_boot=boot or m.bootstrap,
-            seed=m.seed,
+    with progress("validate (cross-fitted coders, then each coder)") as update:
+        result = guard(
+            lambda: run(
+                proj,
+                gold_set,
+                coders=coder or None,
+                folds=folds,
+                n_boot=boot or m.bootstrap,
+                seed=m.seed,
+                progress=update,
+            )
         )
-    )
     console.print(
         f"gold: {result.gold} — {result.n_sentences} sentences coded by "
         f"{result.reference}; supervised and ensemble cross-fitted over "

@@ -22,6 +22,18 @@ UNDATED = groups.UNDATED
 VALUES = ("count", "pct", "row_pct")
 
 
+def group_values(
+    sentences: pd.DataFrame, by: str, *, attribution: str = "issuer"
+) -> pd.Series:
+    """The groups of each sentence, as a list (empty when it counts for none), by the same
+    rule as ``grid``: for drilling down from a cell to its sentences."""
+    rows = groups.assign(sentences, by, attribution=attribution)
+    lists: list[list[str]] = [[] for _ in range(len(sentences))]
+    for pos, group in zip(rows["pos"], rows["group"], strict=True):
+        lists[int(pos)].append(str(group))
+    return pd.Series(lists, index=sentences.index)
+
+
 def grid(
     sentences: pd.DataFrame,
     codings: pd.DataFrame,
