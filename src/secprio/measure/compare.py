@@ -22,9 +22,7 @@ UNDATED = groups.UNDATED
 VALUES = ("count", "pct", "row_pct")
 
 
-def group_values(
-    sentences: pd.DataFrame, by: str, *, attribution: str = "issuer"
-) -> pd.Series:
+def group_values(sentences: pd.DataFrame, by: str, *, attribution: str = "issuer") -> pd.Series:
     """The groups of each sentence, as a list (empty when it counts for none), by the same
     rule as ``grid``: for drilling down from a cell to its sentences."""
     rows = groups.assign(sentences, by, attribution=attribution)
