@@ -240,7 +240,7 @@ def import_qdpx(
     result = guard(lambda: run(proj, qdpx, mapping=mapping, ingest_missing=not no_ingest))
     if result.codings:
         console.print(
-            f"stored {result.codings} human sentence coding(s) from {result.selections} "
+            f"stored {result.codings} sentence coding(s) from {result.selections} "
             f"selection(s) by {', '.join(result.coders)}"
         )
     else:

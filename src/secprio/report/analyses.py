@@ -222,9 +222,11 @@ def _cell_style(value: float, top: float) -> tuple[str, str]:
     return figures.colour(v), "#fff" if v >= 6.5 else "#000"
 
 
-def grid_html(long: pd.DataFrame, *, by: str, caption: str) -> str:
+def grid_html(long: pd.DataFrame, *, by: str, caption: str, field: str = "") -> str:
     """A group × category grid whose cells carry all three values; the toggle picks one and a
-    click opens the sentences of the cell (``by`` is the evidence field filtered on)."""
+    click opens the sentences of the cell (``field``, default ``by``: the evidence field
+    filtered on)."""
+    field = field or by
     cats = list(dict.fromkeys(long["category"]))
     labels = dict(zip(long["category"], long["label"], strict=False))
     tops = {m: float(long[m].max()) for m, _ in MODES}
@@ -248,7 +250,7 @@ def grid_html(long: pd.DataFrame, *, by: str, caption: str) -> str:
             bg, fg = style["count"]
             cells.append(
                 f'<td class="cell cg" style="background:{bg};color:{fg}"{data} '
-                f'data-cat="{escape(r.category)}" data-field="{escape(by)}" '
+                f'data-cat="{escape(r.category)}" data-field="{escape(field)}" '
                 f'data-value="{escape(value)}" title="{r.count} of {n} sentences">'
                 f'<span class="v">{r.count}</span></td>'
             )
@@ -298,7 +300,8 @@ def compare_section(ctx: Context) -> Section | None:
         parts.append(
             grid_html(
                 long,
-                by="issuer" if by == "members" else by,  # the drill-down follows the rule
+                by=by,
+                field="issuer" if by == "members" else by,  # the drill-down follows the rule
                 caption=f"Rows: {by}; in brackets the number of "
                 "sentences. Colour scaled to the grid's largest value.",
             )
