@@ -22,6 +22,7 @@ from secprio.ingest.metadata import project_warnings
 from secprio.ingest.model import Document, Skipped
 from secprio.measure.scores import score as score_sentences
 from secprio.store import schema as t
+from secprio.store.carry import CarryReport, uncarried
 from secprio.store.store import Store, run_key
 
 Progress = Callable[[int, int], None]
@@ -39,6 +40,7 @@ class IngestResult:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # doubtful metadata, file and fix each
+    carried: CarryReport = field(default_factory=CarryReport)  # human codings of new versions
 
 
 @dataclass
@@ -159,7 +161,7 @@ class Project:
             else:
                 item = self._checked(item)
                 result.warnings += item.meta.extra.get("warnings", [])  # type: ignore[arg-type]
-                _, status = self.store.add_document(item)
+                _, status = self.store.add_document(item, carried=result.carried)
                 {"added": result.added, "version": result.versions,
                  "unchanged": result.unchanged}[status].append(item.path)  # fmt: skip
             progress(i, len(files))
@@ -377,6 +379,10 @@ class Project:
         been fixed and ingested is no longer listed."""
         df = self.store.table("skipped").drop_duplicates("path", keep="last")
         return df[~df["path"].isin(self.documents()["path"])]
+
+    def uncarried(self) -> pd.DataFrame:
+        """Human codings on replaced document versions whose sentence changed, for review."""
+        return uncarried(self.store.engine)
 
     def runs(self) -> pd.DataFrame:
         return self.store.table("runs")

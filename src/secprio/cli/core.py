@@ -86,8 +86,29 @@ def ingest(
     with progress("ingest") as update:
         result = guard(lambda: proj.ingest(paths, progress=update))
     _print_ingest(result)
+    _print_carried(result)
     if result.skipped:
         raise typer.Exit(EXIT_SKIPPED)
+
+
+def _print_carried(result: IngestResult) -> None:
+    """Human codings on new versions: how many followed, and each one that could not."""
+    report = result.carried
+    if not result.versions or not (report.carried or report.review):
+        return
+    console.print(
+        f"{report.carried} human coding(s) carried to the new version(s); "
+        f"{len(report.review)} listed for review (their sentence changed)"
+    )
+    for r in report.review[:20]:
+        console.print(
+            f"[yellow]review[/] {r['coder']}: {r['category']} "
+            f"({'applied' if r['value'] else 'rejected'}) on {str(r['sentence'])[:120]!r}",
+            highlight=False,
+            markup=False,
+        )
+    if len(report.review) > 20:
+        console.print(f"… and {len(report.review) - 20} more: Project.uncarried() lists all")
 
 
 @app.command()

@@ -66,8 +66,37 @@ class _Seq(list[Any]):
     raw: list[str | None]
 
 
+MAX_BYTES = 8 << 20  # a codebook is a few hundred kilobytes; more is not a codebook
+MAX_DEPTH = 24  # nesting of mappings and lists; the schema needs 5
+MAX_PATTERNS = 20_000  # patterns of every category together
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """YAML that a codebook never needs and that can cost without bound."""
+
+
 class _Loader(yaml.SafeLoader):
-    pass
+    """SafeLoader without anchors and aliases (one alias can stand for a billion nodes) and
+    with a nesting limit (deep nesting ends in Python's recursion limit)."""
+
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise _Refused(None, None, "aliases (*name) are not allowed in a codebook", mark)
+        event = self.peek_event()
+        if getattr(event, "anchor", None):
+            raise _Refused(None, None, "anchors (&name) are not allowed in a codebook",
+                           event.start_mark)  # fmt: skip
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _Refused(None, None, f"nested deeper than {MAX_DEPTH} levels",
+                               event.start_mark)  # fmt: skip
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _mapping(loader: _Loader, node: yaml.MappingNode) -> _Map:
@@ -122,10 +151,18 @@ def _read(path: Path) -> tuple[Codebook | None, list[Problem]]:
         fix = "check the path; `secprio init` writes a commented template"
         return None, [Problem(str(path), 0, f"cannot read the file ({err.strerror})", fix)]
     checker = _Checker(str(path))
+    if len(data) > MAX_BYTES:
+        fix = f"a codebook is at most {MAX_BYTES >> 20} MiB: split long example lists out"
+        checker.add(1, f"the file is {len(data) >> 20} MiB", fix)
+        return None, checker.problems
     try:
         tree = yaml.load(data.decode("utf-8"), Loader=_Loader)  # a SafeLoader
     except UnicodeDecodeError as err:
         checker.add(1, f"not UTF-8 text ({err.reason})", "save the file as UTF-8")
+        return None, checker.problems
+    except _Refused as err:
+        line = err.problem_mark.line + 1 if err.problem_mark else 1
+        checker.add(line, str(err.problem), "write each value out in full, indented plainly")
         return None, checker.problems
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -134,9 +171,29 @@ def _read(path: Path) -> tuple[Codebook | None, list[Problem]]:
                "': ' or ' #', and double backslashes inside double quotes ('\\\\b')")  # fmt: skip
         checker.add(mark.line + 1 if mark else 1, f"not valid YAML: {what}", fix)
         return None, checker.problems
+    except (yaml.YAMLError, RecursionError) as err:  # unmarked errors: no line to name
+        checker.add(1, f"not valid YAML: {err}", "check the file's structure")
+        return None, checker.problems
+    n = _count_patterns(tree)
+    if n > MAX_PATTERNS:  # counted before any is compiled: compiling is what takes the time
+        fix = f"keep at most {MAX_PATTERNS:,}: a stem with * covers many words"
+        checker.add(1, f"the codebook has {n:,} patterns", fix)
+        return None, checker.problems
     checker.duplicates(tree)
     codebook = checker.codebook(tree, path.stem, hashlib.sha256(data).hexdigest())
     return codebook, sorted(checker.problems, key=lambda p: p.line)
+
+
+def _count_patterns(tree: Any) -> int:
+    cats = tree.get("categories") if isinstance(tree, dict) else None
+    if not isinstance(cats, list):
+        return 0
+    n = 0
+    for item in cats:
+        patterns = item.get("patterns") if isinstance(item, dict) else None
+        for values in patterns.values() if isinstance(patterns, dict) else ():
+            n += len(values) if isinstance(values, list) else 1
+    return n
 
 
 class _Checker:

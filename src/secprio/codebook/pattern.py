@@ -18,8 +18,14 @@ units the regex is run on, so every backend yields the same matches.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
 import re
+import signal
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,10 +84,17 @@ class Pattern:
     literal: str  # longest text every match contains; "" when there is none
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the loader, prepare and the coder all ask
 def check(text: str) -> tuple[str, str] | None:
     """The problem with a pattern and its fix, or None when it compiles."""
     if not text.strip():
         return "empty pattern", "remove it, or write a word, a phrase or `re:` + a regex"
+    if len(text) > MAX_PATTERN_CHARS:
+        return (
+            f"pattern {text[:40]!r}… is {len(text):,} characters long "
+            f"(at most {MAX_PATTERN_CHARS:,})",
+            "split it into several patterns",
+        )
     if not text.startswith(REGEX_PREFIX):
         if not text.replace("*", "").strip():
             return f"pattern {text!r} is only wildcards", "put a word stem before `*`: `terror*`"
@@ -96,6 +109,15 @@ def check(text: str) -> tuple[str, str] | None:
         return f"regex {body!r} does not compile: {err}", "fix the regex (Python `re` syntax)"
     if any(m.end() == m.start() for m in compiled.finditer("a ş1.\n")) or compiled.match(""):
         return f"regex {body!r} can match the empty string", "require at least one character"
+    slow = _backtracking(body)
+    if slow is None and not _probe(compiled):
+        slow = f"it takes over {PROBE_SECONDS} s on a {PROBE_CHARS:,}-character test sentence"
+    if slow:
+        return (
+            f"regex {body!r} can backtrack for too long: {slow}",
+            "match each repeated piece one way only: (a+)+ is a+, (a|ab)* is (ab?)*; "
+            "or bound the repeat, {1,5}",
+        )
     return None
 
 
@@ -240,3 +262,126 @@ def _runs(items: Any, runs: list[str]) -> None:
             _runs(av[3].data, runs)  # a group is required: its literals join the run
         elif op not in (C.AT, C.ASSERT, C.ASSERT_NOT):  # zero-width items do not break a run
             runs.append("")
+
+
+# -- bounds: a codebook is a shared file, and a regex can take forever -------------------------
+MAX_PATTERN_CHARS = 1_000
+PROBE_CHARS = 1_000  # the test sentences a regex must get through quickly
+PROBE_SECONDS = 0.5
+MATCH_SECONDS = 5.0  # one regex on one sentence, while coding
+
+
+class PatternTimeout(Exception):
+    """A regex ran past its time bound (raised from a signal handler)."""
+
+
+def _backtracking(body: str) -> str | None:
+    """Why ``body`` can backtrack exponentially (a repeat of a repeat, or a repeat of
+    alternatives that can match the same text), or None. Linear ones pass."""
+    return _walk(_parser.parse(body).data, outer=False)
+
+
+def _walk(items: Any, *, outer: bool) -> str | None:
+    for op, av in items:
+        if op in (C.MAX_REPEAT, C.MIN_REPEAT):
+            lo, hi, sub = av
+            if outer and hi > 1:
+                return "a repeat inside a repeat, like (a+)+"
+            unbounded = hi == C.MAXREPEAT
+            if unbounded and _overlapping_branches(sub.data):
+                return "a repeat of alternatives that can match the same text, like (a|ab)*"
+            found = _walk(sub.data, outer=outer or unbounded)
+            if found:
+                return found
+        elif op is C.SUBPATTERN or op is C.ATOMIC_GROUP:
+            found = _walk((av[3] if op is C.SUBPATTERN else av).data, outer=outer)
+            if found:
+                return found
+        elif op is C.BRANCH:
+            for branch in av[1]:
+                found = _walk(branch.data, outer=outer)
+                if found:
+                    return found
+        elif op in (C.ASSERT, C.ASSERT_NOT):
+            found = _walk(av[1].data, outer=outer)
+            if found:
+                return found
+    return None
+
+
+def _overlapping_branches(items: Any) -> bool:
+    """Whether a repeated body is (or wraps) alternatives two of which may start alike."""
+    while len(items) == 1 and items[0][0] is C.SUBPATTERN:
+        items = items[0][1][3].data
+    if len(items) != 1 or items[0][0] is not C.BRANCH:
+        return False
+    firsts = [_first(branch.data) for branch in items[0][1][1]]
+    for i, a in enumerate(firsts):
+        for b in firsts[i + 1 :]:
+            if a is None or b is None or a & b:
+                return True
+    return False
+
+
+def _first(items: Any) -> set[int] | None:
+    """The literal code points a branch may start with; None when it may start with a class,
+    anything or nothing (then it is taken to overlap every other branch)."""
+    for op, av in items:
+        if op is C.LITERAL:
+            return {av}
+        if op is C.SUBPATTERN:
+            return _first(av[3].data)
+        if op not in (C.AT,):
+            return None
+    return None
+
+
+def _probe(compiled: re.Pattern[str]) -> bool:
+    """Whether the regex gets through adversarial test sentences within PROBE_SECONDS; True
+    when no timer can be set here (outside the main thread the static check still runs)."""
+    chars = {c for c in compiled.pattern if c.isalnum() or c in " -"} | {"a", "1", " "}
+    probes = [c * PROBE_CHARS + "\x00!" for c in sorted(chars)[:12]]
+    probes.append(("ab " * PROBE_CHARS)[:PROBE_CHARS] + "\x00!")
+    try:
+        with deadline(PROBE_SECONDS) as clock:
+            if clock is None:
+                return True
+            for text in probes:
+                for _ in compiled.finditer(text):
+                    pass
+    except PatternTimeout:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[_Clock | None]:
+    """Raise PatternTimeout inside the block once ``seconds`` pass since the last
+    ``clock.restart()`` (Python's regex engine checks for signals while it backtracks).
+    Yields None, and bounds nothing, outside the main thread."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "setitimer"
+    ):
+        yield None
+        return
+    clock = _Clock(seconds)
+    previous = signal.signal(signal.SIGALRM, clock.on_alarm)
+    old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)
+    try:
+        yield clock
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, old_delay, old_interval)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class _Clock:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = time.monotonic()
+
+    def restart(self) -> None:
+        self.started = time.monotonic()
+
+    def on_alarm(self, _signum: int, _frame: object) -> None:
+        if time.monotonic() - self.started > self.seconds:
+            raise PatternTimeout(self.seconds)

@@ -33,7 +33,14 @@ import numpy as np
 from secprio import __version__
 from secprio.codebook.load import dump
 from secprio.codebook.model import Codebook
-from secprio.codebook.pattern import Pattern, check, prepare
+from secprio.codebook.pattern import (
+    MATCH_SECONDS,
+    Pattern,
+    PatternTimeout,
+    check,
+    deadline,
+    prepare,
+)
 from secprio.coders.base import Coding, Unit
 from secprio.errors import CodebookError, CoderError
 from secprio.text.normalize import normalize, offset_map, original_span
@@ -102,17 +109,31 @@ class DictionaryCoder:
             pairs.update((i, k) for i in range(len(texts)))
         found: dict[int, list[Hit]] = {}
         regexes, routes, n = self._regexes, self._routes, len(texts)
-        for i, k in pairs:
-            if not 0 <= i < n:
-                continue
-            lang = langs[i]
-            route = routes[lang] if lang in routes else self._route(lang)
-            if route is not None and k not in route:
-                continue
-            for m in regexes[k].finditer(texts[i]):
-                start, end = m.span()
-                if end > start:
-                    found.setdefault(i, []).append((start, end, k))
+        k = -1
+        try:
+            with deadline(MATCH_SECONDS) as clock:  # one regex on one unit, at most
+                for i, k in pairs:
+                    if not 0 <= i < n:
+                        continue
+                    lang = langs[i]
+                    route = routes[lang] if lang in routes else self._route(lang)
+                    if route is not None and k not in route:
+                        continue
+                    if clock is not None:
+                        clock.restart()
+                    for m in regexes[k].finditer(texts[i]):
+                        start, end = m.span()
+                        if end > start:
+                            found.setdefault(i, []).append((start, end, k))
+        except PatternTimeout:
+            e = self.entries[k]
+            raise CoderError(
+                f"pattern {e.pattern.text!r} of category {e.category!r} ran over "
+                f"{MATCH_SECONDS:.0f} s on one sentence",
+                path=self.codebook.path or None,
+                hint="simplify or remove that regex; `secprio validate CODEBOOK` lists patterns "
+                "that backtrack",
+            ) from None
         for hits in found.values():
             if len(hits) > 1:
                 hits.sort(key=_order)

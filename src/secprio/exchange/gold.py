@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from secprio.exchange import ExchangeError
+from secprio.exchange.limits import ImportLimits
 
 if TYPE_CHECKING:
     from secprio.project import Project
@@ -63,6 +64,7 @@ def read(
     *,
     categories: Sequence[str] | None = None,
     documents: Mapping[str, str] | None = None,
+    limits: ImportLimits | None = None,
 ) -> Gold:
     """Read a gold CSV or JSONL file; every problem names the file, the line and the fix.
 
@@ -70,11 +72,23 @@ def read(
     text mapping, see :func:`project_documents`) resolves ``doc`` + offset rows.
     """
     path = Path(path)
+    limits = limits or ImportLimits()
     if not path.is_file():
         raise ExchangeError(
             "gold file not found", path=path, hint="give the path of a .csv or .jsonl gold file"
         )
-    raw = list(_jsonl(path) if path.suffix.lower() in (".jsonl", ".ndjson") else _csv(path))
+    size = path.stat().st_size
+    if size > limits.gold_bytes:
+        raise ExchangeError(
+            f"the gold file is {size >> 20} MiB (the limit is {limits.gold_bytes >> 20} MiB)",
+            path=path,
+            hint="split it into several files, or raise imports.gold_bytes in secprio.yaml",
+        )
+    rows_in = _jsonl(path) if path.suffix.lower() in (".jsonl", ".ndjson") else _csv(path, limits)
+    raw = []
+    for item in _guarded(rows_in, path):
+        raw.append(item)
+        limits.too_many("gold rows", len(raw), limits.gold_rows, path=path, setting="gold_rows")
     if not raw:
         raise ExchangeError(
             "the gold file has no rows",
@@ -88,7 +102,30 @@ def read(
     return Gold(df.reset_index(drop=True), str(path))
 
 
-def _csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+def _guarded(
+    rows: Iterator[tuple[int, dict[str, str]]], path: Path
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of a gold file; what the csv and json modules raise becomes an ExchangeError."""
+    line = 0
+    try:
+        for line, row in rows:
+            yield line, row
+    except UnicodeDecodeError as exc:
+        raise ExchangeError(
+            f"not UTF-8 text (after line {line}: {exc.reason})",
+            path=path,
+            hint="save the file as UTF-8 (in a spreadsheet: CSV UTF-8)",
+        ) from exc
+    except csv.Error as exc:
+        raise ExchangeError(
+            f"after line {line}: not readable as CSV ({exc})",
+            path=path,
+            hint="save it again as comma-separated values; one sentence per field",
+        ) from exc
+
+
+def _csv(path: Path, limits: ImportLimits) -> Iterator[tuple[int, dict[str, str]]]:
+    csv.field_size_limit(max(csv.field_size_limit(), limits.gold_field_chars))
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         cols = set(reader.fieldnames or [])
@@ -109,6 +146,12 @@ def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
             continue
         try:
             obj = json.loads(content)
+        except RecursionError as exc:
+            raise ExchangeError(
+                f"line {line}: JSON nested too deeply",
+                path=path,
+                hint='write flat objects: {"text": ..., "category": ..., "coder": ...}',
+            ) from exc
         except json.JSONDecodeError as exc:
             raise ExchangeError(
                 f"line {line}: not valid JSON ({exc.msg})",

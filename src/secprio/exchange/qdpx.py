@@ -17,19 +17,27 @@ the codings are stored as human codings under the REFI user's name. REFI-QDA can
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import hashlib
 import json
+import re
 import uuid
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
-from secprio import __version__
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as DefusedET
+
+from secprio import __version__, files
 from secprio.codebook.model import Codebook
 from secprio.exchange import ExchangeError
+from secprio.exchange.limits import Bounded, ImportLimits, MiB
 
 if TYPE_CHECKING:
     from secprio.project import Project
@@ -62,7 +70,7 @@ class QdaSource:
     description: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class QdaCoding:
     source: str  # source GUID
     start: int
@@ -78,9 +86,19 @@ class QdaProject:
     codes: dict[str, QdaCode] = field(default_factory=dict)
     sources: dict[str, QdaSource] = field(default_factory=dict)
     codings: list[QdaCoding] = field(default_factory=list)
+    textless: list[str] = field(default_factory=list)  # sources whose text is not in the file
 
 
 # -- writing --------------------------------------------------------------------------------
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _x(text: object) -> str:
+    """Text XML 1.0 can hold: control characters (and lone surrogates) would make the
+    whole project.qde unreadable, so they are dropped from names and descriptions."""
+    return _NOT_XML.sub("", str(text))
+
+
 def _q(tag: str, ns: str = NS) -> str:
     return f"{{{ns}}}{tag}"
 
@@ -97,13 +115,13 @@ def _codes_element(parent: ET.Element, codebook: Codebook, ns: str) -> None:
         if not cats:
             continue
         group = ET.SubElement(
-            codes, _q("Code", ns), guid=guid("kind", kind), name=label, isCodable="false"
+            codes, _q("Code", ns), guid=guid("kind", kind), name=_x(label), isCodable="false"
         )
         for c in cats:
             code = ET.SubElement(
-                group, _q("Code", ns), guid=guid("code", c.id), name=c.label, isCodable="true"
+                group, _q("Code", ns), guid=guid("code", c.id), name=_x(c.label), isCodable="true"
             )
-            ET.SubElement(code, _q("Description", ns)).text = f"id: {c.id}\n{c.definition}"
+            ET.SubElement(code, _q("Description", ns)).text = _x(f"id: {c.id}\n{c.definition}")
 
 
 def codebook_xml(codebook: Codebook) -> bytes:
@@ -116,23 +134,21 @@ def codebook_xml(codebook: Codebook) -> bytes:
 
 
 def export_codebook(codebook: Codebook, path: Path | str) -> Path:
-    path = Path(path)
-    path.write_bytes(codebook_xml(codebook))
-    return path
+    return files.write_bytes(path, codebook_xml(codebook))
 
 
 def project_xml(qda: QdaProject, *, creator: str, codebook: Codebook) -> bytes:
     ET.register_namespace("", NS)
     root = ET.Element(
         _q("Project"),
-        name=qda.name,
+        name=_x(qda.name),
         origin=f"secprio {__version__}",
         creatingUserGUID=creator,
         creationDateTime=_stamp(),
     )
     users = ET.SubElement(root, _q("Users"))
     for g, name in qda.users.items():
-        ET.SubElement(users, _q("User"), guid=g, name=name)
+        ET.SubElement(users, _q("User"), guid=g, name=_x(name))
     _codes_element(ET.SubElement(root, _q("CodeBook")), codebook, NS)
     sources = ET.SubElement(root, _q("Sources"))
     by_source: dict[str, list[QdaCoding]] = {}
@@ -143,12 +159,12 @@ def project_xml(qda: QdaProject, *, creator: str, codebook: Codebook) -> bytes:
             sources,
             _q("TextSource"),
             guid=s.guid,
-            name=s.name,
+            name=_x(s.name),
             plainTextPath=f"internal://{s.guid}.txt",
             creatingUser=creator,
         )
         if s.description:
-            ET.SubElement(el, _q("Description")).text = s.description
+            ET.SubElement(el, _q("Description")).text = _x(s.description)
         for c in sorted(by_source.get(s.guid, []), key=lambda c: (c.start, c.end, c.coder)):
             _selection(el, c, users={v: k for k, v in qda.users.items()})
     ET.indent(root)
@@ -174,7 +190,8 @@ def write_qdpx(qda: QdaProject, path: Path | str, *, codebook: Codebook) -> Path
     path = Path(path)
     creator = guid("user", MACHINE_PREFIX + "export")
     qda.users.setdefault(creator, MACHINE_PREFIX + "export")
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    # a killed export leaves the previous .qdpx as it was, never half of a new one
+    with files.atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("project.qde", project_xml(qda, creator=creator, codebook=codebook))
         for s in qda.sources.values():
             zf.writestr(f"sources/{s.guid}.txt", s.text.encode("utf-8"))
@@ -182,83 +199,220 @@ def write_qdpx(qda: QdaProject, path: Path | str, *, codebook: Codebook) -> Path
 
 
 # -- reading --------------------------------------------------------------------------------
-def read_qdpx(path: Path | str) -> QdaProject:
-    """Parse a ``.qdpx`` from any REFI-QDA tool (text sources only; other media are skipped)."""
+# Only these are read; anything else (another method, an encrypted member) is refused by name.
+COMPRESSIONS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError)
+
+
+def read_qdpx(path: Path | str, *, limits: ImportLimits | None = None) -> QdaProject:
+    """Parse a ``.qdpx`` from any REFI-QDA tool (text sources only; other media are skipped).
+
+    The archive is untrusted: members are read through a byte cap (zip bombs), the XML
+    is streamed with DTDs and entities refused, and selections are counted against a limit.
+    """
     path = Path(path)
+    limits = limits or ImportLimits()
     try:
         with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-            qde = next((n for n in names if n.lower().endswith(".qde")), None)
+            infos = zf.infolist()
+            limits.too_many("members in the archive", len(infos), limits.archive_members,
+                            path=path, setting="archive_members")  # fmt: skip
+            qde = next((i for i in infos if i.filename.lower().endswith(".qde")), None)
             if qde is None:
                 raise ExchangeError(
                     "no project.qde inside the archive",
                     path=path,
                     hint="export the project from your QDA tool as REFI-QDA",
                 )
-            root = ET.fromstring(zf.read(qde))
-            files = {n.split("/")[-1]: n for n in names if n.lower().startswith("sources/")}
-            return _parse(root, lambda name: zf.read(files[name]) if name in files else None)
-    except (zipfile.BadZipFile, ET.ParseError) as exc:
+            members = {
+                i.filename.split("/")[-1]: i
+                for i in infos
+                if i.filename.lower().startswith("sources/")
+            }
+            reader = _Members(zf, path, limits)
+            with reader.open(qde) as stream:
+                return _parse(stream, reader.source(members), path=path, limits=limits)
+    except (ET.ParseError, DefusedXmlException, LookupError) as exc:  # Lookup: the encoding
         raise ExchangeError(
-            f"not a REFI-QDA project: {exc}",
+            f"project.qde is not REFI-QDA XML: {exc}",
+            path=path,
+            hint="a .qdpx holds project.qde without a DTD or entities; re-export it",
+        ) from exc
+    except READ_ERRORS as exc:
+        raise ExchangeError(
+            f"not a readable REFI-QDA project: {exc}",
             path=path,
             hint="a .qdpx is a zip with project.qde; re-export it",
         ) from exc
 
 
-def _parse(root: ET.Element, read_file: ReadFile) -> QdaProject:
-    ns = root.tag[1 : root.tag.index("}")] if root.tag.startswith("{") else ""
+class _Members:
+    """Reads archive members, refusing what cannot be read and what unpacks too far."""
 
-    def q(tag: str) -> str:
-        return f"{{{ns}}}{tag}" if ns else tag
+    def __init__(self, zf: zipfile.ZipFile, path: Path, limits: ImportLimits) -> None:
+        self.zf, self.path, self.limits, self.total = zf, path, limits, 0
 
-    qda = QdaProject(root.get("name", ""))
-    for u in root.iter(q("User")):
-        qda.users[u.get("guid", "")] = u.get("name") or u.get("id") or u.get("guid") or ""
-    for c in root.iter(q("Code")):
-        desc = c.find(q("Description"))
-        qda.codes[c.get("guid", "")] = QdaCode(
-            c.get("guid", ""),
-            c.get("name", ""),
-            (desc.text or "") if desc is not None else "",
-            c.get("isCodable", "true").lower() == "true",
-        )
-    for s in root.iter(q("TextSource")):
-        text = _source_text(s, q, read_file)
-        desc = s.find(q("Description"))
-        src = QdaSource(
-            s.get("guid", ""),
-            s.get("name", ""),
-            text,
-            (desc.text or "") if desc is not None else "",
-        )
-        qda.sources[src.guid] = src
-        for sel in s.iter(q("PlainTextSelection")):
-            for coding in sel.findall(q("Coding")):
-                ref = coding.find(q("CodeRef"))
-                user = coding.get("creatingUser") or sel.get("creatingUser") or ""
-                qda.codings.append(
-                    QdaCoding(
-                        src.guid,
-                        int(sel.get("startPosition", 0)),
-                        int(sel.get("endPosition", 0)),
-                        ref.get("targetGUID", "") if ref is not None else "",
-                        qda.users.get(user, user),
-                    )
+    def open(self, info: zipfile.ZipInfo) -> Bounded:
+        if info.flag_bits & 0x1:
+            raise ExchangeError(
+                f"{info.filename} is encrypted",
+                path=self.path,
+                hint="export the project again without a password",
+            )
+        if info.compress_type not in COMPRESSIONS:
+            raise ExchangeError(
+                f"{info.filename} uses compression method {info.compress_type}, "
+                "which secprio cannot unpack",
+                path=self.path,
+                hint="re-export the project, or re-zip it with plain deflate compression",
+            )
+        limit = self.limits.member_bytes
+        return Bounded(self.zf.open(info), limit, what=info.filename, path=self.path)
+
+    def source(self, files: Mapping[str, zipfile.ZipInfo]) -> ReadFile:
+        def read(name: str) -> bytes | None:
+            name = name.replace("\\", "/").split("/")[-1]  # members are looked up by name only
+            if name not in files:
+                return None
+            with self.open(files[name]) as stream:
+                data = stream.read()
+            self.total += len(data)
+            if self.total > self.limits.source_bytes:
+                raise ExchangeError(
+                    f"the sources unpack to more than {self.limits.source_bytes // MiB} MiB",
+                    path=self.path,
+                    hint="import the project in parts, or raise imports.source_bytes",
                 )
-    return qda
+            return data
+
+        return read
 
 
-def _source_text(s: ET.Element, q: Callable[[str], str], read_file: ReadFile) -> str:
-    content = s.find(q("PlainTextContent"))
-    if content is not None and content.text:
-        return content.text
-    ref = s.get("plainTextPath", "")
-    if ref.startswith("internal://"):
-        data = read_file(ref.removeprefix("internal://"))
-        if data is not None:
+class _Stream:
+    """Streams project.qde: each selection is read and dropped, so memory follows the
+    number of codings, not the size of the XML tree."""
+
+    def __init__(self, read_file: ReadFile, path: Path, limits: ImportLimits) -> None:
+        self.read_file, self.path, self.limits = read_file, path, limits
+        self.ns = ""
+        self.qda = QdaProject("")
+
+    def tag(self, el: ET.Element) -> str:
+        return el.tag.rpartition("}")[2]
+
+    def run(self, stream: IO[bytes]) -> QdaProject:
+        events = DefusedET.iterparse(stream, events=("start", "end"), forbid_dtd=True)
+        source: ET.Element | None = None
+        for event, el in events:
+            name = self.tag(el)
+            if event == "start":
+                if name == "Project" and not self.qda.name:
+                    self.qda.name = el.get("name", "")
+                elif name == "TextSource":
+                    source = el
+                continue
+            if name == "User":
+                self.qda.users[el.get("guid", "")] = (
+                    el.get("name") or el.get("id") or el.get("guid") or ""
+                )
+            elif name == "Code":
+                self._code(el)
+            elif name == "PlainTextSelection" and source is not None:
+                self._selection(el, source.get("guid", ""), source.get("name", ""))
+                el.clear()
+            elif name == "TextSource":
+                self._source(el)
+                el.clear()
+                source = None
+        users = self.qda.users
+        for c in self.qda.codings:
+            c.coder = users.get(c.coder, c.coder)
+        return self.qda
+
+    def _child(self, el: ET.Element, name: str) -> ET.Element | None:
+        return next((c for c in el if self.tag(c) == name), None)
+
+    def _code(self, el: ET.Element) -> None:
+        desc = self._child(el, "Description")
+        g = el.get("guid", "")
+        self.qda.codes[g] = QdaCode(
+            g,
+            el.get("name", ""),
+            (desc.text or "") if desc is not None else "",
+            el.get("isCodable", "true").lower() == "true",
+        )
+
+    def _selection(self, sel: ET.Element, source: str, source_name: str) -> None:
+        start, end = (
+            self._offset(sel, key, source_name) for key in ("startPosition", "endPosition")
+        )
+        if end < start:
+            raise ExchangeError(
+                f"selection {sel.get('guid', '?')!r} in source {source_name!r} ends "
+                f"({end}) before it starts ({start})",
+                path=self.path,
+                hint="fix or delete that selection in the QDA tool and export again",
+            )
+        for coding in (c for c in sel if self.tag(c) == "Coding"):
+            ref = self._child(coding, "CodeRef")
+            user = coding.get("creatingUser") or sel.get("creatingUser") or ""
+            self.qda.codings.append(
+                QdaCoding(source, start, end, ref.get("targetGUID", "") if ref is not None else "",
+                          user)
+            )  # fmt: skip
+        n = len(self.qda.codings)
+        if n > self.limits.selections:
+            self.limits.too_many("coded selections", n, self.limits.selections,
+                                 path=self.path, setting="selections")  # fmt: skip
+
+    def _offset(self, sel: ET.Element, key: str, source_name: str) -> int:
+        raw = sel.get(key, "0").strip()
+        if not raw.isascii() or not raw.isdigit():
+            raise ExchangeError(
+                f"selection {sel.get('guid', '?')!r} in source {source_name!r} has "
+                f"{key}={raw[:40]!r}, not a whole number of characters",
+                path=self.path,
+                hint="REFI-QDA positions are non-negative integers; re-export the project",
+            )
+        return int(raw)
+
+    def _source(self, el: ET.Element) -> None:
+        desc = self._child(el, "Description")
+        src = QdaSource(
+            el.get("guid", ""),
+            el.get("name", ""),
+            self._text(el),
+            (desc.text or "") if desc is not None else "",
+        )
+        self.qda.sources[src.guid] = src
+        if not src.text:
+            self.qda.textless.append(src.name or src.guid)
+
+    def _text(self, el: ET.Element) -> str:
+        content = self._child(el, "PlainTextContent")
+        if content is not None and content.text:
+            return content.text
+        ref = el.get("plainTextPath", "")
+        if not ref.startswith("internal://"):
+            return ""
+        data = self.read_file(ref.removeprefix("internal://"))
+        if data is None:
+            return ""
+        try:
             return data.decode("utf-8-sig")
-    return ""
+        except UnicodeDecodeError as exc:
+            raise ExchangeError(
+                f"source {el.get('name', '')!r} ({ref}) is not UTF-8 text "
+                f"(byte {exc.start}: {exc.reason})",
+                path=self.path,
+                hint="REFI-QDA text sources are UTF-8: convert the source and export again",
+            ) from exc
+
+
+def _parse(
+    stream: IO[bytes], read_file: ReadFile, *, path: Path, limits: ImportLimits
+) -> QdaProject:
+    return _Stream(read_file, path, limits).run(stream)
 
 
 def iter_codings(qda: QdaProject) -> Iterable[tuple[QdaSource, QdaCode, QdaCoding]]:
@@ -392,11 +546,16 @@ def import_qdpx(
     *,
     mapping: Mapping[str, str] | None = None,
     ingest_missing: bool = True,
+    limits: ImportLimits | None = None,
 ) -> ImportResult:
-    """Store the human codings of a ``.qdpx`` as sentence codings of the project."""
+    """Store the human codings of a ``.qdpx`` as sentence codings of the project.
+
+    ExchangeError when the file holds nothing that can be stored, saying why (no selections,
+    only secprio's machine codings, unmapped codes, sources missing from the archive).
+    """
     from secprio.coders.base import Coding
 
-    qda = read_qdpx(path)
+    qda = read_qdpx(path, limits=limits)
     result = ImportResult(selections=len(qda.codings))
     codes = code_map(qda, project.codebook, mapping)
     where = _locate(project, qda, result, ingest_missing=ingest_missing)
@@ -412,7 +571,7 @@ def import_qdpx(
         if src.guid not in where:
             continue
         doc, shift = where[src.guid]
-        coder = c.coder or "qdpx"
+        coder = " ".join(c.coder.split())[:CODER_CHARS] or "qdpx"
         for seg_id, s, e in covered(sentences.get(doc, []), c.start + shift, c.end + shift):
             lo, hi = max(c.start + shift, s) - s, min(c.end + shift, e) - s
             codings[(seg_id, codes[code.guid], coder)] = Coding(
@@ -430,18 +589,58 @@ def import_qdpx(
                     "selection": [c.start, c.end],
                 },
             )
+    if not codings:
+        raise ExchangeError(
+            "nothing to import: " + _why_nothing(qda, result),
+            path=path,
+            hint=_fix_nothing(result),
+        )
     result.codings = project.store.add_human(codings.values())
     result.coders = sorted({k[2] for k in codings})
     return result
 
 
+CODER_CHARS = 64  # the store's column width for a coder's name
+
+
+def _why_nothing(qda: QdaProject, result: ImportResult) -> str:
+    if not qda.codings:
+        return "the project has no coded text selections"
+    reasons = []
+    if result.machine_skipped:
+        reasons.append(f"{result.machine_skipped} selection(s) are secprio machine codings")
+    if result.unmapped_codes:
+        names = ", ".join(repr(n) for n in list(result.unmapped_codes)[:5])
+        reasons.append(f"codes not mapped to a category: {names}")
+    missing = sorted(set(qda.textless) | set(result.unmatched_sources))
+    if missing:
+        reasons.append(
+            f"{len(missing)} source(s) have no text in the archive or in the project: "
+            + ", ".join(missing[:5])
+        )
+    return "; ".join(reasons) or "no selection covers a sentence of the project"
+
+
+def _fix_nothing(result: ImportResult) -> str:
+    if result.unmapped_codes:
+        name = next(iter(result.unmapped_codes))
+        return f"map codes with --map '{name}=CATEGORY_ID'"
+    if result.unmatched_sources:
+        return "export the project with its sources included, or ingest the documents first"
+    return "export the human codings from the QDA tool again"
+
+
 def covered(
     sentences: list[tuple[int, int, int]], start: int, end: int
 ) -> list[tuple[int, int, int]]:
-    """Sentences a selection codes: half the sentence, or half the selection, lies in it."""
+    """Sentences a selection codes: half the sentence, or half the selection, lies in it.
+    ``sentences`` are (id, start, end) in text order."""
     out = []
-    for seg in sentences:
+    first = bisect.bisect_right(sentences, start, key=lambda seg: seg[2])
+    for seg in sentences[first:]:
         _, s, e = seg
+        if s >= end:
+            break
         overlap = min(end, e) - max(start, s)
         if overlap > 0 and (2 * overlap >= e - s or 2 * overlap >= end - start):
             out.append(seg)
@@ -456,7 +655,7 @@ def _sentences(project: Project, doc_ids: set[int]) -> dict[int, list[tuple[int,
     q = (
         sa.select(t.segments.c.document_id, t.segments.c.id, t.segments.c.start, t.segments.c.end)
         .where(t.segments.c.kind == "sentence", t.segments.c.document_id.in_(list(doc_ids)))
-        .order_by(t.segments.c.id)
+        .order_by(t.segments.c.start, t.segments.c.id)
     )
     out: dict[int, list[tuple[int, int, int]]] = {}
     with project.store.engine.connect() as conn:
@@ -510,18 +709,65 @@ def _find(text: str, texts: Mapping[int, tuple[str, str]]) -> tuple[int, int] | 
     return None
 
 
+_UNSAFE = re.compile(r"[^\w.\- ]+")
+
+
+def _stem(source: QdaSource) -> str:
+    """A file stem from a source's name: never a path, whatever the archive says."""
+    for raw in (source.name, source.guid):
+        base = re.split(r"[\\/]", raw)[-1]  # `../x`, `/etc/x`, `C:\x`: the last part only
+        stem = _UNSAFE.sub("_", base.rsplit(".", 1)[0] if "." in base[1:] else base)
+        stem = stem.strip(" ._")[:80]
+        if stem:
+            return stem
+    return "source"
+
+
+def _imported_folder(project: Project) -> Path:
+    folder = project.root / "imported"
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise ExchangeError(
+            "imported/ is not a folder of the project (a link or a file)",
+            path=folder,
+            hint="remove or rename it; import-qdpx writes missing sources there",
+        )
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 def _write_source(project: Project, source: QdaSource) -> Path:
-    """Save a source that is not in the project as a text file (with its metadata sidecar)."""
+    """Save a source that is not in the project as a text file (with its metadata sidecar)
+    inside the project's imported/ folder. A file already there with other text is never
+    replaced: the source is written beside it, under its GUID or its text's hash."""
     import yaml
 
-    folder = project.root / "imported"
-    folder.mkdir(exist_ok=True)
-    stem = Path(source.name).stem or source.guid
-    path = folder / f"{stem}.txt"
-    path.write_text(source.text, encoding="utf-8")
+    folder = _imported_folder(project)
+    stem = _stem(source)
+    digest = hashlib.sha256(source.text.encode("utf-8", "surrogatepass")).hexdigest()
+    for name in (stem, f"{stem}-{hashlib.sha256(source.guid.encode()).hexdigest()[:8]}",
+                 f"{stem}-{digest[:12]}"):  # fmt: skip
+        path = folder / f"{name}.txt"
+        if not path.exists() and not path.is_symlink():
+            break
+        if path.is_file() and not path.is_symlink() and _same_text(path, source.text):
+            return path
+    else:
+        raise ExchangeError(
+            f"imported/ already holds other files named {stem}.txt, …",
+            path=folder,
+            hint="move those files out of imported/ and import again",
+        )
+    assert path.resolve().parent == folder.resolve()  # _stem leaves no separator
+    files.write_text(path, source.text)
     meta = {k: v for k, v in metadata(source).items() if k in META_KEYS and v not in (None, "")}
     if meta:
-        (folder / f"{stem}.yaml").write_text(
-            yaml.safe_dump(meta, allow_unicode=True), encoding="utf-8"
-        )
+        sidecar = yaml.safe_dump(meta, allow_unicode=True)
+        files.write_text(path.with_suffix(".yaml"), sidecar)
     return path
+
+
+def _same_text(path: Path, text: str) -> bool:
+    try:
+        return path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False

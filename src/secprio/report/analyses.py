@@ -24,6 +24,7 @@ from secprio.measure import expert as expert_mod
 from secprio.measure import links as links_mod
 from secprio.report import figures
 from secprio.report.html import table
+from secprio.report.safe import script
 from secprio.report.sections import Context, Section, register
 from secprio.timeline import events as tl
 from secprio.timeline.figure import link_documents, svg
@@ -197,7 +198,7 @@ GRIDS = (
     ("doc_type", "Document type × priority"),
 )
 MODES = (("count", "Counts"), ("pct", "% of sentences"), ("row_pct", "Row %"))
-TOGGLE_JS = """<script>
+TOGGLE_JS = script("""
 (function () {
   "use strict";
   function show(mode) {
@@ -214,7 +215,7 @@ TOGGLE_JS = """<script>
     b.addEventListener("click", function () { show(b.dataset.mode); });
   });
 })();
-</script>"""
+""")
 
 
 def _cell_style(value: float, top: float) -> tuple[str, str]:
@@ -316,7 +317,7 @@ def compare_section(ctx: Context) -> Section | None:
 
 
 # -- timeline ----------------------------------------------------------------------------------
-TIMELINE_JS = """<script>
+TIMELINE_JS = script("""
 (function () {
   "use strict";
   document.querySelectorAll(".tl-event").forEach(function (el) {
@@ -329,7 +330,7 @@ TIMELINE_JS = """<script>
     });
   });
 })();
-</script>"""
+""")
 
 
 @register(40)

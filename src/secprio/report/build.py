@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,9 +9,13 @@ from typing import TYPE_CHECKING
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from secprio import __version__
-from secprio.report import core  # noqa: F401 - registers the core sections
+from secprio import __version__, files
+from secprio.report import (
+    core,  # noqa: F401 - registers the core sections
+    safe,
+)
 from secprio.report.evidence import records
+from secprio.report.safe import script_json
 from secprio.report.sections import Context, Section, ordered
 
 if TYPE_CHECKING:
@@ -23,6 +26,9 @@ if TYPE_CHECKING:
 class Report:
     html: Path
     files: list[Path] = field(default_factory=list)
+
+
+DRILL_SCRIPT = safe.script((Path(__file__).parent / "templates" / "drill.js").read_text("utf-8"))
 
 
 def _env() -> Environment:
@@ -75,11 +81,13 @@ def write(
             title=f"{project.settings.name}: security priorities",
             sections=sections,
             version=__version__,
-            evidence=json.dumps(records(ctx), ensure_ascii=False).replace("</", "<\\/"),
-            labels=json.dumps({c.id: c.label for c in project.codebook.categories}),
+            evidence=script_json(records(ctx)),
+            labels=script_json({c.id: c.label for c in project.codebook.categories}),
+            drill_script=DRILL_SCRIPT,
+            csp=safe.csp(),
         )
     )
-    report.html.write_text(html, encoding="utf-8")
+    files.write_text(report.html, html)  # a killed run leaves the previous report whole
     progress(total, total)
     return report
 

@@ -6,6 +6,7 @@ import pandas as pd
 
 from secprio.coders.dictionary import DictionaryCoder
 from secprio.errors import SecprioError
+from secprio.report.safe import http_url
 from secprio.report.sections import Context
 
 PER_CATEGORY = 400  # cap per category so a huge corpus still gives a report that opens
@@ -46,7 +47,7 @@ def records(ctx: Context) -> list[dict[str, object]]:
                 "text": s["text"],
                 "doc": s["title"],
                 "date": s["date"] or "",
-                "url": s["url"],
+                "url": http_url(s["url"]),
                 "doc_type": s["doc_type"],
                 "issuer": s["issuer"],
                 "period": s["period"],

@@ -80,7 +80,7 @@ codings = sa.Table(
     sa.Column("end", sa.Integer, nullable=False, default=-1),
     sa.Column("evidence", sa.JSON, nullable=False, default=dict),
     sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.UniqueConstraint("segment_id", "category", "coder", name="uq_coding"),
+    sa.UniqueConstraint("segment_id", "category", "coder", "source", name="uq_coding"),
     sa.Index("ix_codings_coder_segment", "coder", "segment_id"),
 )
 

@@ -15,6 +15,7 @@ from secprio import __version__
 from secprio.coders.base import Coding, Unit
 from secprio.ingest.model import Document, Skipped
 from secprio.store import schema as t
+from secprio.store.carry import CarryReport, carry
 from secprio.store.engine import connect
 from secprio.store.review import ReviewStore
 
@@ -43,7 +44,11 @@ class Store(ReviewStore):
         self.engine = connect(url)
 
     # -- documents -------------------------------------------------------------------------
-    def add_document(self, doc: Document) -> tuple[int, AddStatus]:
+    def add_document(
+        self, doc: Document, *, carried: CarryReport | None = None
+    ) -> tuple[int, AddStatus]:
+        """Store a document; a new version of a stored path takes the human codings of the
+        version it replaces along, in the same transaction (see store/carry.py)."""
         with self.engine.begin() as conn:
             found = conn.execute(
                 sa.select(t.documents.c.id).where(t.documents.c.sha256 == doc.sha256)
@@ -53,11 +58,19 @@ class Store(ReviewStore):
             prior = conn.execute(
                 sa.select(sa.func.max(t.documents.c.version)).where(t.documents.c.path == doc.path)
             ).scalar()
+            current = conn.execute(
+                sa.select(t.documents.c.id, t.documents.c.text).where(
+                    t.documents.c.path == doc.path, t.documents.c.active.is_(True)
+                )
+            ).first()
             if prior:
                 conn.execute(
                     t.documents.update().where(t.documents.c.path == doc.path).values(active=False)
                 )
             doc_id = self._insert_document(conn, doc, version=(prior or 0) + 1)
+            if current is not None:
+                carry(conn, old_id=int(current[0]), new_id=doc_id, old_text=str(current[1]),
+                      new_text=doc.text, report=carried)  # fmt: skip
         return doc_id, ("version" if prior else "added")
 
     def _insert_document(self, conn: sa.Connection, doc: Document, *, version: int) -> int:
@@ -217,6 +230,7 @@ class Store(ReviewStore):
                         t.codings.c.segment_id == r["segment_id"],
                         t.codings.c.category == r["category"],
                         t.codings.c.coder == r["coder"],
+                        t.codings.c.source == "human",  # a person's name never hits a coder's
                     )
                 )
             if rows:

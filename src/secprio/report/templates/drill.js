@@ -1,0 +1,43 @@
+(function () {
+  "use strict";
+  const EVIDENCE = JSON.parse(document.getElementById("evidence").textContent);
+  const LABELS = JSON.parse(document.getElementById("labels").textContent);
+  const panel = document.getElementById("drill");
+  const body = document.getElementById("drill-body");
+  function esc(s) { return String(s).replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;","\"":"&quot;","'":"&#39;"}[c])); }
+  function highlight(rec, cat) {
+    let out = "", pos = 0;
+    for (const [s, e, c] of rec.spans) {
+      if (s < pos) continue;
+      out += esc(rec.text.slice(pos, s));
+      const strong = (c === cat) ? " style=\"background:#ffb347\"" : "";
+      out += "<mark title=\"" + esc(LABELS[c] || c) + "\"" + strong + ">" + esc(rec.text.slice(s, e)) + "</mark>";
+      pos = e;
+    }
+    return out + esc(rec.text.slice(pos));
+  }
+  function matches(rec, field, value) {
+    if (!field || value === "All documents") return true;
+    const v = rec[field];
+    return Array.isArray(v) ? v.includes(value) : String(v) === String(value);
+  }
+  window.secprioDrill = function (cat, field, value, extra) {
+    const hits = EVIDENCE.filter(r => (!cat || r.cats.includes(cat)) && matches(r, field, value)
+      && (!extra || extra(r)));
+    let html = "<h3>" + esc(LABELS[cat] || cat || "") + (value ? " · " + esc(value) : "") + "</h3>";
+    html += "<p class=\"muted\">" + hits.length + " sentence(s)" + (hits.length > 200 ? ", first 200 shown" : "") + "</p>";
+    for (const r of hits.slice(0, 200)) {
+      html += "<div class=\"sent\"><div>" + highlight(r, cat) + "</div><div class=\"meta\">" +
+        esc(r.doc) + " · " + esc(r.date) + " · " + esc(r.doc_type) + " · " + esc(r.issuer) + " · " + esc(r.language) +
+        (r.url ? " · <span class=\"tag\">" + esc(r.url) + "</span>" : "") + "<br>" +
+        r.cats.map(c => "<span class=\"tag\">" + esc(LABELS[c] || c) + "</span>").join("") + "</div></div>";
+    }
+    body.innerHTML = html;
+    panel.classList.add("open");
+  };
+  document.addEventListener("click", function (ev) {
+    const cell = ev.target.closest("[data-cat]");
+    if (cell) { window.secprioDrill(cell.dataset.cat, cell.dataset.field, cell.dataset.value); }
+  });
+  document.getElementById("drill-close").addEventListener("click", () => panel.classList.remove("open"));
+})();
