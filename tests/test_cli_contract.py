@@ -210,8 +210,9 @@ def test_documents_ingested_after_coding_are_flagged(coded: Project, tmp_path: P
 
 
 def test_status_lists_documents_runs_coders_and_codings(coded: Project) -> None:
-    code, text = run("status", "-p", str(coded.root), "--documents")
+    code, text = run("status", "-p", str(coded.root), "--documents", "--runs")
     assert code == 0
+    assert re.search(r"│ 1\s*│ code\s*│ dictionary .*│ current\s*│ complete", text), text
     assert "documents: 3 (2019-05-01 … 2022-06-10; 0 undated)" in text, text
     assert re.search(r"dictionary\s*│\s*machine\s*│\s*1\s*│\s*\d+\s*│\s*3 of 3", text), text
     for name in ("a.md", "b.md", "c.md"):

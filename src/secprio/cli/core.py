@@ -282,6 +282,7 @@ def demo(
 @app.command()
 def status(
     documents: bool = typer.Option(False, "--documents", help="List every document."),
+    runs: bool = typer.Option(False, "--runs", help="List every run with its provenance."),
     warnings: bool = typer.Option(False, "--warnings", help="List every metadata warning."),
     project: Path = ProjectOption,
 ) -> None:
@@ -304,6 +305,8 @@ def status(
     out.print(f"skipped files: {len(proj.skipped())}; metadata warnings: {len(notes)}")
     if documents:
         out.print(_documents_table(docs))
+    if runs:
+        out.print(_runs_table(proj))
     if warnings:
         for w in notes["warning"]:
             out.print(w, highlight=False, markup=False)
@@ -334,6 +337,20 @@ def _coder_table(proj: Project) -> Table:
         table.add_row(str(name), "human", "", str(len(part)), "", "")
     if not machine and human.empty:
         table.add_row("(none)", "", "", "0", "", "")
+    return table
+
+
+def _runs_table(proj: Project) -> Table:
+    table = Table(title="Runs", title_justify="left")
+    for col in ("id", "kind", "coder", "version", "codebook", "status", "started", "finished"):
+        table.add_column(col, overflow="fold")
+    sha = proj.codebook.sha256
+    for r in proj.runs().itertuples(index=False):
+        book = "current" if r.codebook_sha256 == sha else f"other ({r.codebook_sha256[:12]})"
+        table.add_row(
+            str(r.id), r.kind, r.coder, r.coder_version, book, r.status,
+            str(r.started_at)[:19], str(r.finished_at or "")[:19],
+        )  # fmt: skip
     return table
 
 
