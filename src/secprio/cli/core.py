@@ -62,10 +62,6 @@ def _print_ingest(result: IngestResult) -> None:
         f"unchanged {len(result.unchanged)}, skipped {len(result.skipped)}, "
         f"metadata warnings {len(result.warnings)}"
     )
-<<<<<<< HEAD
-    for s in result.skipped:  # a reason quotes file names: never read as Rich markup
-        console.print(f"[yellow]skipped[/] {escape(s.reason)}", highlight=False)
-=======
     for s in result.skipped:
         console.print(f"[yellow]skipped[/] {escape(s.reason)}", highlight=False)
     for w in result.warnings[:SHOWN]:
@@ -78,7 +74,6 @@ def _print_ingest(result: IngestResult) -> None:
 
 
 SHOWN = 20  # warnings printed by ingest; `status --warnings` and the report list them all
->>>>>>> main
 
 
 @app.command()
@@ -228,11 +223,7 @@ def fetch(
         results = fetch_mod.fetch_all(rows, target, policy=policy, progress=update)
     failed = [r for r in results if r.path is None]
     for r in failed:
-<<<<<<< HEAD
-        console.print(f"[yellow]failed[/] {escape(r.error)}", highlight=False)
-=======
         console.print(f"[yellow]failed[/] {escape(str(r.error))}", highlight=False)
->>>>>>> main
     ok = [r.path for r in results if r.path is not None]
     console.print(f"downloaded {len(ok)} of {len(results)} into {target}")
     result = guard(lambda: proj.ingest(ok)) if ok else IngestResult()

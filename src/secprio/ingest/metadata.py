@@ -21,11 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from secprio.errors import IngestError
-<<<<<<< HEAD
-from secprio.ingest.limits import MB, Limits
-=======
 from secprio.ingest.countries import is_country
->>>>>>> main
+from secprio.ingest.limits import MB, Limits
 from secprio.ingest.model import DOC_TYPES, Metadata
 from secprio.ingest.readers import yaml_mapping
 from secprio.text.language import detect
@@ -35,13 +32,10 @@ CSV_NAME = "metadata.csv"
 SIDECAR_SUFFIXES = (".yaml", ".yml")
 _MEMBER = re.compile(r"[A-Z]{2}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
-<<<<<<< HEAD
 METADATA_MB = 1  # a sidecar or metadata.csv larger than this is not metadata
 DATES = (dt.date(1800, 1, 1), dt.date(2100, 12, 31))  # document dates outside are typos
 NESTING = 20  # levels of lists and mappings kept in Metadata.extra
-=======
 MIN_DATE = dt.date(1900, 1, 1)  # earlier is a typo in any corpus of regional organizations
->>>>>>> main
 Fail = Callable[[str, str], IngestError]  # (message, hint) -> the error to raise
 
 
