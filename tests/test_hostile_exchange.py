@@ -145,6 +145,7 @@ def _patch_headers(path: Path, *, local: int, central: int, value: int) -> None:
         ("dtd", "not REFI-QDA XML"),
         ("encoding", "unknown encoding"),  # a fuzzing find: LookupError from the parser
         ("truncated", "not a readable REFI-QDA project"),
+        ("name", "not a readable REFI-QDA project"),  # fuzzing: a name that is not UTF-8
         ("missing", "nothing to import"),
         ("empty", "no coded text selections"),
     ],
@@ -176,6 +177,9 @@ def test_malformed_project_is_a_clear_error_with_status_2(
         _patch_headers(path, local=8, central=10, value=99)
     elif case == "truncated":
         path.write_bytes(path.read_bytes()[:-30])
+    elif case == "name":  # flagged as UTF-8 (bit 11), spelled in bytes that are not
+        _patch_headers(path, local=6, central=8, value=0x800)
+        path.write_bytes(path.read_bytes().replace(b"sources/g1", b"sources/\xa6\xa6"))
     code, out = cli("import-qdpx", str(path), "-p", str(project.root))
     assert code == 2, out
     assert message in out and str(path.name) in out

@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import struct
 import uuid
 import zipfile
 import zlib
@@ -201,7 +202,9 @@ def write_qdpx(qda: QdaProject, path: Path | str, *, codebook: Codebook) -> Path
 # -- reading --------------------------------------------------------------------------------
 # Only these are read; anything else (another method, an encrypted member) is refused by name.
 COMPRESSIONS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
-READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError)
+# ValueError: a member name that is not the UTF-8 its flag claims (found by fuzzing)
+READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+               RuntimeError, ValueError, struct.error)  # fmt: skip
 
 
 def read_qdpx(path: Path | str, *, limits: ImportLimits | None = None) -> QdaProject:
