@@ -307,13 +307,13 @@ class _Stream:
         events = DefusedET.iterparse(stream, events=("start", "end"), forbid_dtd=True)
         source: ET.Element | None = None
         for event, el in events:
-            name = self.tag(el)
-            if event == "start":
-                if name == "Project" and not self.qda.name:
-                    self.qda.name = el.get("name", "")
-                elif name == "TextSource":
+            if event == "start":  # only two tags need their attributes early
+                if el.tag.endswith("TextSource"):
                     source = el
+                elif el.tag.endswith("Project") and not self.qda.name:
+                    self.qda.name = el.get("name", "")
                 continue
+            name = self.tag(el)
             if name == "User":
                 self.qda.users[el.get("guid", "")] = (
                     el.get("name") or el.get("id") or el.get("guid") or ""
@@ -564,6 +564,7 @@ def import_qdpx(
     where = _locate(project, qda, result, ingest_missing=ingest_missing)
     sentences = _sentences(project, {d for d, _ in where.values()})
     codings: dict[tuple[int, str, str], Coding] = {}
+    file_name = Path(path).name
     for src, code, c in iter_codings(qda):
         if c.coder.startswith(MACHINE_PREFIX):
             result.machine_skipped += 1
@@ -588,7 +589,7 @@ def import_qdpx(
                 hi,
                 evidence={
                     "source": src.name,
-                    "file": Path(path).name,
+                    "file": file_name,
                     "selection": [c.start, c.end],
                 },
             )
