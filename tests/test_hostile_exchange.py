@@ -416,3 +416,16 @@ def test_gold_row_limit(coded: Project, tmp_path: Path) -> None:
     )
     with pytest.raises(ExchangeError, match="gold rows: more than 10"):
         gold.read(path, limits=ImportLimits(gold_rows=10))
+
+
+def test_import_limits_are_settings(project: Project, tmp_path: Path) -> None:
+    settings = project.root / "secprio.yaml"
+    text = settings.read_text(encoding="utf-8")
+    assert "imports:" in text and "selections: 1000000" in text
+    settings.write_text(text.replace("selections: 1000000", "selections: 20"), encoding="utf-8")
+    path = archive(tmp_path / "many.qdpx", qde(source("g1", "a", n=50)), {"g1": TEXT})
+    code, out = cli("import-qdpx", str(path), "-p", str(project.root))
+    assert code == 2 and "more than 20" in out and "imports.selections" in out
+    settings.write_text(text.replace("selections: 1000000", "selections: lots"), "utf-8")
+    code, out = cli("import-qdpx", str(path), "-p", str(project.root))
+    assert code == 2 and "imports.selections is 'lots'" in out

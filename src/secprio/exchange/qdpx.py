@@ -558,7 +558,7 @@ def import_qdpx(
     """
     from secprio.coders.base import Coding
 
-    qda = read_qdpx(path, limits=limits)
+    qda = read_qdpx(path, limits=limits or project.settings.imports)
     result = ImportResult(selections=len(qda.codings))
     codes = code_map(qda, project.codebook, mapping)
     where = _locate(project, qda, result, ingest_missing=ingest_missing)
