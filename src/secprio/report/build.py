@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import matplotlib
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from secprio import __version__, files
@@ -54,7 +55,10 @@ def write(project: Project, out: Path | str) -> Report:
     out.mkdir(parents=True, exist_ok=True)
     _load_plugins()
     ctx = Context(project)
-    sections = [s for b in ordered() if (s := b(ctx)) is not None]
+    # labels are codebook text: `$...$` in one must be shown, not parsed as mathtext (an
+    # unbalanced formula would end the whole report in a ValueError)
+    with matplotlib.rc_context({"text.parse_math": False}):
+        sections = [s for b in ordered() if (s := b(ctx)) is not None]
     report = Report(out / "report.html")
     for s in sections:
         report.files += _write_section_files(s, out)
