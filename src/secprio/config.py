@@ -46,6 +46,10 @@ class Settings:
     events: str = ""  # timeline events (YAML), relative to the project folder
     expert: str = ""  # an expert assessment to compare the evidence with
     claims: str = ""  # claims to check against the corpus
+    # codes ingest checks issuers and members against (warnings, never errors); empty: any
+    # ISO 3166 country code is accepted as a member and any name as an issuer
+    members: list[str] = field(default_factory=list)  # the organization's states (observers too)
+    issuers: list[str] = field(default_factory=list)  # issuers besides member states, e.g. OTS
     measure: MeasureSettings = field(default_factory=MeasureSettings)
     imports: ImportLimits = field(default_factory=ImportLimits)  # what one shared file may cost
 

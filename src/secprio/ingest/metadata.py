@@ -3,6 +3,11 @@
 The first source found wins as a whole (docs/formats.md); fields are then validated, and
 title and language are filled in from the text when absent. Keys secprio does not know are kept
 in ``Metadata.extra``, with ``metadata_source`` saying where the record came from.
+
+What is readable but doubtful — no metadata at all, no date, doc_type or issuer, a date out
+of range, a code that is no ISO 3166 country or not one of the project's — becomes a warning
+(``extra["warnings"]``, each naming the file and the fix): the document is kept, and the
+warnings are printed by ``ingest`` and listed in the report.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from secprio.errors import IngestError
+from secprio.ingest.countries import is_country
 from secprio.ingest.model import DOC_TYPES, Metadata
 from secprio.ingest.readers import yaml_mapping
 from secprio.text.language import detect
@@ -25,6 +31,7 @@ CSV_NAME = "metadata.csv"
 SIDECAR_SUFFIXES = (".yaml", ".yml")
 _MEMBER = re.compile(r"[A-Z]{2}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
+MIN_DATE = dt.date(1900, 1, 1)  # earlier is a typo in any corpus of regional organizations
 Fail = Callable[[str, str], IngestError]  # (message, hint) -> the error to raise
 
 
@@ -106,7 +113,7 @@ def _validate(
     extra["metadata_source"] = source
     if precision != "day":
         extra["date_precision"] = precision
-    return Metadata(
+    meta = Metadata(
         title=str(raw.get("title") or "").strip() or fallback_title(text, path),
         date=date,
         doc_type=parse_doc_type(raw.get("doc_type"), fail=fail),
@@ -116,6 +123,80 @@ def _validate(
         url=str(raw.get("url") or "").strip(),
         extra=extra,
     )
+    found = _doubts(raw, meta, path=path, origin=origin)
+    if found:
+        extra["warnings"] = found
+    return meta
+
+
+def _where(path: Path, origin: Path) -> str:
+    return f"in {origin.name}" if origin != path else "in its front matter"
+
+
+def _doubts(raw: Mapping[str, Any], meta: Metadata, *, path: Path, origin: Path) -> list[str]:
+    """Warnings about metadata that is readable but doubtful (module docstring)."""
+    if not raw:
+        return [
+            f"{path}: no metadata (no {path.stem}.yaml sidecar, no row in {CSV_NAME}, no "
+            "front matter), so it is undated, of doc_type analysis (weight 0.3) and issued "
+            f"by no one; fix: write {path.with_suffix('.yaml').name} with date, doc_type, "
+            "issuer (docs/formats.md)"
+        ]
+    where = _where(path, origin)
+    out = []
+    if meta.date is None:
+        out.append(
+            f"{path}: no date, so it is left out of years, periods, trends and case "
+            f"windows; fix: add `date: YYYY-MM-DD` {where}"
+        )
+    elif not MIN_DATE <= meta.date <= dt.date.today():
+        out.append(
+            f"{path}: date {meta.date.isoformat()} is out of range (before "
+            f"{MIN_DATE.year} or in the future); fix: correct `date:` {where}"
+        )
+    if not raw.get("doc_type"):
+        out.append(
+            f"{path}: no doc_type, so it counts as analysis (the lowest weight); fix: add "
+            f"`doc_type:` ({', '.join(DOC_TYPES)}) {where}"
+        )
+    if not meta.issuer:
+        out.append(
+            f"{path}: no issuer, so it counts for no member state; fix: add `issuer:` (the "
+            f"organization or a country code) {where}"
+        )
+    odd = [m for m in meta.members if not is_country(m)]
+    if len(meta.issuer) == 2 and meta.issuer.isupper() and not is_country(meta.issuer):
+        odd.insert(0, meta.issuer)
+    if odd:
+        out.append(
+            f"{path}: {', '.join(odd)} {'is' if len(odd) == 1 else 'are'} not ISO 3166 "
+            f"country code(s); fix: correct `issuer:`/`members:` {where} (AZ, KZ, KG, TR, …)"
+        )
+    return out
+
+
+def project_warnings(
+    meta: Metadata, path: str | Path, *, members: list[str], issuers: list[str]
+) -> list[str]:
+    """Warnings about codes outside the project's ``members`` and ``issuers`` settings (no
+    check when both are empty)."""
+    if not members and not issuers:
+        return []
+    out = []
+    unknown = [m for m in meta.members if members and m not in members]
+    if unknown:
+        out.append(
+            f"{path}: members {', '.join(unknown)} are not among the project's members "
+            f"({', '.join(members)}); fix: correct the code, or add it to `members:` in "
+            "secprio.yaml"
+        )
+    if meta.issuer and meta.issuer not in {*members, *issuers}:
+        out.append(
+            f"{path}: issuer {meta.issuer} is neither one of the project's members nor one "
+            f"of its issuers ({', '.join([*issuers, *members])}); fix: correct `issuer:`, or "
+            "add it to `issuers:` in secprio.yaml"
+        )
+    return out
 
 
 def parse_date(value: Any, *, fail: Fail) -> tuple[dt.date | None, str]:
