@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from secprio.errors import ProjectError
+from secprio.exchange.limits import ImportLimits
 from secprio.ingest.limits import Limits
 
 CONFIG_NAME = "secprio.yaml"
@@ -52,6 +53,7 @@ class Settings:
     issuers: list[str] = field(default_factory=list)  # issuers besides member states, e.g. OTS
     measure: MeasureSettings = field(default_factory=MeasureSettings)
     ingest: Limits = field(default_factory=Limits)  # what one input file may cost
+    imports: ImportLimits = field(default_factory=ImportLimits)  # what one shared file may cost
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,10 +77,24 @@ def load(path: Path) -> Settings:
         )
     measure = raw.pop("measure", {}) or {}
     ingest = raw.pop("ingest", {}) or {}
+    imports = raw.pop("imports", {}) or {}
     _check_keys(raw, Settings, path, "")
     _check_keys(measure, MeasureSettings, path, "measure.")
     _check_keys(ingest, Limits, path, "ingest.")
-    settings = Settings(**raw, measure=MeasureSettings(**measure), ingest=Limits(**ingest))
+    _check_keys(imports, ImportLimits, path, "imports.")
+    bad = [k for k, v in imports.items() if type(v) is not int or v < 1]
+    if bad:
+        raise ProjectError(
+            f"imports.{bad[0]} is {imports[bad[0]]!r}",
+            path=path,
+            hint="limits are whole numbers of at least 1 (bytes, rows, selections)",
+        )
+    settings = Settings(
+        **raw,
+        measure=MeasureSettings(**measure),
+        ingest=Limits(**ingest),
+        imports=ImportLimits(**imports),
+    )
     settings.ingest.check(path)
     if settings.measure.scale not in SCALES:
         raise ProjectError(
