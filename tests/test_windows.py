@@ -163,7 +163,8 @@ def test_comparison_grid_counts_percent_and_row_percent() -> None:
     )
     from secprio.measure.compare import grid, wide
 
-    g = grid(sents, cods, cb, by="members").set_index(["group", "category"])
+    g = grid(sents, cods, cb, by="members", attribution="every")
+    g = g.set_index(["group", "category"])
     assert g.loc[("AZ", "mil"), "count"] == 2 and g.loc[("TR", "eco"), "count"] == 1
     assert g.loc[("AZ", "mil"), "pct"] == pytest.approx(100.0)  # both AZ sentences
     assert g.loc[("AZ", "eco"), "pct"] == pytest.approx(50.0)

@@ -36,6 +36,13 @@ def _open(project: ProjectLike) -> Project:
     return project if isinstance(project, Project) else Project.open(project)
 
 
+def _codings(p: Project, coder: str | None) -> pd.DataFrame:
+    """The effective codings, after checking there are any to measure with (else an error
+    that says to run ``secprio code``)."""
+    p.require_codings(coder)
+    return p.codings(coder)
+
+
 def _context(p: Project, key: str, file: Path | str | None) -> Path:
     path = Path(file) if file else p.context_file(key)
     if path is None or not path.is_file():
@@ -60,7 +67,7 @@ def links(
     p = _open(project)
     return links_mod.link_table(
         p.sentences(),
-        p.codings(coder),
+        _codings(p, coder),
         p.codebook,
         unit=unit,
         window=window,
@@ -82,7 +89,7 @@ def link_passages(
     cb = p.codebook
     pairs = [(t, q) for t in cb.ids("threat") for q in cb.ids("priority")]
     return links_mod.passages(
-        p.sentences(text=True), p.codings(coder), cb, pairs, unit=unit, window=window, top=top
+        p.sentences(text=True), _codings(p, coder), cb, pairs, unit=unit, window=window, top=top
     )
 
 
@@ -100,7 +107,7 @@ def table1(
     ones marked "not significant"), the expert's pairs beside them, three passages each."""
     p = _open(project)
     cb = p.codebook
-    sents, cods = p.sentences(text=True), p.codings(coder)
+    sents, cods = p.sentences(text=True), _codings(p, coder)
     table = links_mod.link_table(
         sents, cods, cb, unit=unit, window=window, alpha=alpha, min_count=min_count
     )
@@ -127,11 +134,18 @@ def with_passages(view: pd.DataFrame, psg: pd.DataFrame, top: int = 3) -> pd.Dat
 
 
 def grid(
-    project: ProjectLike, *, by: str = "members", kind: str = "priority", coder: str | None = None
+    project: ProjectLike,
+    *,
+    by: str = "members",
+    kind: str = "priority",
+    attribution: str = "issuer",
+    coder: str | None = None,
 ) -> pd.DataFrame:
-    """A comparison grid: ``by`` (members, year, doc_type, …) × category; count, pct, row_pct."""
+    """A comparison grid: ``by`` (members, year, doc_type, …) × category; count, pct, row_pct.
+    ``attribution``: how sentences count for member states (issuer, fractional, every)."""
     p = _open(project)
-    return compare.grid(p.sentences(), p.codings(coder), p.codebook, by=by, kind=kind)
+    cod = _codings(p, coder)
+    return compare.grid(p.sentences(), cod, p.codebook, by=by, kind=kind, attribution=attribution)
 
 
 def _event(p: Project, event: str) -> tuple[dt.date, str]:
@@ -157,7 +171,7 @@ def window(
     m = p.settings.measure
     return windows.window(
         p.sentences(),
-        p.codings(coder),
+        _codings(p, coder),
         p.codebook,
         event=day,
         before=before,
@@ -172,7 +186,9 @@ def trends(project: ProjectLike, *, coder: str | None = None) -> pd.DataFrame:
     """Salience per year and category with 95% bootstrap intervals."""
     p = _open(project)
     m = p.settings.measure
-    return tr.per_year(p.sentences(), p.codings(coder), p.codebook, n_boot=m.bootstrap, seed=m.seed)
+    return tr.per_year(
+        p.sentences(), _codings(p, coder), p.codebook, n_boot=m.bootstrap, seed=m.seed
+    )
 
 
 def projection(
@@ -217,7 +233,7 @@ def expert_correlations(
     assessment = expert_mod.load(_context(p, "expert", file), categories=p.codebook.ids())
     return expert_mod.correlations(
         p.sentences(),
-        p.codings(coder),
+        _codings(p, coder),
         p.codebook,
         assessment,
         scale=scale or m.scale,
@@ -256,7 +272,7 @@ def _claim_inputs(
     items = claims_mod.load(_context(p, "claims", file), categories=p.codebook.ids())
     corpus = claims_mod.Corpus.build(
         p.sentences(text=True),
-        p.codings(coder),
+        _codings(p, coder),
         semantic=semantic,
         cache=claims_mod.cache_path(p.root),
     )
@@ -273,5 +289,5 @@ def timeline(
     frame = tl.frame(events)
     docs = linked.groupby("event")["title"].agg("; ".join)
     frame["n_documents"] = frame["id"].map(linked.groupby("event").size()).fillna(0)
-    frame["documents"] = frame["id"].map(docs).fillna("")
+    frame["documents"] = frame["id"].map(lambda i: docs.get(i, ""))
     return frame.astype({"n_documents": int})

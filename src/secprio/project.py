@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -16,9 +17,11 @@ from secprio import config, packs
 from secprio.codebook.load import load as load_codebook
 from secprio.codebook.model import Codebook
 from secprio.coders.registry import make_coder
-from secprio.errors import MeasureError, ProjectError
+from secprio.errors import IngestError, MeasureError, ProjectError
 from secprio.ingest.corpus import scan, sha256_file, walk
-from secprio.ingest.model import Skipped
+from secprio.ingest.limits import Limits
+from secprio.ingest.metadata import project_warnings
+from secprio.ingest.model import Document, Skipped
 from secprio.measure.scores import score as score_sentences
 from secprio.store import schema as t
 from secprio.store.carry import CarryReport, uncarried
@@ -38,6 +41,7 @@ class IngestResult:
     versions: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # doubtful metadata, file and fix each
     carried: CarryReport = field(default_factory=CarryReport)  # human codings of new versions
 
 
@@ -80,6 +84,12 @@ class Project:
                 path=root,
                 hint="open it with Project.open, or choose another folder",
             )
+        if codebook is not None and not Path(codebook).is_file():
+            raise ProjectError(
+                "the codebook file does not exist",
+                path=codebook,
+                hint="give the path of a codebook YAML, or leave --codebook out for a template",
+            )
         root.mkdir(parents=True, exist_ok=True)
         settings = settings or config.Settings(name=name or root.resolve().name)
         if pack:
@@ -90,11 +100,12 @@ class Project:
                 if src.is_file():
                     shutil.copyfile(src, root / src.name)
                     setattr(settings, key, src.name)
+            settings.members, settings.issuers = packs.codes(pack)
         shutil.copyfile(codebook or TEMPLATE, root / settings.codebook)
         config.save(settings, root / config.CONFIG_NAME)
         ignore = root / ".gitignore"
         if not ignore.exists():  # caches and SQLite's side files are not part of the study
-            ignore.write_text(".secprio/\n*.db-wal\n*.db-shm\n", encoding="utf-8")
+            ignore.write_text(".secprio/\n*.db-wal\n*.db-shm\n*.db.lock\n", encoding="utf-8")
         project = cls(root, settings)
         project.store  # noqa: B018 - creating the store now surfaces a bad URL at init
         return project
@@ -132,29 +143,52 @@ class Project:
     # -- stages ----------------------------------------------------------------------------
     def ingest(
         self, paths: Iterable[Path | str], *, workers: int | None = None,
-        progress: Progress = _quiet,
+        progress: Progress = _quiet, follow_symlinks: bool = False,
     ) -> IngestResult:  # fmt: skip
         """Read documents into the store; unreadable files are listed, never fatal.
 
         Files whose bytes are already stored are not read again. ``workers`` processes read
-        and segment the others (default: one per core, for corpora worth the start-up).
+        and segment the others (default: one per core, for corpora worth the start-up), each
+        file under the ``ingest`` limits of the settings.
         """
+        limits = self.settings.ingest
+        if follow_symlinks:
+            limits = dataclasses.replace(limits, follow_symlinks=True)
+        with self.store.lock("ingest"):
+            return self._ingest(paths, limits, workers, progress)
+
+    def _ingest(
+        self, paths: Iterable[Path | str], limits: Limits, workers: int | None, progress: Progress
+    ) -> IngestResult:
         result = IngestResult()
-        files = list(walk([Path(p) for p in paths]))
+        paths = [Path(p) for p in paths]
+        for path in paths:
+            if not path.exists() and not path.is_symlink():  # a broken link is a Skipped
+                raise IngestError(
+                    "no such file or folder",
+                    path=path,
+                    hint="check the path (relative paths start from the current folder)",
+                )
+        files = list(walk(paths, limits=limits))
         known = self.store.known_hashes()
         todo = []
         for path in files:
-            if path.is_file() and sha256_file(path) in known:
+            if isinstance(path, Skipped):
+                result.skipped.append(path)
+            elif path.is_file() and sha256_file(path) in known:
                 result.unchanged.append(str(path))
             else:
                 todo.append(path)
-        progress(len(result.unchanged), len(files))
+        progress(len(result.unchanged) + len(result.skipped), len(files))
         n_workers = workers or min(os.cpu_count() or 1, max(1, len(todo) // 8))
         # scan streams one document at a time: memory stays flat whatever the corpus size
-        for i, item in enumerate(scan(todo, workers=n_workers), len(result.unchanged) + 1):
+        done = len(result.unchanged) + len(result.skipped) + 1
+        for i, item in enumerate(scan(todo, workers=n_workers, limits=limits), done):
             if isinstance(item, Skipped):
                 result.skipped.append(item)
             else:
+                item = self._checked(item)
+                result.warnings += item.meta.extra.get("warnings", [])  # type: ignore[arg-type]
                 _, status = self.store.add_document(item, carried=result.carried)
                 {"added": result.added, "version": result.versions,
                  "unchanged": result.unchanged}[status].append(item.path)  # fmt: skip
@@ -162,10 +196,34 @@ class Project:
         self.store.record_skipped(None, result.skipped)
         return result
 
+    def _checked(self, doc: Document) -> Document:
+        """The document with warnings about codes outside the project's members/issuers."""
+        more = project_warnings(
+            doc.meta, doc.path, members=self.settings.members, issuers=self.settings.issuers
+        )
+        if not more:
+            return doc
+        extra = {**doc.meta.extra, "warnings": [*doc.meta.extra.get("warnings", []), *more]}  # type: ignore[misc]
+        return replace(doc, meta=replace(doc.meta, extra=extra))
+
+    def warnings(self) -> pd.DataFrame:
+        """Metadata warnings of the active documents: one row per (path, warning)."""
+        docs = self.documents()
+        rows = [
+            {"path": path, "warning": str(w)}
+            for path, extra in zip(docs["path"], docs["extra"], strict=True)
+            for w in (extra or {}).get("warnings", [])
+        ]
+        return pd.DataFrame(rows, columns=["path", "warning"])
+
     def code(
         self, coder: str | None = None, *, batch: int = 25, progress: Progress = _quiet
     ) -> CodeResult:
         """Code every document not yet coded by this coder configuration; resumable."""
+        with self.store.lock("code"):
+            return self._code(coder, batch, progress)
+
+    def _code(self, coder: str | None, batch: int, progress: Progress) -> CodeResult:
         name = self.coder(coder)
         impl = make_coder(name, self)
         key = run_key(coder=name, version=impl.version, codebook=self.codebook.sha256)
@@ -193,6 +251,7 @@ class Project:
         cols = [c for c in t.documents.c if c.name != "text"]
         df = self.store.frame(sa.select(*cols).where(t.documents.c.active.is_(True)))
         df["members"] = df["members"].map(lambda s: [m for m in s.split(";") if m])
+        df["date"] = df["date"].fillna("").astype(str)  # undated: "", never NaN
         return df.rename(columns={"id": "document_id"})
 
     def sentences(self, *, text: bool = False) -> pd.DataFrame:
@@ -238,12 +297,16 @@ class Project:
         return "other"
 
     def codings(self, coder: str | None = None, *, human: bool = True) -> pd.DataFrame:
-        """Effective codings: the coder's, with any human decision on the same cell winning."""
+        """Effective codings: the coder's, with any human decision on the same cell winning.
+
+        Machine codings made with another version of the codebook are left out: a changed
+        codebook means a recode (``secprio code``), never a silent mix of old and new."""
         name = self.coder(coder)
+        current = sa.select(t.runs.c.id).where(t.runs.c.codebook_sha256 == self.codebook.sha256)
         machine = (t.codings.c.coder == name) & (t.codings.c.source == "machine")
-        q = sa.select(t.codings).where(
-            machine | (t.codings.c.source == "human" if human else False)
-        )
+        machine = machine & t.codings.c.run_id.in_(current)
+        people = t.codings.c.source == "human" if human else False
+        q = sa.select(t.codings).where(machine | people)
         df = self.store.frame(q)
         if df.empty or not human:
             return df
@@ -251,10 +314,71 @@ class Project:
         df = df.sort_values(["_human", "created_at"])
         return df.drop_duplicates(["segment_id", "category"], keep="last").drop(columns="_human")
 
+    def coverage(self, coder: str | None = None) -> dict[str, int]:
+        """Active documents coded by ``coder`` with the current codebook, with another
+        version of it only (stale), and not at all."""
+        name = self.coder(coder)
+        q = (
+            sa.select(t.run_documents.c.document_id, t.runs.c.codebook_sha256)
+            .join(t.runs, t.runs.c.id == t.run_documents.c.run_id)
+            .join(t.documents, t.documents.c.id == t.run_documents.c.document_id)
+            .where(t.runs.c.coder == name, t.runs.c.kind == "code")
+            .where(t.documents.c.active.is_(True))
+        )
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(q).all()
+            n_active = conn.execute(
+                sa.select(sa.func.count()).where(t.documents.c.active.is_(True))
+            ).scalar_one()
+        current = {int(d) for d, sha in rows if sha == self.codebook.sha256}
+        stale = {int(d) for d, _ in rows} - current
+        return {
+            "documents": int(n_active),
+            "current": len(current),
+            "stale": len(stale),
+            "uncoded": int(n_active) - len(current) - len(stale),
+        }
+
+    def require_codings(self, coder: str | None = None) -> str:
+        """Raise when nothing is coded by ``coder`` with the current codebook (a score would
+        be a row of empty numbers); return a warning when only part of the corpus is."""
+        name = self.coder(coder)
+        cov = self.coverage(name)
+        fix = f"run `secprio code -p {self.root}" + (f" --coder {name}`" if coder else "`")
+        if cov["current"] == 0 and cov["stale"]:
+            raise MeasureError(
+                f"the codebook changed since the {name} coder coded the corpus: its codings "
+                f"of {cov['stale']} document(s) were made with another codebook version and "
+                "are not used",
+                path=self.root / self.settings.codebook,
+                hint=f"{fix} to recode with the current codebook",
+            )
+        if cov["current"] == 0:
+            raise MeasureError(
+                f"nothing is coded by the {name} coder yet, so there is nothing to measure",
+                path=self.root,
+                hint=f"{fix} first",
+            )
+        missing = cov["documents"] - cov["current"]
+        if not missing:
+            return ""
+        why = " (coded with an older codebook)" if cov["stale"] else " (ingested since)"
+        return (
+            f"{missing} of {cov['documents']} document(s) are not coded by {name} with the "
+            f"current codebook{why}: their sentences count as uncoded; {fix}"
+        )
+
     def scores(
-        self, *, by: str | None = None, coder: str | None = None, scale: str | None = None
+        self,
+        *,
+        by: str | None = None,
+        coder: str | None = None,
+        scale: str | None = None,
+        attribution: str = "issuer",
     ) -> pd.DataFrame:
-        """The 1–9 scores with 95% bootstrap intervals, overall or per value of ``by``."""
+        """The 1–9 scores with 95% bootstrap intervals, overall or per value of ``by``
+        (``attribution``: how sentences count for member states, secprio.measure.groups).
+        ``attrs["warning"]`` says when part of the corpus is not coded."""
         m = self.settings.measure
         sentences = self.sentences()
         if sentences.empty:
@@ -263,7 +387,8 @@ class Project:
                 path=self.root,
                 hint=f"run `secprio ingest -p {self.root} DOCUMENTS...` first",
             )
-        return score_sentences(
+        warning = self.require_codings(coder)
+        out = score_sentences(
             sentences,
             self.codings(coder),
             self.codebook,
@@ -271,7 +396,10 @@ class Project:
             n_boot=m.bootstrap,
             seed=m.seed,
             by=by,
+            attribution=attribution,
         )
+        out.attrs["warning"] = warning
+        return out
 
     def context_file(self, key: str) -> Path | None:
         """The path of a context file named in the settings (events, expert, claims)."""

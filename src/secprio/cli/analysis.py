@@ -9,12 +9,29 @@ import typer
 from rich.table import Table
 
 from secprio import api
-from secprio.cli.app import ProjectOption, app, console, guard, open_project, out
+from secprio.cli.app import (
+    ProjectOption,
+    app,
+    choices,
+    console,
+    fail,
+    guard,
+    open_project,
+    out,
+    value,
+    warn,
+)
+from secprio.cli.core import Attribution, AttributionOption, Grouping
+from secprio.display import percent, points
+from secprio.errors import MeasureError
 from secprio.measure import compare as compare_mod
 from secprio.measure.claims import confusion
+from secprio.measure.links import UNITS
 from secprio.timeline import events as tl
 from secprio.timeline.figure import link_documents, svg
 
+Unit = choices("Unit", UNITS)
+GridValue = choices("GridValue", compare_mod.VALUES)
 CsvOption = typer.Option(None, "--csv", help="Also write the table to this CSV file.")
 JsonOption = typer.Option(None, "--json", help="Also write the table to this JSON file.")
 
@@ -37,7 +54,7 @@ def _table(title: str, columns: list[str], rows: list[list[str]]) -> Table:
 
 @app.command()
 def links(
-    unit: str = typer.Option("paragraph", help="Co-occurrence unit: paragraph or sentence."),
+    unit: Unit = typer.Option(Unit.paragraph, help="Co-occurrence unit."),  # type: ignore[attr-defined,valid-type]
     window: int = typer.Option(1, help="With --unit sentence: sentences per block."),
     alpha: float = typer.Option(0.05, help="BH q below which a link is significant."),
     min_count: int = typer.Option(2, help="Shared units a significant link needs at least."),
@@ -49,7 +66,8 @@ def links(
     """Threat → response links: lift, log-odds ratio [95% CI], Fisher p and BH q per pair."""
     proj = open_project(project)
     fn = api.links if all_pairs else api.table1
-    df = guard(lambda: fn(proj, unit=unit, window=window, alpha=alpha, min_count=min_count))
+    kw = {"unit": value(unit), "window": window, "alpha": alpha, "min_count": min_count}
+    df = guard(lambda: fn(proj, **kw))  # type: ignore[operator]
     _save(df, csv, json)
     if all_pairs:
         rows = [
@@ -57,7 +75,7 @@ def links(
                 r.threat_label,
                 r.priority_label,
                 f"{r.a}/{r.b}/{r.c}/{r.d}",
-                f"{r.lift:.2f}",
+                "—" if pd.isna(r.lift) else f"{r.lift:.2f}",
                 f"{r.log_or:.2f} [{r.log_or_lo:.2f}, {r.log_or_hi:.2f}]",
                 f"{r.p:.3g}",
                 f"{r.q:.3g}",
@@ -67,7 +85,7 @@ def links(
         ]
         out.print(
             _table(
-                f"Threat × priority over {unit}s",
+                f"Threat × priority over {value(unit)}s",
                 [
                     "threat",
                     "priority",
@@ -108,8 +126,9 @@ def compare_cmd(
     event: str = typer.Option("", help="An event id (events.yaml) or ISO date: case window."),
     before: str = typer.Option("2y", help="Window before the event: 2y, 18m, 90d."),
     after: str = typer.Option("2y", help="Window from the event on."),
-    by: str = typer.Option("", help="Without --event: a grid by members, year, doc_type, …"),
-    value: str = typer.Option("count", help="Grid value: count, pct or row_pct."),
+    by: Grouping = typer.Option(None, help="Without --event: a grid by this field."),  # type: ignore[valid-type]
+    show: GridValue = typer.Option(GridValue.count, "--value", help="Grid value."),  # type: ignore[attr-defined,valid-type]
+    attribution: Attribution = AttributionOption,  # type: ignore[valid-type]
     csv: Path = CsvOption,
     json: Path = JsonOption,
     project: Path = ProjectOption,
@@ -127,9 +146,9 @@ def compare_cmd(
             [
                 r.label,
                 r.kind,
-                f"{r.salience_before:.1%}",
-                f"{r.salience_after:.1%}",
-                f"{r.diff * 100:+.1f} [{r.diff_lo * 100:+.1f}, {r.diff_hi * 100:+.1f}]",
+                percent(r.salience_before),
+                percent(r.salience_after),
+                points(r.diff * 100, r.diff_lo * 100, r.diff_hi * 100),
                 "●" if r.diff_lo > 0 or r.diff_hi < 0 else "",
             ]
             for r in df.itertuples(index=False)
@@ -144,15 +163,19 @@ def compare_cmd(
             )
         )
         if first["warning"]:
-            console.print(f"[yellow]warning[/] {first['warning']}")
+            warn(str(first["warning"]))
         return
-    df = guard(lambda: api.grid(proj, by=by))
+    field, rule, mode = value(by) or "", value(attribution) or "", value(show) or "count"
+    df = guard(lambda: api.grid(proj, by=field, attribution=rule))
     _save(df, csv, json)
-    wide = compare_mod.wide(df, value)
+    wide = compare_mod.wide(df, mode)
     labels = dict(zip(df["category"], df["label"], strict=False))
-    fmt = "{:.0f}" if value == "count" else "{:.1f}%"
+    fmt = "{:g}" if mode == "count" else "{:.1f}%"
     rows = [[str(g)] + [fmt.format(v) for v in wide.loc[g]] for g in wide.index]
-    out.print(_table(f"{by} × priority ({value})", [by] + [labels[c] for c in wide.columns], rows))
+    cols = [field] + [labels[c] for c in wide.columns]
+    out.print(_table(f"{field} × priority ({mode})", cols, rows))
+    if field == "members":
+        console.print(f"member states by the rule '{rule}' (--attribution; docs/analyses.md)")
 
 
 @app.command()
@@ -197,6 +220,14 @@ def trends(
     """Salience per year with 95% intervals, and a labelled extrapolation."""
     proj = open_project(project)
     df = guard(lambda: api.trends(proj))
+    if df.empty:
+        fail(
+            MeasureError(
+                "no document is dated, so there is no year to follow",
+                path=proj.root,
+                hint="add `date:` to the documents' metadata (docs/formats.md), then ingest again",
+            )
+        )
     _save(df, csv, json)
     prios = df[df["kind"] == "priority"]
     wide = prios.pivot(index="year", columns="label", values="salience")
@@ -238,8 +269,11 @@ def expert(
         [
             r.label,
             f"{r.expert:.0f}",
-            f"{r.evidence_score:.1f} [{r.evidence_lo:.1f}, {r.evidence_hi:.1f}]",
-            f"{r.diff:+.0f}",
+            "no evidence"
+            if pd.isna(r.evidence_score)
+            else f"{r.evidence_score:.1f} [{r.evidence_lo:.1f}, {r.evidence_hi:.1f}]"
+            + (" insufficient" if r.evidence == "insufficient" else ""),
+            "—" if pd.isna(r.diff) else f"{r.diff:+.0f}",
         ]
         for r in df.itertuples(index=False)
     ]

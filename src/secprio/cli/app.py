@@ -1,30 +1,122 @@
-"""The Typer app, the Rich console and helpers every command module shares."""
+"""The Typer app, the Rich console and helpers every command module shares.
+
+The CLI's contract lives here, in one place (``Commands.invoke``): an error secprio raises on
+purpose (``SecprioError``) prints its message, naming the input and the fix, and exits 2; any
+other exception prints one short line and the file its full traceback was written to, and
+exits 2 as well — no traceback reaches a user. Bad option values are refused by the parser
+with the valid choices (``choices``), also with exit status 2.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import datetime as dt
+import enum
+import os
+import tempfile
+import traceback
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.core import TyperGroup
 
+from secprio import __version__
 from secprio.errors import SecprioError
 from secprio.project import Project
 
-app = typer.Typer(
-    name="secprio",
-    help="Measure a regional organization's security priorities from its documents.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
 console = Console(stderr=True, soft_wrap=True)  # paths and fixes stay on one line
 out = Console()
 
 T = TypeVar("T")
+EXIT_ERROR = 2  # bad input, or an unexpected error (its traceback is written to a file)
 EXIT_SKIPPED = 3  # the run completed, but some input was skipped
+# click's own errors (usage, bad values) pass through: click prints them and exits 2
+_PASS = (typer.Exit, typer.Abort) + tuple(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
+
+
+def fail(exc: SecprioError) -> NoReturn:
+    """Print an expected error (input and fix) and exit 2."""
+    console.print(f"[bold red]error[/] {escape(str(exc))}", highlight=False)
+    raise typer.Exit(EXIT_ERROR) from exc
+
+
+def crash(exc: BaseException) -> NoReturn:
+    """An unexpected error: one line for the user, the traceback in a file, exit 2."""
+    folder = Path(os.environ.get("SECPRIO_TRACEBACKS") or Path(tempfile.gettempdir()) / "secprio")
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = folder / f"traceback-{stamp}-{os.getpid()}.txt"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            f"secprio {__version__}\n" + "".join(traceback.format_exception(exc)), encoding="utf-8"
+        )
+        where = f"the full traceback is in {path}"
+    except OSError:
+        where = "the traceback could not be written to a file"
+    console.print(
+        f"[bold red]error[/] unexpected {type(exc).__name__}: {escape(str(exc)[:300])}\n"
+        f"  {escape(where)}; please report it with the command you ran",
+        highlight=False,
+    )
+    raise typer.Exit(EXIT_ERROR) from exc
+
+
+class Commands(TyperGroup):
+    """The command group: every command runs inside the error contract."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _PASS:
+            raise
+        except SecprioError as exc:
+            fail(exc)
+        except Exception as exc:  # noqa: BLE001 - the contract: no traceback reaches a user
+            crash(exc)
+
+
+app = typer.Typer(
+    name="secprio",
+    cls=Commands,
+    help="Measure a regional organization's security priorities from its documents.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"secprio {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Measure a regional organization's security priorities from its documents."""
+
+
+def choices(name: str, values: Iterable[str]) -> type[enum.StrEnum]:
+    """An option type that accepts only these values; the parser lists them on a bad one."""
+    return enum.StrEnum(name, {v: v for v in values})  # type: ignore[return-value]
+
+
+def value(option: enum.StrEnum | str | None) -> str | None:
+    """The plain string of a choice option (None when not given)."""
+    if option is None:
+        return None
+    return str(option.value if isinstance(option, enum.Enum) else option)
+
 
 ProjectOption = typer.Option(Path("."), "--project", "-p", help="The project folder.")
 
@@ -38,8 +130,19 @@ def guard(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except SecprioError as exc:
-        console.print(f"[bold red]error[/] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
+        fail(exc)
+
+
+def require_file(path: Path, what: str, hint: str) -> Path:
+    """``path`` when it is a readable file, else the contract's error (input and fix)."""
+    if not path.is_file():
+        why = "is a folder, not a file" if path.is_dir() else "does not exist"
+        fail(SecprioError(f"{what} {why}", path=path, hint=hint))
+    return path
+
+
+def warn(message: str) -> None:
+    console.print(f"[yellow]warning[/] {escape(message)}", highlight=False)
 
 
 @contextmanager

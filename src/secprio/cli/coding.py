@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from secprio import packs
-from secprio.cli.app import ProjectOption, app, console, guard, open_project, out
+from secprio.cli.app import (
+    ProjectOption,
+    app,
+    console,
+    guard,
+    open_project,
+    out,
+    progress,
+    require_file,
+)
 from secprio.exchange import ExchangeError
 from secprio.exchange.gold import Gold, locate, project_documents, read
 from secprio.measure.agreement import RELIABLE, TENTATIVE
 from secprio.project import Project
+
+if TYPE_CHECKING:
+    from secprio.exchange.qdpx import ImportResult
 
 
 @app.command()
@@ -40,7 +53,8 @@ def suggest(
     out.print(table)
     console.print(
         f"wrote {path}: fill `category` (one row per category, empty for none) and "
-        f"`coder`, then `secprio import-gold {path.name}`"
+        f"`coder`, then `secprio import-gold -p {proj.root} {path}`",
+        highlight=False,
     )
 
 
@@ -58,7 +72,8 @@ def _gold(proj: Project, gold: Path | None) -> Gold:
             "your corpus needs your own gold file (secprio validate GOLD.csv)",
             highlight=False,
         )
-    return read(path, categories=proj.codebook.ids(), documents=project_documents(proj))
+    return read(path, categories=proj.codebook.ids(), documents=project_documents(proj),
+                limits=proj.settings.imports)  # fmt: skip
 
 
 @app.command()
@@ -85,16 +100,18 @@ def validate(
     proj = open_project(project)
     gold_set = guard(lambda: _gold(proj, gold))
     m = proj.settings.measure
-    result = guard(
-        lambda: run(
-            proj,
-            gold_set,
-            coders=coder or None,
-            folds=folds,
-            n_boot=boot or m.bootstrap,
-            seed=m.seed,
+    with progress("validate (cross-fitted coders, then each coder)") as update:
+        result = guard(
+            lambda: run(
+                proj,
+                gold_set,
+                coders=coder or None,
+                folds=folds,
+                n_boot=boot or m.bootstrap,
+                seed=m.seed,
+                progress=update,
+            )
         )
-    )
     console.print(
         f"gold: {result.gold} — {result.n_sentences} sentences coded by "
         f"{result.reference}; supervised and ensemble cross-fitted over "
@@ -178,7 +195,7 @@ def export(
 
 
 def _fail(exc: ExchangeError) -> NoReturn:
-    console.print(f"[bold red]error[/] {exc}", highlight=False)
+    console.print(f"[bold red]error[/] {escape(str(exc))}", highlight=False)
     raise typer.Exit(2)
 
 
@@ -191,6 +208,7 @@ def import_gold(
     from secprio.exchange.gold import to_store
 
     proj = open_project(project)
+    require_file(gold, "the gold file", "give the path of a gold CSV/JSONL (docs/formats.md)")
     gold_set = guard(lambda: _gold(proj, gold))
     n, missing = guard(lambda: to_store(proj, gold_set))
     console.print(f"stored {n} human decision(s); {len(missing)} sentence(s) not in the corpus")
@@ -198,7 +216,7 @@ def import_gold(
         console.print(
             "[yellow]sentences not found[/] (kept in the file; put it in the project "
             "folder as gold.csv to train and validate with them): "
-            + ", ".join(missing[:5])
+            + escape(", ".join(missing[:5]))
             + (" …" if len(missing) > 5 else ""),
             highlight=False,
         )
@@ -217,6 +235,7 @@ def import_qdpx(
     from secprio.exchange.qdpx import import_qdpx as run
 
     proj = open_project(project)
+    require_file(qdpx, "the REFI-QDA project", "give the path of a .qdpx file a QDA tool exported")
     mapping = {}
     for item in map_ or []:
         name, sep, cat = item.rpartition("=")
@@ -228,15 +247,36 @@ def import_qdpx(
             )
         mapping[name.strip()] = cat.strip()
     result = guard(lambda: run(proj, qdpx, mapping=mapping, ingest_missing=not no_ingest))
-    console.print(
-        f"stored {result.codings} sentence coding(s) from {result.selections} "
-        f"selection(s) by {', '.join(result.coders) or 'nobody'}"
-    )
+    if result.codings:
+        console.print(
+            f"stored {result.codings} sentence coding(s) from {result.selections} "
+            f"selection(s) by {', '.join(result.coders)}"
+        )
+    else:
+        console.print(_nothing_stored(result), highlight=False)
     for name, count in result.unmapped_codes.items():
         console.print(
-            f"[yellow]code not mapped[/] {name!r} ({count} selections): "
-            f"add --map '{name}=CATEGORY_ID'",
+            f"[yellow]code not mapped[/] {escape(repr(name))} ({count} selections): "
+            f"add --map '{escape(name)}=CATEGORY_ID'",
             highlight=False,
         )
     for name in result.unmatched_sources:
-        console.print(f"[yellow]source not found[/] {name}", highlight=False)
+        console.print(f"[yellow]source not found[/] {escape(name)}", highlight=False)
+
+
+def _nothing_stored(result: ImportResult) -> str:
+    """Why an import stored no human coding, and what to do."""
+    n, machine = result.selections, result.machine_skipped
+    why = []
+    if machine:
+        why.append(
+            f"{machine} of {n} selection(s) are machine codings exported by secprio (only "
+            "human codings are imported; the machine ones are recomputed by `secprio code`)"
+        )
+    if result.unmapped_codes:
+        why.append("codes not mapped to a category (see below: add --map)")
+    if result.unmatched_sources:
+        why.append("sources not found in the project (see below)")
+    if not n:
+        why.append("the file holds no coded selection")
+    return "stored no human coding: " + ("; ".join(why) or f"none of {n} selection(s) matched")

@@ -6,6 +6,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 Floats = NDArray[np.float64]
+# fewer documents than this in a frame or window: a bootstrap over documents has too few
+# distinct resamples to say how uncertain the number is, so it is flagged, not shown as sure
+MIN_DOCS = 3
 
 
 def doc_totals(

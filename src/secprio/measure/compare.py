@@ -2,8 +2,9 @@
 
 Per cell (group g, category c): ``count`` = sentences of g coded c; ``pct`` = weighted
 salience of c in g, in % (the weighted share of g's sentences coded c, as in the scores);
-``row_pct`` = c's share of all codings of the grid's kind in g, in %. A list-valued field
-(``members``) puts a sentence in the group of every state it lists.
+``row_pct`` = c's share of all codings of the grid's kind in g, in %. Which sentences belong
+to a group is ``secprio.measure.groups``: for ``members`` a documented attribution rule
+(issuer by default; ``fractional`` counts are then fractions of sentences).
 """
 
 from __future__ import annotations
@@ -13,24 +14,22 @@ import pandas as pd
 
 from secprio.codebook.model import Codebook
 from secprio.errors import MeasureError
+from secprio.measure import groups
 from secprio.measure.scores import coded_matrix
 
-GROUPINGS = ("members", "year", "doc_type", "issuer", "language", "period")
-UNDATED = "undated"
+GROUPINGS = groups.GROUPINGS
+UNDATED = groups.UNDATED
+VALUES = ("count", "pct", "row_pct")
 
 
-def group_values(sentences: pd.DataFrame, by: str) -> pd.Series:
-    """The group of each sentence as text; lists stay lists (exploded later)."""
-    if by not in sentences.columns:
-        raise MeasureError(
-            f"no metadata field {by!r} to group by", hint=f"use one of: {', '.join(GROUPINGS)}"
-        )
-    col = sentences[by]
-    if by == "year":
-        return col.map(lambda y: UNDATED if pd.isna(y) else str(int(y)))
-    if col.map(lambda v: isinstance(v, list | tuple)).any():
-        return col.map(lambda v: list(v) if isinstance(v, list | tuple) else [v])
-    return col.fillna("").astype(str)
+def group_values(sentences: pd.DataFrame, by: str, *, attribution: str = "issuer") -> pd.Series:
+    """The groups of each sentence, as a list (empty when it counts for none), by the same
+    rule as ``grid``: for drilling down from a cell to its sentences."""
+    rows = groups.assign(sentences, by, attribution=attribution)
+    lists: list[list[str]] = [[] for _ in range(len(sentences))]
+    for pos, group in zip(rows["pos"], rows["group"], strict=True):
+        lists[int(pos)].append(str(group))
+    return pd.Series(lists, index=sentences.index)
 
 
 def grid(
@@ -40,6 +39,7 @@ def grid(
     *,
     by: str = "members",
     kind: str = "priority",
+    attribution: str = "issuer",
 ) -> pd.DataFrame:
     """Long table: one row per (group, category) with count, pct and row_pct."""
     cats = codebook.ids(kind)  # type: ignore[arg-type]
@@ -50,21 +50,26 @@ def grid(
             hint="use kind priority or threat",
         )
     coded = coded_matrix(sentences, codings, cats)
-    frame = pd.DataFrame(coded, columns=cats)
-    frame["_w"] = sentences["weight"].to_numpy(dtype=float)
-    frame["_group"] = group_values(sentences, by).to_numpy()
-    frame = frame.explode("_group").dropna(subset=["_group"])
-    weighted = frame[cats].mul(frame["_w"], axis=0).assign(_group=frame["_group"])
+    rows = groups.assign(sentences, by, attribution=attribution)
+    if rows.empty:
+        raise groups.empty_reason(sentences, by, attribution)
+    pos, share = rows["pos"].to_numpy(), rows["share"].to_numpy()
+    frame = pd.DataFrame(coded[pos] * share[:, None], columns=cats)
+    frame["_group"] = rows["group"].to_numpy()
+    frame["_n"] = share
+    frame["_w"] = sentences["weight"].to_numpy(dtype=float)[pos] * share
+    weighted = frame[cats].mul(sentences["weight"].to_numpy(dtype=float)[pos], axis=0)
+    weighted["_group"] = frame["_group"]
     counts = frame.groupby("_group")[cats].sum()
     w_coded = weighted.groupby("_group")[cats].sum()
-    n_sent = frame.groupby("_group").size()
+    n_sent = frame.groupby("_group")["_n"].sum()
     w_tot = frame.groupby("_group")["_w"].sum()
     labels = {c.id: c.label for c in codebook.categories}
     rows = []
-    for g in _order(counts.index, by):
+    for g in groups.order([str(g) for g in counts.index], by):
         row_total = counts.loc[g].sum()
         for c in cats:
-            n = int(counts.at[g, c])
+            n = _count(counts.at[g, c])
             rows.append(
                 {
                     "group": g,
@@ -72,26 +77,26 @@ def grid(
                     "label": labels[c],
                     "kind": kind,
                     "count": n,
-                    "n_sentences": int(n_sent[g]),
+                    "n_sentences": _count(n_sent[g]),
                     "pct": 100.0 * w_coded.at[g, c] / w_tot[g] if w_tot[g] else 0.0,
                     "row_pct": 100.0 * n / row_total if row_total else 0.0,
                 }
             )
     out = pd.DataFrame(rows)
-    out.attrs["by"] = by
+    out.attrs.update(by=by, attribution=attribution if by == "members" else "")
     return out
 
 
-def _order(groups: pd.Index, by: str) -> list[str]:
-    values = [str(g) for g in groups]
-    if by == "year":
-        return sorted(values, key=lambda y: (y == UNDATED, y))
-    return sorted(values)
+def _count(x: float) -> int | float:
+    """Whole sentences as int; fractional attribution keeps two decimals."""
+    return int(round(x)) if abs(x - round(x)) < 1e-9 else round(float(x), 2)
 
 
 def wide(long: pd.DataFrame, value: str = "count") -> pd.DataFrame:
     """The grid as a group × category matrix of one value (count, pct or row_pct)."""
+    if value not in VALUES:
+        raise MeasureError(f"unknown grid value {value!r}", hint=f"use one of: {', '.join(VALUES)}")
     mat = long.pivot(index="group", columns="category", values=value)
     cats = list(dict.fromkeys(long["category"]))
-    groups = list(dict.fromkeys(long["group"]))
-    return mat.reindex(index=groups, columns=cats).astype(float).fillna(np.nan)
+    order = list(dict.fromkeys(long["group"]))
+    return mat.reindex(index=order, columns=cats).astype(float).fillna(np.nan)

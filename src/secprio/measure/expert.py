@@ -82,21 +82,29 @@ def differences(scores: pd.DataFrame, assessment: Assessment) -> pd.DataFrame:
         if cat not in s.index:
             continue
         r = s.loc[cat]
+        none = pd.isna(r["points"])  # no coded sentence: nothing to set beside the rating
+        points = pd.NA if none else int(r["points"])
         rows.append(
             {
                 "category": cat,
                 "label": r["label"],
                 "expert": rating,
+                "evidence": r.get("evidence", "measured"),
                 "evidence_score": r["score"],
                 "evidence_lo": r["score_lo"],
                 "evidence_hi": r["score_hi"],
-                "evidence_points": int(r["points"]),
-                "diff": int(r["points"]) - rating,
+                "evidence_points": points,
+                "diff": pd.NA if none else int(points) - rating,
                 "diff_score": r["score"] - rating,
-                "expert_in_interval": bool(r["score_lo"] <= rating <= r["score_hi"]),
+                "expert_in_interval": (
+                    pd.NA if none else bool(r["score_lo"] <= rating <= r["score_hi"])
+                ),
             }
         )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    return out.astype({"evidence_points": "Int64", "diff": "Int64"})
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,4 +1,11 @@
-"""Weighted salience per category and frame, on the 1–9 scale, with bootstrap intervals."""
+"""Weighted salience per category and frame, on the 1–9 scale, with bootstrap intervals.
+
+Every row says how much evidence stands behind it (``evidence``): ``no evidence`` when no
+sentence of the frame is coded with the category (score, interval and points are left empty,
+never shown as a low score); ``insufficient`` when the frame has fewer than ``MIN_DOCS``
+documents or the category is coded in a single document (one text decides the number; the
+bootstrap over documents cannot show how fragile it is); ``measured`` otherwise.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +15,21 @@ import numpy as np
 import pandas as pd
 
 from secprio.codebook.model import Codebook
-from secprio.measure.bootstrap import doc_totals, interval, replicates
+from secprio.measure import groups
+from secprio.measure.bootstrap import MIN_DOCS, doc_totals, interval, replicates
 from secprio.measure.scale import to_scale
 
 ALL = "All documents"
+MEASURED, INSUFFICIENT, NO_EVIDENCE = "measured", "insufficient", "no evidence"
+
+
+def evidence(n_documents: int, n_docs_coded: int) -> str:
+    """The evidence state of one cell (see the module docstring)."""
+    if n_docs_coded == 0:
+        return NO_EVIDENCE
+    if n_documents < MIN_DOCS or n_docs_coded < 2:
+        return INSUFFICIENT
+    return MEASURED
 
 
 def coded_matrix(
@@ -23,6 +41,8 @@ def coded_matrix(
     col = {c: i for i, c in enumerate(categories)}
     hits = codings[(codings["value"] == 1) & codings["category"].isin(col)]
     hits = hits[hits["segment_id"].isin(pos.index)]
+    if hits.empty:  # also: no sentences at all (no dated document, an empty window)
+        return mat
     mat[pos[hits["segment_id"]].to_numpy(), hits["category"].map(col).to_numpy()] = 1.0
     return mat
 
@@ -43,6 +63,7 @@ def score_frame(
     w_tot, c_tot = doc_totals(doc_index, weights, coded, len(doc_codes))
     point = c_tot.sum(axis=0) / max(w_tot.sum(), 1e-12)
     boot = replicates(w_tot, c_tot, n=n_boot, seed=seed)
+    docs_coded = (c_tot > 0).sum(axis=0)
     rows = []
     for kind in ("priority", "threat"):
         idx = [i for i, c in enumerate(codebook.categories) if c.kind == kind]
@@ -53,6 +74,8 @@ def score_frame(
         k_lo, k_hi = interval(sc_boot)
         for j, i in enumerate(idx):
             cat = codebook.categories[i]
+            state = evidence(len(doc_codes), int(docs_coded[i]))
+            none = state == NO_EVIDENCE
             rows.append(
                 {
                     "frame": frame,
@@ -62,16 +85,19 @@ def score_frame(
                     "n_documents": len(doc_codes),
                     "n_sentences": len(sentences),
                     "n_coded": int(coded[:, i].sum()),
+                    "n_docs_coded": int(docs_coded[i]),
+                    "evidence": state,
                     "salience": point[i],
                     "salience_lo": s_lo[j],
                     "salience_hi": s_hi[j],
-                    "score": sc[j],
-                    "score_lo": k_lo[j],
-                    "score_hi": k_hi[j],
-                    "points": int(np.rint(sc[j])),
+                    "score": np.nan if none else sc[j],
+                    "score_lo": np.nan if none else k_lo[j],
+                    "score_hi": np.nan if none else k_hi[j],
+                    "points": pd.NA if none else int(np.rint(sc[j])),
                 }
             )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    return out.astype({"points": "Int64"}) if len(out) else out
 
 
 def score(
@@ -83,18 +109,29 @@ def score(
     n_boot: int = 1000,
     seed: int = 0,
     by: str | None = None,
+    attribution: str = "issuer",
 ) -> pd.DataFrame:
-    """Scores for all documents, or for each value of the column ``by`` (a frame each)."""
+    """Scores for all documents, or for each group of the field ``by`` (a frame each);
+    ``attribution`` is the rule for ``by="members"`` (``secprio.measure.groups``)."""
     cats = codebook.ids()
     coded = coded_matrix(sentences, codings, cats)
     if by is None:
         return score_frame(sentences, coded, codebook, scale=scale, n_boot=n_boot, seed=seed)
+    rows = groups.assign(sentences, by, attribution=attribution)
+    if rows.empty:
+        raise groups.empty_reason(sentences, by, attribution)
     parts = []
-    for value, part in sentences.groupby(by, sort=True):
-        mask = (sentences[by] == value).to_numpy()
+    for value in groups.order(rows["group"].unique().tolist(), by):
+        mine = rows[rows["group"] == value]
+        pos = mine["pos"].to_numpy()
+        part = sentences.iloc[pos].assign(
+            weight=sentences["weight"].to_numpy(dtype=float)[pos] * mine["share"].to_numpy()
+        )
         parts.append(
             score_frame(
-                part, coded[mask], codebook, scale=scale, n_boot=n_boot, seed=seed, frame=str(value)
+                part, coded[pos], codebook, scale=scale, n_boot=n_boot, seed=seed, frame=value
             )
         )
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs.update(by=by, attribution=attribution if by == "members" else "")
+    return out

@@ -10,7 +10,7 @@ left out of the macro average rather than counted as perfect.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
 from itertools import product
@@ -224,8 +224,10 @@ def validate(
     n_boot: int = 1000,
     seed: int = 0,
     top: int = 10,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Validation:
-    """Per-category P/R/F1 with bootstrap intervals, confusions and Krippendorff's alpha."""
+    """Per-category P/R/F1 with bootstrap intervals, confusions and Krippendorff's alpha.
+    ``progress(done, total)``: after the cross-fitted predictions, then after each coder."""
     from secprio.coders.embed import CACHE_NAME, DEFAULT_MODEL
     from secprio.coders.ensemble import cross_predict, project_base
     from secprio.coders.supervised import gold_examples
@@ -237,6 +239,9 @@ def validate(
     examples = gold_examples(gold, cats, coder=reference)
     units = list(gold.units([reference])["unit"])
     model = project.settings.measure.embedding or DEFAULT_MODEL
+    step = progress or (lambda _done, _total: None)
+    total = 1 + len(coders)
+    step(0, total)
     preds = cross_predict(
         project.codebook,
         examples,
@@ -247,9 +252,10 @@ def validate(
         folds=folds,
         seed=seed,
     )
+    step(1, total)
     metrics, confused, alphas = [], [], []
     human = gold.all_labels()
-    for name in coders:
+    for done, name in enumerate(coders, 2):
         m = evaluate(examples.labels, preds[name], cats, n_boot=n_boot, seed=seed)
         metrics.append(m.assign(coder=name))
         c = confusions(examples.labels, preds[name], cats, texts=examples.texts, top=top)
@@ -264,6 +270,7 @@ def validate(
         }
         a = by_category(labels, [reference, name], cats, n_boot=n_boot, seed=seed)
         alphas.append(a.assign(pair=f"{name} vs {reference}"))
+        step(done, total)
     for other in gold.coders[1:]:
         a = by_category(human, [reference, other], cats, n_boot=n_boot, seed=seed)
         alphas.append(a.assign(pair=f"{other} vs {reference}"))

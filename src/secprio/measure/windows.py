@@ -17,10 +17,10 @@ import pandas as pd
 
 from secprio.codebook.model import Codebook
 from secprio.errors import MeasureError
-from secprio.measure.bootstrap import doc_totals, interval, replicates
+from secprio.measure.bootstrap import MIN_DOCS, doc_totals, interval, replicates
 from secprio.measure.scores import coded_matrix
 
-MIN_DOCS = 3  # fewer documents than this in a window: the change is flagged as fragile
+__all__ = ["MIN_DOCS", "bounds", "offset", "window"]
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([ymwd])\s*$", re.IGNORECASE)
 
 

@@ -28,3 +28,13 @@ def matching(codebook_sha256: str) -> Path | None:
         if hashlib.sha256((folder / "codebook.yaml").read_bytes()).hexdigest() == codebook_sha256:
             return folder
     return None
+
+
+def codes(name: str) -> tuple[list[str], list[str]]:
+    """The pack's member-state codes and other issuers (``members.yaml``), for the settings."""
+    import yaml
+
+    file = path(name) / "members.yaml"
+    raw = yaml.safe_load(file.read_text(encoding="utf-8")) if file.is_file() else None
+    raw = raw if isinstance(raw, dict) else {}
+    return [str(m) for m in raw.get("members", [])], [str(i) for i in raw.get("issuers", [])]

@@ -16,9 +16,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from secprio.api import with_passages
-from secprio.errors import SecprioError
+from secprio.display import percent, points
+from secprio.errors import MeasureError, SecprioError
 from secprio.measure import claims as claims_mod
-from secprio.measure import compare, trends, windows
+from secprio.measure import compare, groups, trends, windows
 from secprio.measure import expert as expert_mod
 from secprio.measure import links as links_mod
 from secprio.report import figures
@@ -222,16 +223,18 @@ def _cell_style(value: float, top: float) -> tuple[str, str]:
     return figures.colour(v), "#fff" if v >= 6.5 else "#000"
 
 
-def grid_html(long: pd.DataFrame, *, by: str, caption: str) -> str:
+def grid_html(long: pd.DataFrame, *, by: str, caption: str, field: str = "") -> str:
     """A group × category grid whose cells carry all three values; the toggle picks one and a
-    click opens the sentences of the cell (``by`` is the evidence field filtered on)."""
+    click opens the sentences of the cell (``field``, default ``by``: the evidence field
+    filtered on)."""
+    field = field or by
     cats = list(dict.fromkeys(long["category"]))
     labels = dict(zip(long["category"], long["label"], strict=False))
     tops = {m: float(long[m].max()) for m, _ in MODES}
     head = "".join(f"<th>{escape(labels[c])}</th>" for c in cats)
     rows = []
     for group, part in long.groupby("group", sort=False):
-        value = "" if group == compare.UNDATED else str(group)
+        value = "" if group in (compare.UNDATED, groups.NONE) else str(group)
         n = int(part["n_sentences"].iat[0])
         cells = []
         for r in part.itertuples(index=False):
@@ -248,7 +251,7 @@ def grid_html(long: pd.DataFrame, *, by: str, caption: str) -> str:
             bg, fg = style["count"]
             cells.append(
                 f'<td class="cell cg" style="background:{bg};color:{fg}"{data} '
-                f'data-cat="{escape(r.category)}" data-field="{escape(by)}" '
+                f'data-cat="{escape(r.category)}" data-field="{escape(field)}" '
                 f'data-value="{escape(value)}" title="{r.count} of {n} sentences">'
                 f'<span class="v">{r.count}</span></td>'
             )
@@ -278,19 +281,28 @@ def compare_section(ctx: Context) -> Section | None:
         "<p>Coded sentences per group and priority (MAXQDA's Code Matrix "
         "Browser). <b>Counts</b>: sentences coded; <b>% of sentences</b>: the weighted "
         "share of the group's sentences coded (salience); <b>Row %</b>: the priority's "
-        "share of the group's priority codings. A sentence counts for every member "
-        "state it lists. Click a cell for its sentences.</p>",
+        "share of the group's priority codings. Member states: a sentence counts for the "
+        "state that <b>issued</b> its document (documents of the organization count for "
+        "no state); the alternatives, <code>secprio compare --by members --attribution "
+        "fractional</code> (1/k of the sentence to each of the k states a document lists) "
+        "and <code>every</code> (the whole sentence to each), are in docs/analyses.md. "
+        "Click a cell for its sentences.</p>",
         f'<p class="toggle">Show: {buttons}</p>',
     ]
     tables = {}
     for by, title in GRIDS:
-        long = compare.grid(ctx.sentences, ctx.codings, cb, by=by)
-        tables[f"grid_{by}"] = long
         parts.append(f"<h3>{escape(title)}</h3>")
+        try:
+            long = compare.grid(ctx.sentences, ctx.codings, cb, by=by)
+        except MeasureError as exc:  # e.g. no document issued by a member state
+            parts.append(f"<p class='muted'>Not available: {escape(exc.args[0])}</p>")
+            continue
+        tables[f"grid_{by}"] = long
         parts.append(
             grid_html(
                 long,
                 by=by,
+                field="issuer" if by == "members" else by,  # the drill-down follows the rule
                 caption=f"Rows: {by}; in brackets the number of "
                 "sentences. Colour scaled to the grid's largest value.",
             )
@@ -397,6 +409,14 @@ def _forest(df: pd.DataFrame, title: str) -> Figure:
     return fig
 
 
+def _shares(df: pd.DataFrame, side: str) -> list[str]:
+    cols = (df[f"salience_{side}"], df[f"salience_{side}_lo"], df[f"salience_{side}_hi"])
+    return [
+        "— (no documents)" if pd.isna(a) else f"{percent(a)} [{percent(lo)}, {percent(hi)}]"
+        for a, lo, hi in zip(*cols, strict=True)
+    ]
+
+
 @register(50)
 def windows_section(ctx: Context) -> Section | None:
     key = [e for e in _events(ctx) if e.key]
@@ -435,27 +455,12 @@ def windows_section(ctx: Context) -> Section | None:
             f"documents, {head['n_sentences_after']} sentences {flag}</p>"
         )
         shown = df.assign(
-            before=[
-                f"{a:.1%} [{lo:.1%}, {hi:.1%}]"
-                for a, lo, hi in zip(
-                    df["salience_before"],
-                    df["salience_before_lo"],
-                    df["salience_before_hi"],
-                    strict=True,
-                )
-            ],
-            after=[
-                f"{a:.1%} [{lo:.1%}, {hi:.1%}]"
-                for a, lo, hi in zip(
-                    df["salience_after"],
-                    df["salience_after_lo"],
-                    df["salience_after_hi"],
-                    strict=True,
-                )
-            ],
+            before=_shares(df, "before"),
+            after=_shares(df, "after"),
             change=[
-                f"{'● ' if lo > 0 or hi < 0 else ''}{d * 100:+.1f} pp "
-                f"[{lo * 100:+.1f}, {hi * 100:+.1f}]"
+                "— (a window has no documents)"
+                if pd.isna(d)
+                else f"{'● ' if lo > 0 or hi < 0 else ''}{points(d * 100, lo * 100, hi * 100)} pp"
                 for d, lo, hi in zip(df["diff"], df["diff_lo"], df["diff_hi"], strict=True)
             ],
         )[["label", "kind", "before", "after", "change"]]
@@ -547,7 +552,12 @@ def trends_section(ctx: Context) -> Section | None:
         ctx.sentences, ctx.codings, ctx.project.codebook, n_boot=m.bootstrap, seed=m.seed
     )
     if yearly.empty:
-        return None
+        return Section(
+            "trends",
+            "Trends",
+            "<p class='muted'>Not available: no document is dated, so there is no year to "
+            "follow. Add <code>date:</code> to the documents' metadata (docs/formats.md).</p>",
+        )
     proj = trends.projection(yearly)
     img, png = _png(_trend_figure(yearly, proj), "salience of each priority per year")
     made = (proj["status"] == "extrapolation").any()
@@ -588,6 +598,9 @@ def _expert_figure(diff: pd.DataFrame, name: str) -> Figure:
     ax.set_yticks(range(len(diff)), diff["label"])
     for i, r in enumerate(diff.itertuples(index=False)):
         for j, v in enumerate((r.expert, r.evidence_score)):
+            if j and pd.isna(v):
+                ax.text(j, i, "no evidence", ha="center", va="center", fontsize=8, color="#666")
+                continue
             colour = "white" if v >= 6.5 else "black"
             ax.text(
                 j,

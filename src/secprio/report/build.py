@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import matplotlib
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from secprio import __version__, files
@@ -49,12 +51,30 @@ def _load_plugins() -> None:
                 raise
 
 
-def write(project: Project, out: Path | str) -> Report:
+def _quiet(_done: int, _total: int) -> None:
+    return None
+
+
+def write(
+    project: Project, out: Path | str, *, progress: Callable[[int, int], None] = _quiet
+) -> Report:
+    """Build every section (``progress(done, total)`` after each) and write the report."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _load_plugins()
     ctx = Context(project)
-    sections = [s for b in ordered() if (s := b(ctx)) is not None]
+    builders = ordered()
+    total = len(builders) + 1  # the last step: the evidence records and the page itself
+    progress(0, total)
+    sections = []
+    # labels are codebook text: `$...$` in one must be shown, not parsed as mathtext (an
+    # unbalanced formula would end the whole report in a ValueError)
+    with matplotlib.rc_context({"text.parse_math": False}):
+        for i, build in enumerate(builders, 1):
+            section = build(ctx)
+            if section is not None:
+                sections.append(section)
+            progress(i, total)
     report = Report(out / "report.html")
     for s in sections:
         report.files += _write_section_files(s, out)
@@ -72,6 +92,7 @@ def write(project: Project, out: Path | str) -> Report:
         )
     )
     files.write_text(report.html, html)  # a killed run leaves the previous report whole
+    progress(total, total)
     return report
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from secprio import __version__
 from secprio.coders.registry import validity
+from secprio.measure.bootstrap import MIN_DOCS
 from secprio.report import figures
 from secprio.report.html import heat_grid, table
 from secprio.report.sections import Context, Section, register
@@ -26,7 +27,9 @@ SCORE_COLUMNS = [
     "salience",
     "salience_lo",
     "salience_hi",
+    "evidence",
     "n_coded",
+    "n_docs_coded",
     "n_sentences",
     "n_documents",
 ]
@@ -68,8 +71,14 @@ def heatmap_section(ctx: Context) -> Section:
         f"<code>{escape(ctx.project.coder())}</code> "
         f"({escape(validity(ctx.project.coder(), ctx.project))}). "
         "Brackets: 95% bootstrap interval over documents "
-        f"({m.bootstrap} replicates, seed {m.seed}).</p>"
+        f"({m.bootstrap} replicates, seed {m.seed}). A grey cell marked <i>no evidence</i> "
+        "has no coded sentence (not a low score); a pale cell marked <i>insufficient</i> "
+        f"rests on fewer than {MIN_DOCS} documents or on a single document that mentions the "
+        "category, so its interval cannot show how fragile it is (docs/measurement.md).</p>"
     )
+    warning = ctx.scores.attrs.get("warning", "")
+    if warning:
+        intro += f'<p class="warning"><b>Warning</b>: {escape(warning)}</p>'
     return Section("heatmap", "Priority heatmap", intro + "".join(parts), files=files)
 
 
@@ -89,12 +98,27 @@ def scores_section(ctx: Context) -> Section:
 @register(90)
 def skipped_section(ctx: Context) -> Section:
     skipped = ctx.project.skipped()[["path", "reason"]]
-    if skipped.empty:
-        return Section(
-            "skipped", "Skipped files", "<p>No file was skipped.</p>", tables={"skipped": skipped}
+    notes = ctx.project.warnings()
+    parts = [
+        f"<p>{len(skipped)} file(s) could not be read:</p>" + table(skipped, id="skipped")
+        if len(skipped)
+        else "<p>No file was skipped.</p>"
+    ]
+    if len(notes):
+        parts.append(
+            f"<p>{len(notes)} metadata warning(s): the documents are in the measurement, but "
+            "what they lack (a date, a type, an issuer) or hold in doubt (a code that is no "
+            "country or not the project's) changes where they count. Each names the fix.</p>"
+            + table(notes, id="warnings")
         )
-    html = f"<p>{len(skipped)} file(s) could not be read:</p>" + table(skipped, id="skipped")
-    return Section("skipped", "Skipped files", html, tables={"skipped": skipped})
+    else:
+        parts.append("<p>No metadata warnings.</p>")
+    return Section(
+        "skipped",
+        "Skipped files and metadata warnings",
+        "".join(parts),
+        tables={"skipped": skipped, "warnings": notes},
+    )
 
 
 @register(95)

@@ -23,13 +23,17 @@ def heatmap(scores: pd.DataFrame, *, title: str, value: str = "score") -> Figure
     grid = grid.reindex(index=order, columns=frames)
     lo = scores.pivot(index="label", columns="frame", values="score_lo").reindex_like(grid)
     hi = scores.pivot(index="label", columns="frame", values="score_hi").reindex_like(grid)
+    state = scores.pivot(index="label", columns="frame", values="evidence").reindex_like(grid)
     fig, ax = plt.subplots(figsize=(2.0 + 1.45 * len(frames), 1.2 + 0.55 * len(grid)))
     im = ax.imshow(grid.to_numpy(dtype=float), cmap=CMAP, vmin=1, vmax=9, aspect="auto")
     ax.set_xticks(range(len(frames)), frames, rotation=30, ha="right")
     ax.set_yticks(range(len(grid)), grid.index)
     for (i, j), v in np.ndenumerate(grid.to_numpy(dtype=float)):
         if np.isnan(v):
+            if state.iat[i, j] == "no evidence":
+                ax.text(j, i, "no evidence", ha="center", va="center", fontsize=7, color="#666")
             continue
+        thin = state.iat[i, j] == "insufficient"
         colour = "white" if v >= 6.5 else "black"
         ax.text(
             j,
@@ -44,7 +48,7 @@ def heatmap(scores: pd.DataFrame, *, title: str, value: str = "score") -> Figure
         ax.text(
             j,
             i + 0.22,
-            f"[{lo.iat[i, j]:.1f}–{hi.iat[i, j]:.1f}]",
+            f"[{lo.iat[i, j]:.1f}–{hi.iat[i, j]:.1f}]" + (" insufficient" if thin else ""),
             ha="center",
             va="center",
             fontsize=7,
@@ -52,6 +56,7 @@ def heatmap(scores: pd.DataFrame, *, title: str, value: str = "score") -> Figure
         )
     bar = fig.colorbar(im, ax=ax, ticks=range(1, 10))
     bar.set_label("priority score (1–9, 95% interval in brackets)")
+    ax.set_facecolor("#eeeeee")  # a cell without evidence stays grey, not the colour of 1
     ax.set_title(title)
     fig.tight_layout()
     return fig

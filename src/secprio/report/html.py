@@ -6,6 +6,7 @@ from html import escape
 
 import pandas as pd
 
+from secprio.display import DASH
 from secprio.report.figures import colour
 
 
@@ -16,7 +17,9 @@ def table(df: pd.DataFrame, *, id: str = "", floats: int = 2) -> str:
     for row in df.itertuples(index=False):
         cells = []
         for v in row:
-            if isinstance(v, float):
+            if v is pd.NA or (isinstance(v, float) and v != v):  # missing: a dash, not "nan"
+                cells.append(f'<td class="num">{DASH}</td>')
+            elif isinstance(v, float):
                 cells.append(f'<td class="num">{v:.{floats}f}</td>')
             elif isinstance(v, int):
                 cells.append(f'<td class="num">{v}</td>')
@@ -25,6 +28,40 @@ def table(df: pd.DataFrame, *, id: str = "", floats: int = 2) -> str:
         body.append(f"<tr>{''.join(cells)}</tr>")
     ident = f' id="{escape(id)}"' if id else ""
     return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+NO_EVIDENCE_BG = "#eeeeee"
+
+
+def _heat_cell(r: pd.Series, cat: str, field: str, frame: str, value: str) -> str:
+    """One cell: the score and its interval; "no evidence" or an "insufficient" mark with n
+    where the evidence is missing or too thin to be read as certain."""
+    state = str(r.get("evidence", "measured"))
+    attrs = (
+        f'data-cat="{escape(cat)}" data-field="{escape(field)}" data-value="{escape(frame)}" '
+        f'data-evidence="{escape(state)}"'
+    )
+    if state == "no evidence":
+        return (
+            f'<td class="cell none" style="background:{NO_EVIDENCE_BG};color:#666" {attrs} '
+            f'title="no sentence coded in {int(r["n_documents"])} documents">'
+            "<small>no evidence</small></td>"
+        )
+    v = float(r[value])
+    fg = "#fff" if v >= 6.5 else "#000"
+    thin = state == "insufficient"
+    note = (
+        f"<br><small class='thin'>insufficient: {int(r['n_docs_coded'])} of "
+        f"{int(r['n_documents'])} docs</small>"
+        if thin
+        else ""
+    )
+    return (
+        f'<td class="cell{" thin" if thin else ""}" style="background:{colour(v)};color:{fg}'
+        f'{";opacity:.55" if thin else ""}" {attrs} title="{int(r["n_coded"])} sentences in '
+        f'{int(r["n_docs_coded"])} of {int(r["n_documents"])} documents">'
+        f"<b>{v:.1f}</b><br><small>[{r['score_lo']:.1f}–{r['score_hi']:.1f}]</small>{note}</td>"
+    )
 
 
 def heat_grid(scores: pd.DataFrame, *, field: str, value: str = "score", caption: str = "") -> str:
@@ -44,15 +81,7 @@ def heat_grid(scores: pd.DataFrame, *, field: str, value: str = "score", caption
             if f not in by_frame.index:
                 cells.append("<td></td>")
                 continue
-            r = by_frame.loc[f]
-            v = float(r[value])
-            fg = "#fff" if v >= 6.5 else "#000"
-            cells.append(
-                f'<td class="cell" style="background:{colour(v)};color:{fg}" '
-                f'data-cat="{escape(str(cat))}" data-field="{escape(field)}" '
-                f'data-value="{escape(str(f))}" title="{int(r["n_coded"])} sentences">'
-                f"<b>{v:.1f}</b><br><small>[{r['score_lo']:.1f}–{r['score_hi']:.1f}]</small></td>"
-            )
+            cells.append(_heat_cell(by_frame.loc[f], str(cat), field, str(f), value))
         rows.append(f"<tr><th class='rowh'>{label}</th>{''.join(cells)}</tr>")
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
     return (
