@@ -145,6 +145,7 @@ def _patch_headers(path: Path, *, local: int, central: int, value: int) -> None:
         ("dtd", "not REFI-QDA XML"),
         ("encoding", "unknown encoding"),  # a fuzzing find: LookupError from the parser
         ("truncated", "not a readable REFI-QDA project"),
+        ("name", "not a readable REFI-QDA project"),  # fuzzing: a name that is not UTF-8
         ("missing", "nothing to import"),
         ("empty", "no coded text selections"),
     ],
@@ -176,6 +177,9 @@ def test_malformed_project_is_a_clear_error_with_status_2(
         _patch_headers(path, local=8, central=10, value=99)
     elif case == "truncated":
         path.write_bytes(path.read_bytes()[:-30])
+    elif case == "name":  # flagged as UTF-8 (bit 11), spelled in bytes that are not
+        _patch_headers(path, local=6, central=8, value=0x800)
+        path.write_bytes(path.read_bytes().replace(b"sources/g1", b"sources/\xa6\xa6"))
     code, out = cli("import-qdpx", str(path), "-p", str(project.root))
     assert code == 2, out
     assert message in out and str(path.name) in out
@@ -412,3 +416,16 @@ def test_gold_row_limit(coded: Project, tmp_path: Path) -> None:
     )
     with pytest.raises(ExchangeError, match="gold rows: more than 10"):
         gold.read(path, limits=ImportLimits(gold_rows=10))
+
+
+def test_import_limits_are_settings(project: Project, tmp_path: Path) -> None:
+    settings = project.root / "secprio.yaml"
+    text = settings.read_text(encoding="utf-8")
+    assert "imports:" in text and "selections: 1000000" in text
+    settings.write_text(text.replace("selections: 1000000", "selections: 20"), encoding="utf-8")
+    path = archive(tmp_path / "many.qdpx", qde(source("g1", "a", n=50)), {"g1": TEXT})
+    code, out = cli("import-qdpx", str(path), "-p", str(project.root))
+    assert code == 2 and "more than 20" in out and "imports.selections" in out
+    settings.write_text(text.replace("selections: 1000000", "selections: lots"), "utf-8")
+    code, out = cli("import-qdpx", str(path), "-p", str(project.root))
+    assert code == 2 and "imports.selections is 'lots'" in out

@@ -35,6 +35,9 @@ PAYLOADS = [
 ]
 
 
+MATH = " security $\\frac{$ $x$"  # an unbalanced mathtext formula in a figure label
+
+
 def yaml_str(text: str) -> str:
     return json.dumps(text)  # a JSON string is a YAML double-quoted scalar
 
@@ -52,7 +55,7 @@ categories:
       en: ["military cooperation", "joint exercise*"]
   - id: border_security
     kind: priority
-    label: {yaml_str("Border " + PAYLOADS[1] + " security $x$")}
+    label: {yaml_str("Border " + PAYLOADS[1] + MATH)}
     definition: {yaml_str(PAYLOADS[5])}
     patterns:
       en: ["border security", "border*"]

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from secprio.errors import ProjectError
+from secprio.exchange.limits import ImportLimits
 
 CONFIG_NAME = "secprio.yaml"
 SCALES = ("ratio", "linear", "rank")
@@ -50,6 +51,7 @@ class Settings:
     members: list[str] = field(default_factory=list)  # the organization's states (observers too)
     issuers: list[str] = field(default_factory=list)  # issuers besides member states, e.g. OTS
     measure: MeasureSettings = field(default_factory=MeasureSettings)
+    imports: ImportLimits = field(default_factory=ImportLimits)  # what one shared file may cost
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,9 +68,18 @@ def load(path: Path) -> Settings:
             hint="fix the YAML or run `secprio init` in a new folder",
         ) from exc
     measure = raw.pop("measure", {}) or {}
+    imports = raw.pop("imports", {}) or {}
     _check_keys(raw, Settings, path, "")
     _check_keys(measure, MeasureSettings, path, "measure.")
-    settings = Settings(**raw, measure=MeasureSettings(**measure))
+    _check_keys(imports, ImportLimits, path, "imports.")
+    bad = [k for k, v in imports.items() if type(v) is not int or v < 1]
+    if bad:
+        raise ProjectError(
+            f"imports.{bad[0]} is {imports[bad[0]]!r}",
+            path=path,
+            hint="limits are whole numbers of at least 1 (bytes, rows, selections)",
+        )
+    settings = Settings(**raw, measure=MeasureSettings(**measure), imports=ImportLimits(**imports))
     if settings.measure.scale not in SCALES:
         raise ProjectError(
             f"measure.scale is {settings.measure.scale!r}",

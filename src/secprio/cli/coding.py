@@ -64,7 +64,8 @@ def _gold(proj: Project, gold: Path | None) -> Gold:
             "no gold file given and none in the project",
             hint="pass a file, or put gold.csv in the project folder",
         )
-    return read(path, categories=proj.codebook.ids(), documents=project_documents(proj))
+    return read(path, categories=proj.codebook.ids(), documents=project_documents(proj),
+                limits=proj.settings.imports)  # fmt: skip
 
 
 @app.command()

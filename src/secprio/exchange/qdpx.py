@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import struct
 import uuid
 import zipfile
 import zlib
@@ -201,7 +202,9 @@ def write_qdpx(qda: QdaProject, path: Path | str, *, codebook: Codebook) -> Path
 # -- reading --------------------------------------------------------------------------------
 # Only these are read; anything else (another method, an encrypted member) is refused by name.
 COMPRESSIONS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
-READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError)
+# ValueError: a member name that is not the UTF-8 its flag claims (found by fuzzing)
+READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+               RuntimeError, ValueError, struct.error)  # fmt: skip
 
 
 def read_qdpx(path: Path | str, *, limits: ImportLimits | None = None) -> QdaProject:
@@ -304,13 +307,13 @@ class _Stream:
         events = DefusedET.iterparse(stream, events=("start", "end"), forbid_dtd=True)
         source: ET.Element | None = None
         for event, el in events:
-            name = self.tag(el)
-            if event == "start":
-                if name == "Project" and not self.qda.name:
-                    self.qda.name = el.get("name", "")
-                elif name == "TextSource":
+            if event == "start":  # only two tags need their attributes early
+                if el.tag.endswith("TextSource"):
                     source = el
+                elif el.tag.endswith("Project") and not self.qda.name:
+                    self.qda.name = el.get("name", "")
                 continue
+            name = self.tag(el)
             if name == "User":
                 self.qda.users[el.get("guid", "")] = (
                     el.get("name") or el.get("id") or el.get("guid") or ""
@@ -555,12 +558,13 @@ def import_qdpx(
     """
     from secprio.coders.base import Coding
 
-    qda = read_qdpx(path, limits=limits)
+    qda = read_qdpx(path, limits=limits or project.settings.imports)
     result = ImportResult(selections=len(qda.codings))
     codes = code_map(qda, project.codebook, mapping)
     where = _locate(project, qda, result, ingest_missing=ingest_missing)
     sentences = _sentences(project, {d for d, _ in where.values()})
     codings: dict[tuple[int, str, str], Coding] = {}
+    file_name = Path(path).name
     for src, code, c in iter_codings(qda):
         if c.coder.startswith(MACHINE_PREFIX):
             result.machine_skipped += 1
@@ -585,7 +589,7 @@ def import_qdpx(
                 hi,
                 evidence={
                     "source": src.name,
-                    "file": Path(path).name,
+                    "file": file_name,
                     "selection": [c.start, c.end],
                 },
             )

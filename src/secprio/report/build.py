@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import matplotlib
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from secprio import __version__, files
@@ -66,11 +67,14 @@ def write(
     total = len(builders) + 1  # the last step: the evidence records and the page itself
     progress(0, total)
     sections = []
-    for i, build in enumerate(builders, 1):
-        section = build(ctx)
-        if section is not None:
-            sections.append(section)
-        progress(i, total)
+    # labels are codebook text: `$...$` in one must be shown, not parsed as mathtext (an
+    # unbalanced formula would end the whole report in a ValueError)
+    with matplotlib.rc_context({"text.parse_math": False}):
+        for i, build in enumerate(builders, 1):
+            section = build(ctx)
+            if section is not None:
+                sections.append(section)
+            progress(i, total)
     report = Report(out / "report.html")
     for s in sections:
         report.files += _write_section_files(s, out)
