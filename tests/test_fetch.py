@@ -80,7 +80,10 @@ def test_fetch_saves_documents_with_sidecars_and_reports_each_failure(
     tmp_path: Path, server: str
 ) -> None:
     rows = read_sources(_sources(tmp_path, server))
-    policy = Policy(interval=0.0, retries=3, backoff=0.01, max_bytes=1024 * 1024)
+    # the test server is on 127.0.0.1: a loopback address, refused unless allowed
+    policy = Policy(
+        interval=0.0, retries=3, backoff=0.01, max_bytes=1024 * 1024, allow_private=True
+    )
     results = {r.url.rsplit("/", 1)[1]: r for r in fetch_all(rows, tmp_path / "dl", policy=policy)}
     assert results["doc.html"].path is not None
     sidecar = results["doc.html"].path.with_suffix(".yaml").read_text()
@@ -110,6 +113,7 @@ def test_fetch_command_ingests_what_it_downloaded(
             "1",
             "--retries",
             "2",
+            "--allow-private",
         ],
     )
     assert res.exit_code == 3  # some URLs failed, and the run says so

@@ -10,6 +10,7 @@ import yaml
 
 from secprio.errors import ProjectError
 from secprio.exchange.limits import ImportLimits
+from secprio.ingest.limits import Limits
 
 CONFIG_NAME = "secprio.yaml"
 SCALES = ("ratio", "linear", "rank")
@@ -51,6 +52,7 @@ class Settings:
     members: list[str] = field(default_factory=list)  # the organization's states (observers too)
     issuers: list[str] = field(default_factory=list)  # issuers besides member states, e.g. OTS
     measure: MeasureSettings = field(default_factory=MeasureSettings)
+    ingest: Limits = field(default_factory=Limits)  # what one input file may cost
     imports: ImportLimits = field(default_factory=ImportLimits)  # what one shared file may cost
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,16 +63,24 @@ def load(path: Path) -> Settings:
     """Read settings; every unknown key or bad value is an error naming the fix."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError, ValueError) as exc:
         raise ProjectError(
             f"cannot read settings: {exc}",
             path=path,
             hint="fix the YAML or run `secprio init` in a new folder",
         ) from exc
+    if not isinstance(raw, dict):
+        raise ProjectError(
+            "the settings are not a set of key: value lines",
+            path=path,
+            hint="fix secprio.yaml or run `secprio init` in a new folder",
+        )
     measure = raw.pop("measure", {}) or {}
+    ingest = raw.pop("ingest", {}) or {}
     imports = raw.pop("imports", {}) or {}
     _check_keys(raw, Settings, path, "")
     _check_keys(measure, MeasureSettings, path, "measure.")
+    _check_keys(ingest, Limits, path, "ingest.")
     _check_keys(imports, ImportLimits, path, "imports.")
     bad = [k for k, v in imports.items() if type(v) is not int or v < 1]
     if bad:
@@ -79,7 +89,13 @@ def load(path: Path) -> Settings:
             path=path,
             hint="limits are whole numbers of at least 1 (bytes, rows, selections)",
         )
-    settings = Settings(**raw, measure=MeasureSettings(**measure), imports=ImportLimits(**imports))
+    settings = Settings(
+        **raw,
+        measure=MeasureSettings(**measure),
+        ingest=Limits(**ingest),
+        imports=ImportLimits(**imports),
+    )
+    settings.ingest.check(path)
     if settings.measure.scale not in SCALES:
         raise ProjectError(
             f"measure.scale is {settings.measure.scale!r}",
@@ -90,11 +106,17 @@ def load(path: Path) -> Settings:
 
 
 def _check_keys(raw: dict[str, Any], cls: type, path: Path, prefix: str) -> None:
+    if not isinstance(raw, dict):
+        raise ProjectError(
+            f"{prefix.rstrip('.') or 'the settings'} must be a set of key: value lines",
+            path=path,
+            hint="indent its settings under it, one 'key: value' per line",
+        )
     known = {f.name for f in fields(cls)}
-    unknown = sorted(set(raw) - known)
+    unknown = sorted(set(map(str, raw)) - known)
     if unknown:
         raise ProjectError(
-            f"unknown setting(s): {', '.join(prefix + k for k in unknown)}",
+            f"unknown setting(s): {', '.join(prefix + str(k) for k in unknown)}",
             path=path,
             hint=f"known settings: {', '.join(sorted(known))}",
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from collections.abc import Callable, Iterable
@@ -18,6 +19,7 @@ from secprio.codebook.model import Codebook
 from secprio.coders.registry import make_coder
 from secprio.errors import IngestError, MeasureError, ProjectError
 from secprio.ingest.corpus import scan, sha256_file, walk
+from secprio.ingest.limits import Limits
 from secprio.ingest.metadata import project_warnings
 from secprio.ingest.model import Document, Skipped
 from secprio.measure.scores import score as score_sentences
@@ -97,7 +99,7 @@ class Project:
         config.save(settings, root / config.CONFIG_NAME)
         ignore = root / ".gitignore"
         if not ignore.exists():  # caches and SQLite's side files are not part of the study
-            ignore.write_text(".secprio/\n*.db-wal\n*.db-shm\n", encoding="utf-8")
+            ignore.write_text(".secprio/\n*.db-wal\n*.db-shm\n*.db.lock\n", encoding="utf-8")
         project = cls(root, settings)
         project.store  # noqa: B018 - creating the store now surfaces a bad URL at init
         return project
@@ -128,34 +130,47 @@ class Project:
     # -- stages ----------------------------------------------------------------------------
     def ingest(
         self, paths: Iterable[Path | str], *, workers: int | None = None,
-        progress: Progress = _quiet,
+        progress: Progress = _quiet, follow_symlinks: bool = False,
     ) -> IngestResult:  # fmt: skip
         """Read documents into the store; unreadable files are listed, never fatal.
 
         Files whose bytes are already stored are not read again. ``workers`` processes read
-        and segment the others (default: one per core, for corpora worth the start-up).
+        and segment the others (default: one per core, for corpora worth the start-up), each
+        file under the ``ingest`` limits of the settings.
         """
+        limits = self.settings.ingest
+        if follow_symlinks:
+            limits = dataclasses.replace(limits, follow_symlinks=True)
+        with self.store.lock("ingest"):
+            return self._ingest(paths, limits, workers, progress)
+
+    def _ingest(
+        self, paths: Iterable[Path | str], limits: Limits, workers: int | None, progress: Progress
+    ) -> IngestResult:
         result = IngestResult()
         paths = [Path(p) for p in paths]
         for path in paths:
-            if not path.exists():
+            if not path.exists() and not path.is_symlink():  # a broken link is a Skipped
                 raise IngestError(
                     "no such file or folder",
                     path=path,
                     hint="check the path (relative paths start from the current folder)",
                 )
-        files = list(walk(paths))
+        files = list(walk(paths, limits=limits))
         known = self.store.known_hashes()
         todo = []
         for path in files:
-            if path.is_file() and sha256_file(path) in known:
+            if isinstance(path, Skipped):
+                result.skipped.append(path)
+            elif path.is_file() and sha256_file(path) in known:
                 result.unchanged.append(str(path))
             else:
                 todo.append(path)
-        progress(len(result.unchanged), len(files))
+        progress(len(result.unchanged) + len(result.skipped), len(files))
         n_workers = workers or min(os.cpu_count() or 1, max(1, len(todo) // 8))
         # scan streams one document at a time: memory stays flat whatever the corpus size
-        for i, item in enumerate(scan(todo, workers=n_workers), len(result.unchanged) + 1):
+        done = len(result.unchanged) + len(result.skipped) + 1
+        for i, item in enumerate(scan(todo, workers=n_workers, limits=limits), done):
             if isinstance(item, Skipped):
                 result.skipped.append(item)
             else:
@@ -192,6 +207,10 @@ class Project:
         self, coder: str | None = None, *, batch: int = 25, progress: Progress = _quiet
     ) -> CodeResult:
         """Code every document not yet coded by this coder configuration; resumable."""
+        with self.store.lock("code"):
+            return self._code(coder, batch, progress)
+
+    def _code(self, coder: str | None, batch: int, progress: Progress) -> CodeResult:
         name = coder or self.settings.measure.coder
         impl = make_coder(name, self)
         key = run_key(coder=name, version=impl.version, codebook=self.codebook.sha256)

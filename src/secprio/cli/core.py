@@ -79,12 +79,15 @@ SHOWN = 20  # warnings printed by ingest; `status --warnings` and the report lis
 @app.command()
 def ingest(
     paths: list[Path] = typer.Argument(..., help="Files or folders to read."),
+    follow_symlinks: bool = typer.Option(
+        False, help="Read links whose target is outside the folders given."
+    ),
     project: Path = ProjectOption,
 ) -> None:
     """Read documents (PDF, DOCX, HTML, TXT, MD) and their metadata into the store."""
     proj = open_project(project)
     with progress("ingest") as update:
-        result = guard(lambda: proj.ingest(paths, progress=update))
+        result = guard(lambda: proj.ingest(paths, progress=update, follow_symlinks=follow_symlinks))
     _print_ingest(result)
     _print_carried(result)
     if result.skipped:
@@ -200,13 +203,21 @@ def fetch(
     folder: Path = typer.Option(Path("downloads"), help="Where to save the files."),
     interval: float = typer.Option(1.0, help="Seconds between requests (rate limit)."),
     retries: int = typer.Option(3, help="Retries on network errors, 429 and 5xx."),
-    max_mb: int = typer.Option(25, help="Size limit per document, in MB."),
+    max_mb: int = typer.Option(25, help="Size limit per document (decoded), in MB."),
+    deadline: float = typer.Option(120.0, help="Seconds for one URL, retries included."),
+    run_deadline: float = typer.Option(3600.0, help="Seconds for the whole list."),
+    allow_private: bool = typer.Option(
+        False, help="Also fetch from loopback and private network addresses."
+    ),
     project: Path = ProjectOption,
 ) -> None:
     """Download the documents a sources file lists, then ingest them into the project."""
     proj = open_project(project)
     rows = guard(lambda: fetch_mod.read_sources(sources))
-    policy = fetch_mod.Policy(interval=interval, retries=retries, max_bytes=max_mb << 20)
+    policy = fetch_mod.Policy(
+        interval=interval, retries=retries, max_bytes=max_mb << 20, deadline=deadline,
+        run_deadline=run_deadline, allow_private=allow_private,
+    )  # fmt: skip
     target = folder if folder.is_absolute() else proj.root / folder
     with progress("fetch") as update:
         results = fetch_mod.fetch_all(rows, target, policy=policy, progress=update)

@@ -1,20 +1,30 @@
 """Download documents listed in a sources CSV, each with a metadata sidecar, politely.
 
 One request at a time with a minimum interval (rate limit), an honest User-Agent, retries with
-backoff on network errors and 429/5xx, a size cap read while streaming, and a content-type
-check. A URL that fails is reported with its reason; the others still download.
+backoff on network errors and 429/5xx, a size cap on the decoded body read while streaming,
+and a content-type check. Every URL is untrusted: only http(s), no loopback or private address
+unless allowed (checked on the address actually connected to, redirects included), a deadline
+per URL and per run that a server trickling bytes cannot stretch, at most a few redirects, each
+checked again. A URL that fails is reported with its reason; the others still download.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
+import ipaddress
+import os
 import re
+import socket
+import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpcore
 import httpx
 import yaml
 
@@ -35,9 +45,10 @@ META_KEYS = ("title", "date", "doc_type", "issuer", "members", "language", "url"
 
 @dataclass(frozen=True)
 class Fetched:
-    url: str
+    url: str  # as listed in the sources
     path: Path | None  # None when it failed
     error: str = ""
+    final_url: str = ""  # where the document was found, after redirects
 
 
 @dataclass(frozen=True)
@@ -45,8 +56,122 @@ class Policy:
     interval: float = 1.0  # seconds between requests
     retries: int = 3
     backoff: float = 1.0  # first retry wait, doubled each time
-    max_bytes: int = 25 * 1024 * 1024
-    timeout: float = 30.0
+    max_bytes: int = 25 * 1024 * 1024  # of the decoded body (a gzip bomb stops here)
+    timeout: float = 30.0  # per connect / read / write
+    deadline: float = 120.0  # seconds for one URL, retries and redirects included
+    run_deadline: float = 3600.0  # seconds for the whole list
+    max_redirects: int = 5
+    allow_private: bool = False  # loopback, private and link-local addresses
+
+
+SCHEMES = ("http", "https")
+
+
+def check_url(url: str) -> httpx.URL:
+    """``url`` parsed, when it is an absolute http(s) URL with a host; else a FetchError."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise FetchError(f"not a valid URL ({exc})", path=url,
+                         hint="write a full http(s):// address") from exc  # fmt: skip
+    if parsed.scheme not in SCHEMES:
+        raise FetchError(
+            f"the scheme '{parsed.scheme or '(none)'}:' is not fetched",
+            path=url,
+            hint="only http:// and https:// addresses are downloaded",
+        )
+    if not parsed.host:
+        raise FetchError("the URL has no host", path=url, hint="write a full http(s):// address")
+    return parsed
+
+
+def _public(ip: str) -> bool:
+    address = ipaddress.ip_address(ip.split("%", 1)[0])
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_global
+
+
+class _Stream(httpcore.NetworkStream):
+    """A socket whose every read and write ends by the guard's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream, guard: _Guard) -> None:
+        self.inner, self.guard = inner, guard
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.inner.read(max_bytes, self.guard.left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.inner.write(buffer, self.guard.left(timeout))
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:  # fmt: skip
+        inner = self.inner.start_tls(ssl_context, server_hostname, self.guard.left(timeout))
+        return _Stream(inner, self.guard)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.inner.get_extra_info(info)
+
+
+class _Guard(httpcore.NetworkBackend):
+    """Connections only to public addresses (unless allowed), each bounded by a deadline."""
+
+    def __init__(self, allow_private: bool) -> None:
+        self.inner = httpcore.SyncBackend()
+        self.allow_private = allow_private
+        self.deadline = float("inf")
+        self.refused = ""  # why the last connection was refused (httpx keeps no subclass)
+
+    def left(self, timeout: float | None) -> float:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise httpcore.ReadTimeout("the deadline passed")
+        return remaining if timeout is None else min(timeout, remaining)
+
+    def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None,
+        local_address: str | None = None, socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:  # fmt: skip
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        if not self.allow_private:
+            blocked = [a for a in addresses if not _public(a)]
+            if blocked:
+                self.refused = f"{host} is a loopback or private address ({blocked[0]})"
+                raise httpcore.ConnectError(self.refused)
+        error: Exception | None = None
+        for address in addresses:  # connect to the address checked, not a new lookup
+            try:
+                stream = self.inner.connect_tcp(
+                    address, port, self.left(timeout), local_address, socket_options
+                )
+            except httpcore.ConnectError as exc:
+                error = exc
+                continue
+            return _Stream(stream, self)
+        raise error or httpcore.ConnectError(f"no address for {host}")
+
+    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        self.refused = "unix sockets are not fetched"
+        raise httpcore.ConnectError(self.refused)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class _Transport(httpx.HTTPTransport):
+    def __init__(self, guard: _Guard) -> None:
+        super().__init__(trust_env=False)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(), network_backend=guard
+        )
 
 
 def read_sources(path: Path) -> list[dict[str, str]]:
@@ -54,9 +179,11 @@ def read_sources(path: Path) -> list[dict[str, str]]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.DictReader(fh))
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise FetchError(
-            f"cannot read sources: {exc}", path=path, hint="pass a CSV file with a 'url' column"
+            f"cannot read sources: {exc}",
+            path=path,
+            hint="pass a CSV file (saved as UTF-8) with a 'url' column",
         ) from exc
     if not rows or "url" not in rows[0]:
         raise FetchError(
@@ -74,70 +201,158 @@ def fetch_all(
     policy: Policy = Policy(),
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Fetched]:
+    """Download each row's URL into ``folder``; every failure is a Fetched with its reason."""
     folder.mkdir(parents=True, exist_ok=True)
     results = []
+    guard = _Guard(policy.allow_private)
     with httpx.Client(
-        headers={"User-Agent": USER_AGENT}, follow_redirects=True, timeout=policy.timeout
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,  # followed by hand: each target is checked again
+        timeout=policy.timeout,
+        transport=_Transport(guard),
     ) as client:
-        last = 0.0
+        start = last = time.monotonic()
         for i, row in enumerate(rows, 1):
-            wait = policy.interval - (time.monotonic() - last)
-            if wait > 0 and i > 1:
-                time.sleep(wait)
-            last = time.monotonic()
-            results.append(_fetch_one(client, row, folder, policy))
+            url = str(row.get("url") or "").strip()
+            if time.monotonic() - start > policy.run_deadline:
+                results.append(Fetched(url, None, str(FetchError(
+                    f"not tried: the run passed its deadline of {policy.run_deadline:g} s",
+                    path=url, hint="run fetch again for the rest (downloaded files are kept)",
+                ))))  # fmt: skip
+            else:
+                wait = policy.interval - (time.monotonic() - last)
+                if wait > 0 and i > 1:
+                    time.sleep(wait)
+                last = time.monotonic()
+                end = min(last + policy.deadline, start + policy.run_deadline)
+                results.append(_fetch_one(client, guard, row, folder, policy, end))
             if progress:
                 progress(i, len(rows))
     return results
 
 
-def _fetch_one(client: httpx.Client, row: dict[str, str], folder: Path, policy: Policy) -> Fetched:
-    url = row["url"].strip()
+def _fetch_one(
+    client: httpx.Client, guard: _Guard, row: dict[str, str], folder: Path, policy: Policy,
+    deadline: float,
+) -> Fetched:  # fmt: skip
+    url = str(row.get("url") or "").strip()
+    guard.deadline = deadline
     try:
-        body, ctype = _download(client, url, policy)
+        final, body, ctype = _download(client, guard, url, policy, deadline)
+        path = folder / (_slug(url) + SUFFIX[ctype])
+        _write(path, body)
+        meta: dict[str, object] = {k: row[k] for k in META_KEYS if row.get(k)}
+        if "members" in meta:
+            meta["members"] = [m.strip() for m in str(meta["members"]).split(";") if m.strip()]
+        meta["url"] = final  # where the text was found; the listed address is kept beside it
+        if final != url:
+            meta["listed_url"] = url
+        _write(path.with_suffix(".yaml"), yaml.safe_dump(meta, allow_unicode=True).encode())
     except FetchError as exc:
         return Fetched(url, None, str(exc))
-    path = folder / (_slug(url) + SUFFIX[ctype])
-    path.write_bytes(body)
-    meta: dict[str, object] = {k: row[k] for k in META_KEYS if row.get(k)}
-    if "members" in meta:
-        meta["members"] = [m.strip() for m in str(meta["members"]).split(";") if m.strip()]
-    meta["url"] = url
-    path.with_suffix(".yaml").write_text(yaml.safe_dump(meta, allow_unicode=True), encoding="utf-8")
-    return Fetched(url, path)
+    except OSError as exc:  # a full disk, a folder that cannot be written
+        return Fetched(url, None, str(FetchError(
+            f"cannot save the download: {exc.strerror or exc}", path=url,
+            hint=f"check that {folder} can be written and the disk has space",
+        )))  # fmt: skip
+    finally:
+        guard.deadline = float("inf")
+    return Fetched(url, path, final_url=final)
 
 
-def _download(client: httpx.Client, url: str, policy: Policy) -> tuple[bytes, str]:
+def _write(path: Path, data: bytes) -> None:
+    """Write through a temporary file and a rename: a killed run leaves no half file."""
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _download(
+    client: httpx.Client, guard: _Guard, url: str, policy: Policy, deadline: float
+) -> tuple[str, bytes, str]:
+    """The final URL, the decoded body and its content type; redirects followed by hand."""
+    seen = {url}
+    current = url
+    for _ in range(policy.max_redirects + 1):
+        check_url(current)
+        target = _attempts(client, guard, current, policy, deadline)
+        if isinstance(target, tuple):
+            return current, *target
+        try:
+            nxt = str(httpx.URL(current).join(target))
+        except (httpx.InvalidURL, TypeError, ValueError) as exc:
+            raise FetchError(f"redirected to a malformed address {target!r}", path=url,
+                             hint="open the URL in a browser and list the final address",
+                             ) from exc  # fmt: skip
+        if nxt in seen:
+            raise FetchError(f"redirect loop (back to {nxt})", path=url,
+                             hint="the server's redirects go round in a circle")  # fmt: skip
+        seen.add(nxt)
+        current = nxt
+    raise FetchError(f"more than {policy.max_redirects} redirects", path=url,
+                     hint="open the URL in a browser and list the final address")  # fmt: skip
+
+
+def _attempts(
+    client: httpx.Client, guard: _Guard, url: str, policy: Policy, deadline: float
+) -> tuple[bytes, str] | str:
+    """The body and content type, or the Location of a redirect; with retries."""
     delay = policy.backoff
     for attempt in range(policy.retries + 1):
+        guard.refused = ""
         try:
-            with client.stream("GET", url) as resp:
-                if resp.status_code == 429 or resp.status_code >= 500:
-                    raise _Retry(f"HTTP {resp.status_code}")
-                if resp.status_code >= 400:
-                    raise FetchError(
-                        f"HTTP {resp.status_code}",
-                        path=url,
-                        hint="check the URL; the server refused it",
-                    )
-                ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
-                if ctype not in SUFFIX:
-                    raise FetchError(
-                        f"unsupported content type {ctype or 'none'!r}",
-                        path=url,
-                        hint="secprio reads PDF, HTML, DOCX and plain text",
-                    )
-                return b"".join(_capped(resp.iter_bytes(), url, policy.max_bytes)), ctype
+            return _request(client, url, policy)
         except (httpx.TransportError, _Retry) as exc:
+            if guard.refused:
+                raise FetchError(f"{guard.refused}; not fetched", path=url,
+                                 hint="pass --allow-private to fetch from such addresses",
+                                 ) from exc  # fmt: skip
+            if time.monotonic() >= deadline:
+                raise FetchError(
+                    f"no complete answer within the deadline of {policy.deadline:g} s",
+                    path=url, hint="try again later, or raise --deadline",
+                ) from exc  # fmt: skip
             if attempt == policy.retries:
                 raise FetchError(
                     f"failed after {attempt + 1} attempts: {exc}",
                     path=url,
                     hint="try again later or download it by hand",
                 ) from exc
-            time.sleep(delay)
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay *= 2
+        except httpx.DecodingError as exc:
+            raise FetchError(f"the server sent damaged compressed data ({exc})", path=url,
+                             hint="try again later or download it by hand") from exc  # fmt: skip
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
+            raise FetchError(f"the server's answer cannot be read ({type(exc).__name__}: {exc})",
+                             path=url, hint="download it by hand") from exc  # fmt: skip
     raise AssertionError("unreachable")
+
+
+def _request(client: httpx.Client, url: str, policy: Policy) -> tuple[bytes, str] | str:
+    with client.stream("GET", url) as resp:
+        if resp.is_redirect and "location" in resp.headers:
+            return resp.headers["location"]
+        if resp.status_code == 429 or resp.status_code >= 500:
+            raise _Retry(f"HTTP {resp.status_code}")
+        if resp.status_code >= 300:
+            raise FetchError(
+                f"HTTP {resp.status_code}",
+                path=url,
+                hint="check the URL; the server refused it",
+            )
+        ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype not in SUFFIX:
+            raise FetchError(
+                f"unsupported content type {ctype or 'none'!r}",
+                path=url,
+                hint="secprio reads PDF, HTML, DOCX and plain text",
+            )
+        return b"".join(_capped(resp.iter_bytes(), url, policy.max_bytes)), ctype
 
 
 class _Retry(Exception):
@@ -150,7 +365,7 @@ def _capped(chunks: Iterator[bytes], url: str, limit: int) -> Iterator[bytes]:
         total += len(chunk)
         if total > limit:
             raise FetchError(
-                f"larger than the {limit // (1024 * 1024)} MB limit",
+                f"larger than the {limit / (1024 * 1024):g} MB limit (decoded)",
                 path=url,
                 hint="raise --max-mb if this document is wanted",
             )
@@ -159,4 +374,4 @@ def _capped(chunks: Iterator[bytes], url: str, limit: int) -> Iterator[bytes]:
 
 def _slug(url: str) -> str:
     tail = re.sub(r"[^A-Za-z0-9]+", "-", url.split("://", 1)[-1]).strip("-")[:60]
-    return f"{tail}-{hashlib.sha256(url.encode()).hexdigest()[:8]}"
+    return f"{tail}-{hashlib.sha256(url.encode('utf-8', 'replace')).hexdigest()[:8]}"

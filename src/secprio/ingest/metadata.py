@@ -22,6 +22,7 @@ from typing import Any
 
 from secprio.errors import IngestError
 from secprio.ingest.countries import is_country
+from secprio.ingest.limits import MB, Limits
 from secprio.ingest.model import DOC_TYPES, Metadata
 from secprio.ingest.readers import yaml_mapping
 from secprio.text.language import detect
@@ -31,31 +32,63 @@ CSV_NAME = "metadata.csv"
 SIDECAR_SUFFIXES = (".yaml", ".yml")
 _MEMBER = re.compile(r"[A-Z]{2}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
+METADATA_MB = 1  # a sidecar or metadata.csv larger than this is not metadata
+DATES = (dt.date(1800, 1, 1), dt.date(2100, 12, 31))  # document dates outside are typos
+NESTING = 20  # levels of lists and mappings kept in Metadata.extra
 MIN_DATE = dt.date(1900, 1, 1)  # earlier is a typo in any corpus of regional organizations
 Fail = Callable[[str, str], IngestError]  # (message, hint) -> the error to raise
 
 
-def resolve(path: str | Path, text: str, *, front: Mapping[str, Any] | None = None) -> Metadata:
+def resolve(
+    path: str | Path,
+    text: str,
+    *,
+    front: Mapping[str, Any] | None = None,
+    limits: Limits = Limits(),
+) -> Metadata:
     """Metadata of the document at ``path`` whose text is ``text``."""
     path = Path(path)
-    raw, source, origin = _find(path, front or {})
+    raw, source, origin = _find(path, front or {}, limits)
     return _validate(raw, text=text, path=path, source=source, origin=origin)
 
 
-def _find(path: Path, front: Mapping[str, Any]) -> tuple[Mapping[str, Any], str, Path]:
+def _find(
+    path: Path, front: Mapping[str, Any], limits: Limits
+) -> tuple[Mapping[str, Any], str, Path]:
     """The first record found, the name of its source, and the file to fix when it is wrong."""
     for suffix in SIDECAR_SUFFIXES:
         sidecar = path.with_suffix(suffix)
-        if sidecar.is_file():
+        if _metadata_file(sidecar, limits):
             return read_sidecar(sidecar), f"sidecar {sidecar.name}", sidecar
     table = path.parent / CSV_NAME
-    if table.is_file():
+    if _metadata_file(table, limits):
         row = read_csv(table).get(path.name)
         if row is not None:
             return row, CSV_NAME, table
     if front:
         return front, "front matter", path
     return {}, "none", path
+
+
+def _metadata_file(path: Path, limits: Limits) -> bool:
+    """Is there a metadata file here that secprio may read? Links and huge files are refused."""
+    if path.is_symlink() and not limits.follow_symlinks:
+        raise IngestError(
+            "the metadata file is a symbolic link; secprio reads no file through a link",
+            path=path,
+            hint="replace the link with a copy of the file, or pass --follow-symlinks",
+        )
+    if not path.is_file():
+        return False
+    size = path.stat().st_size
+    if size > METADATA_MB * MB:
+        raise IngestError(
+            f"the metadata file has {size / MB:.1f} MB, over the {METADATA_MB} MB that metadata "
+            "can need",
+            path=path,
+            hint="keep only the metadata fields in it (title, date, doc_type, ...)",
+        )
+    return True
 
 
 def read_sidecar(path: Path) -> dict[str, Any]:
@@ -77,6 +110,23 @@ def read_csv(path: Path) -> dict[str, dict[str, Any]]:
 
 @lru_cache(maxsize=64)  # a folder of many documents reads its metadata.csv once
 def _read_csv(path: Path, mtime_ns: int, size: int) -> dict[str, dict[str, Any]]:
+    try:
+        return _csv_rows(path)
+    except UnicodeDecodeError as exc:
+        raise IngestError(
+            f"metadata.csv is not UTF-8 ({exc.reason} at byte {exc.start})",
+            path=path,
+            hint="save it again as UTF-8 (spreadsheets: Save as → CSV UTF-8)",
+        ) from exc
+    except csv.Error as exc:  # a field over the csv module's size limit, a NUL byte
+        raise IngestError(
+            f"metadata.csv cannot be read as CSV: {exc}",
+            path=path,
+            hint="check it in a spreadsheet: one row per file, short fields, saved as CSV UTF-8",
+        ) from exc
+
+
+def _csv_rows(path: Path) -> dict[str, dict[str, Any]]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
         if "file" not in (reader.fieldnames or []):
@@ -109,7 +159,7 @@ def _validate(
         )
 
     date, precision = parse_date(raw.get("date"), fail=fail)
-    extra = {str(k): v for k, v in raw.items() if k not in FIELDS}
+    extra = {str(k): plain(v) for k, v in raw.items() if k not in FIELDS}
     extra["metadata_source"] = source
     if precision != "day":
         extra["date_precision"] = precision
@@ -199,7 +249,36 @@ def project_warnings(
     return out
 
 
+def plain(value: Any, depth: int = 0) -> Any:
+    """``value`` as JSON data (str keys; lists; str, int, float, bool, None), so any YAML a
+    sidecar holds can be stored; nesting beyond NESTING levels is kept as text."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if depth >= NESTING:
+        return "…"
+    if isinstance(value, Mapping):
+        return {str(k): plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v, depth + 1) for v in value]
+    return str(value)
+
+
 def parse_date(value: Any, *, fail: Fail) -> tuple[dt.date | None, str]:
+    """A date and its precision (day, month, year), from 1800 to 2100."""
+    date, precision = _parse_date(value, fail=fail)
+    if date is not None and not DATES[0] <= date <= DATES[1]:
+        raise fail(
+            f"date '{value}' is outside {DATES[0].year}–{DATES[1].year}",
+            "write the document's date of publication, e.g. 2022-11-11",
+        )
+    return date, precision
+
+
+def _parse_date(value: Any, *, fail: Fail) -> tuple[dt.date | None, str]:
     """A date and its precision (day, month, year) from a YAML date, a year or an ISO string."""
     if value is None or value == "":
         return None, "day"

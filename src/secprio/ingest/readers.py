@@ -9,20 +9,23 @@ from __future__ import annotations
 import re
 import statistics
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from secprio.errors import IngestError
+from secprio.ingest.limits import MB, Limits, over
 
-Reader = Callable[[Path], tuple[str, dict[str, Any]]]
+Reader = Callable[[Path, Limits], tuple[str, dict[str, Any]]]
 CONTROL_SHARE = 0.01  # more control characters than this and a .txt is binary, not text
 SAMPLE = 100_000  # characters checked for control codes: binary shows at once
 _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 _HYPHEN = re.compile(r"(?<=[^\W\d_])-[ \t]*\n[ \t]*(?=[^\W\d_])")
 _CLOSES = tuple(".!?:;\"'”»)")
+_START_TAG = re.compile(rb"<[A-Za-z]")  # an upper bound of an HTML page's elements
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 # UTF-32 before UTF-16: FF FE starts both
 _BOMS = (
     (b"\xef\xbb\xbf", "utf-8-sig"),
@@ -33,7 +36,7 @@ _BOMS = (
 )
 
 
-def read(path: str | Path) -> tuple[str, dict[str, Any]]:
+def read(path: str | Path, limits: Limits = Limits()) -> tuple[str, dict[str, Any]]:
     """Text of the document at ``path`` (lines joined by \\n) and its front-matter metadata."""
     path = Path(path)
     reader = READERS.get(path.suffix.lower())
@@ -45,9 +48,14 @@ def read(path: str | Path) -> tuple[str, dict[str, Any]]:
         )
     if not path.is_file():
         raise IngestError("file not found", path=path, hint="check the path")
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise IngestError("the file is empty", path=path, hint="re-export or remove it")
-    text, front = reader(path)
+    if size > limits.max_file_mb * MB:
+        raise over(path, f"the file has {size / MB:.0f} MB", "max_file_mb", limits.max_file_mb)
+    text, front = reader(path, limits)
+    if len(text) > limits.max_chars:
+        raise over(path, f"its text has {len(text)} characters", "max_chars", limits.max_chars)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise IngestError(
@@ -58,7 +66,7 @@ def read(path: str | Path) -> tuple[str, dict[str, Any]]:
     return text, front
 
 
-def read_pdf(path: Path) -> tuple[str, dict[str, Any]]:
+def read_pdf(path: Path, limits: Limits) -> tuple[str, dict[str, Any]]:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError
 
@@ -70,7 +78,7 @@ def read_pdf(path: Path) -> tuple[str, dict[str, Any]]:
                 path=path,
                 hint="save an unprotected copy (e.g. qpdf --decrypt in.pdf out.pdf)",
             )
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = _pdf_pages(path, reader, limits)
     except IngestError:
         raise
     except DependencyError as exc:  # AES-encrypted, even with an empty password
@@ -86,6 +94,22 @@ def read_pdf(path: Path) -> tuple[str, dict[str, Any]]:
             hint="the file is damaged or not a PDF: download or export it again",
         ) from exc
     return "\n\n".join(_reflow(_HYPHEN.sub(_join_hyphen, page)) for page in pages), {}
+
+
+def _pdf_pages(path: Path, reader: Any, limits: Limits) -> list[str]:
+    count = len(reader.pages)  # the page tree's own count; a lying one is caught below
+    if count > limits.max_pages:
+        raise over(path, f"the PDF has {count} pages", "max_pages", limits.max_pages)
+    pages: list[str] = []
+    chars = 0
+    for i, page in enumerate(reader.pages):
+        if i >= limits.max_pages:
+            raise over(path, "the PDF has more pages than it says", "max_pages", limits.max_pages)
+        pages.append(page.extract_text() or "")
+        chars += len(pages[-1])
+        if chars > limits.max_chars:
+            raise over(path, f"its text has over {chars} characters", "max_chars", limits.max_chars)
+    return pages
 
 
 def _join_hyphen(match: re.Match[str]) -> str:
@@ -111,7 +135,7 @@ def _reflow(page: str) -> str:
     return "\n".join(out)
 
 
-def read_docx(path: Path) -> tuple[str, dict[str, Any]]:
+def read_docx(path: Path, limits: Limits) -> tuple[str, dict[str, Any]]:
     import docx
     from docx.table import Table
 
@@ -121,6 +145,7 @@ def read_docx(path: Path) -> tuple[str, dict[str, Any]]:
             path=path,
             hint="if it is an old Word .doc or another format, save it again as .docx from Word",
         )
+    _check_package(path, limits)
     try:
         document = docx.Document(str(path))
         blocks: list[str] = []
@@ -138,6 +163,67 @@ def read_docx(path: Path) -> tuple[str, dict[str, Any]]:
     return "\n\n".join(b.strip() for b in blocks if b.strip()), {}
 
 
+def _check_package(path: Path, limits: Limits) -> None:
+    """Refuse a zip bomb, and a body too large or too deep, before python-docx loads it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            unpacked = sum(i.file_size for i in infos)
+            if len(infos) > limits.max_elements:
+                raise over(path, f"the .docx has {len(infos)} parts", "max_elements",
+                           limits.max_elements)  # fmt: skip
+            ratio = unpacked / max(1, path.stat().st_size)
+            if ratio > limits.max_ratio:
+                raise over(path, f"the .docx unpacks to {ratio:.0f} times its size (a zip bomb?)",
+                           "max_ratio", limits.max_ratio)  # fmt: skip
+            if unpacked > limits.max_unpacked_mb * MB:
+                raise over(path, f"the .docx unpacks to {unpacked / MB:.0f} MB",
+                           "max_unpacked_mb", limits.max_unpacked_mb)  # fmt: skip
+            if "word/document.xml" in archive.namelist():
+                with archive.open("word/document.xml") as body:
+                    _check_xml(path, body, limits)
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError) as exc:
+        # damaged, encrypted or with a compression method zipfile cannot read
+        raise IngestError(
+            f"cannot read the .docx archive ({type(exc).__name__}: {exc})",
+            path=path,
+            hint="open it in Word or LibreOffice and save it again as .docx",
+        ) from exc
+
+
+def _check_xml(path: Path, stream: Any, limits: Limits) -> None:
+    """Count elements (a table cell counts once per grid column it spans) and nesting depth,
+    streaming: the tree is never built."""
+    from lxml import etree
+
+    elements = depth = 0
+    span = f"{_W}gridSpan"
+    try:
+        for event, el in etree.iterparse(
+            stream, events=("start", "end"), resolve_entities=False, no_network=True
+        ):
+            if event == "end":
+                depth -= 1
+                el.clear(keep_tail=False)
+                continue
+            depth += 1
+            elements += 1
+            if el.tag == span:
+                value = el.get(f"{_W}val", "1")
+                elements += int(value) if value.isdigit() else 0
+            if depth > limits.max_depth:
+                raise over(path, "its XML is nested too deeply", "max_depth", limits.max_depth)
+            if elements > limits.max_elements:
+                raise over(path, f"its XML has over {elements} elements and cells",
+                           "max_elements", limits.max_elements)  # fmt: skip
+    except etree.LxmlError as exc:
+        raise IngestError(
+            f"the .docx body is not valid XML ({exc})",
+            path=path,
+            hint="open it in Word or LibreOffice and save it again as .docx",
+        ) from exc
+
+
 def _cells(table: Any) -> list[str]:
     # A merged cell is repeated in every row and column it spans. Keep the cell elements
     # themselves, not their id(): lxml proxies are freed after use and their ids reused, which
@@ -152,10 +238,13 @@ def _cells(table: Any) -> list[str]:
     return out
 
 
-def read_html(path: Path) -> tuple[str, dict[str, Any]]:
+def read_html(path: Path, limits: Limits) -> tuple[str, dict[str, Any]]:
     import trafilatura
 
     data = path.read_bytes()
+    tags = len(_START_TAG.findall(data))
+    if tags > limits.max_elements:
+        raise over(path, f"the page has about {tags} elements", "max_elements", limits.max_elements)
     try:
         found = trafilatura.bare_extraction(data, include_comments=False, with_metadata=True)
     except Exception:  # a crash in the main-text heuristics: the plain-text fallback remains
@@ -188,19 +277,32 @@ def _html_blocks(data: bytes) -> list[str]:
     except (etree.LxmlError, ValueError):
         return []
     for junk in root.xpath("//script|//style|//nav|//header|//footer|//aside|//form|//noscript"):
-        junk.drop_tree()
+        try:
+            junk.drop_tree()  # keeps the text after the element
+        except ValueError:  # that text holds a control character lxml cannot set: drop it too
+            parent = junk.getparent()
+            if parent is not None:
+                parent.remove(junk)
     blocks = "p h1 h2 h3 h4 h5 h6 li td th dt dd blockquote pre div section article main body"
     tags = set(blocks.split())
+    # mark every ancestor of a block once (stopping at one already marked): linear, where
+    # searching each block's descendants for another block is quadratic on deep pages
+    inner: set[Any] = set()
+    for el in root.iter(*tags):
+        parent = el.getparent()
+        while parent is not None and parent not in inner:
+            inner.add(parent)
+            parent = parent.getparent()
     out = []
     for el in root.iter(*tags):
-        if not any(child.tag in tags for child in el.iterdescendants()):
+        if el not in inner:
             text = " ".join(el.text_content().split())
             if text:
                 out.append(text)
     return out
 
 
-def read_plain(path: Path) -> tuple[str, dict[str, Any]]:
+def read_plain(path: Path, limits: Limits) -> tuple[str, dict[str, Any]]:
     text = _decode(path, path.read_bytes()).replace("\r\n", "\n").replace("\r", "\n")
     return split_front_matter(path, text)
 
@@ -262,6 +364,19 @@ def _binary(path: Path, why: str) -> IngestError:
     )
 
 
+class _MetadataLoader(yaml.SafeLoader):
+    """Safe YAML without aliases: metadata needs none, and ``*name`` references are how a few
+    hundred bytes expand to gigabytes (or refer to themselves)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, "references (*name) are not allowed in metadata", mark
+            )
+        return super().compose_node(parent, index)
+
+
 def yaml_mapping(
     text: str, *, path: Path, what: str, first_line: int = 1, hint: str, form: str = "YAML"
 ) -> dict[str, Any]:
@@ -270,7 +385,7 @@ def yaml_mapping(
     ``first_line`` is the file line the text starts on, so line numbers point into the file.
     """
     try:
-        data = yaml.safe_load(text) or {}
+        data = yaml.load(text, Loader=_MetadataLoader) or {}  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + first_line}" if mark is not None else ""
@@ -278,6 +393,11 @@ def yaml_mapping(
             f"{what} is not valid {form}{where}: {getattr(exc, 'problem', exc)}",
             path=path, hint=hint,
         ) from exc  # fmt: skip
+    except RecursionError as exc:
+        raise IngestError(f"{what} is nested too deeply", path=path, hint=hint) from exc
+    except (ValueError, TypeError, OverflowError) as exc:  # a date like 2020-02-30, a huge int
+        raise IngestError(f"{what} has a value YAML cannot hold: {exc}", path=path,
+                          hint=hint) from exc  # fmt: skip
     if not isinstance(data, dict):
         raise IngestError(
             f"{what} is not a set of key: value lines",
@@ -301,6 +421,29 @@ def split_front_matter(path: Path, text: str) -> tuple[str, dict[str, Any]]:
         hint="fix the YAML between the --- lines (quote values that contain ':' or '#')",
     )  # fmt: skip
     return "\n".join(lines[close + 1 :]).lstrip("\n"), front
+
+
+_DEPENDENCIES = {
+    ".pdf": ("pypdf",),
+    ".docx": ("docx", "lxml.etree"),
+    ".html": ("trafilatura", "lxml.html"),
+    ".htm": ("trafilatura", "lxml.html"),
+    ".txt": ("charset_normalizer",),
+    ".md": ("charset_normalizer",),
+}
+
+
+def prepare(suffixes: Iterable[str]) -> None:
+    """Import what the readers of these suffixes need, and load the language model, once:
+    forked reader processes then start warm, and a file's time limit is spent on the file."""
+    import importlib
+
+    from secprio.text.language import detect
+
+    for suffix in set(suffixes):
+        for module in _DEPENDENCIES.get(suffix.lower(), ()):
+            importlib.import_module(module)
+    detect("warm up")
 
 
 READERS: dict[str, Reader] = {

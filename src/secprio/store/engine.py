@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -23,12 +24,49 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cur.close()
 
 
+def _disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", 0) == sqlite3.SQLITE_FULL or "disk is full" in str(
+            exc
+        )
+    return getattr(exc, "sqlstate", "") == "53100"  # PostgreSQL: disk_full
+
+
+def integrity(url: str) -> str:
+    """``ok`` when SQLite's integrity check passes on the store at ``url``, else its report."""
+    if not url.startswith("sqlite:///"):
+        return "not checked (PostgreSQL keeps committed transactions whole)"
+    try:
+        with sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30) as raw:
+            rows = raw.execute("PRAGMA integrity_check").fetchall()
+    except sqlite3.Error as exc:
+        return f"could not be run: {exc}"
+    return "; ".join(str(r[0]) for r in rows[:5])
+
+
+def _on_error(context: sa.engine.ExceptionContext) -> None:
+    """A full disk is a StoreError that says whether the store is intact, not a traceback."""
+    if not _disk_full(context.original_exception):
+        return
+    url = str(context.engine.url) if context.engine is not None else ""
+    check = integrity(url)
+    state = "the store is intact" if check == "ok" else "the store's integrity check reports"
+    raise StoreError(
+        f"the disk is full: this step was not written and is rolled back; {state}"
+        f" (PRAGMA integrity_check: {check})",
+        path=url.removeprefix("sqlite:///") or None,
+        hint="free disk space, then run the same command again: it resumes where it stopped",
+    ) from context.original_exception
+
+
 def connect(url: str) -> Engine:
     """An engine for ``url`` (``sqlite:///file.db`` or ``postgresql+psycopg://...``), migrated."""
     if url.startswith(("postgresql://", "postgres://")):  # psycopg 3, not the psycopg2 default
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     try:
-        engine = sa.create_engine(url, future=True)
+        sqlite = url.startswith("sqlite")
+        # a writer waits for another (e.g. a report reading) instead of failing at once
+        engine = sa.create_engine(url, future=True, connect_args={"timeout": 60} if sqlite else {})
     except Exception as exc:  # sqlalchemy raises several types for a bad URL
         raise StoreError(
             f"cannot open store {url!r}: {exc}",
@@ -36,6 +74,7 @@ def connect(url: str) -> Engine:
         ) from exc
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+    sa.event.listen(engine, "handle_error", _on_error)
     try:
         upgrade(engine)
     except sa.exc.OperationalError as exc:  # a server that is down, a wrong password, ...

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Literal
 
 import pandas as pd
@@ -13,6 +16,7 @@ import sqlalchemy as sa
 
 from secprio import __version__
 from secprio.coders.base import Coding, Unit
+from secprio.errors import StoreError
 from secprio.ingest.model import Document, Skipped
 from secprio.store import schema as t
 from secprio.store.carry import CarryReport, carry
@@ -42,6 +46,33 @@ class Store(ReviewStore):
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = connect(url)
+
+    @contextlib.contextmanager
+    def lock(self, what: str) -> Iterator[None]:
+        """Hold the project's writer lock while ``what`` runs; a second writer (another
+        ``secprio code`` or ``ingest`` on the same store) is refused with a clear message
+        instead of both writing the same rows."""
+        if self.engine.dialect.name == "postgresql":
+            with self._pg_lock(what):
+                yield
+            return
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            yield
+            return
+        with _file_lock(Path(f"{database}.lock"), what):
+            yield
+
+    @contextlib.contextmanager
+    def _pg_lock(self, what: str) -> Iterator[None]:
+        key = int(hashlib.sha256(b"secprio-writer").hexdigest()[:15], 16)
+        with self.engine.connect() as conn:
+            if not conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+                raise _busy(what, self.url, "")
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
 
     # -- documents -------------------------------------------------------------------------
     def add_document(
@@ -263,3 +294,35 @@ class Store(ReviewStore):
 
     def table(self, name: str) -> pd.DataFrame:
         return self.frame(sa.select(t.metadata.tables[name]))
+
+
+def _busy(what: str, where: str, holder: str) -> StoreError:
+    by = f" ({holder})" if holder else ""
+    return StoreError(
+        f"another secprio process is writing to this project's store{by}; {what} did not start",
+        path=where,
+        hint=f"wait for it to finish, then run {what} again (it resumes where it stopped)",
+    )
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path, what: str) -> Iterator[None]:
+    """An exclusive lock on ``path`` (released by the kernel when the process dies)."""
+    import fcntl
+
+    with path.open("a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            raise _busy(what, str(path.with_suffix("")), handle.read().strip()) from None
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}, {what}")
+            handle.flush()
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)

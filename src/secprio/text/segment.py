@@ -28,7 +28,8 @@ CLOSING = frozenset(["etc", "vb", "т.д", "т.п", "т.б", "и.т.д", "т.с.
 ORDINAL_LANGS = frozenset({"tr", "az"})
 
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")
-_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s+(\S))")
+# possessive, and only from the first mark of a run: no backtracking over long runs of marks
+_END = re.compile(r"(?<![.!?…])[.!?…]++[\"'”’»)\]]*+(?=\s+(\S))")
 _STARTER = re.compile(r"[\"'“‘«(\[—–•*-]|\w")
 _LIST_MARKER = re.compile(
     r"[^\S\n]*(?:[-–—•*▪●○·]|\(?\d{1,3}(?:\.\d{1,3})*[.)]|\(?[a-zа-я]\)|[IVXLC]{1,6}\.)\s+"
@@ -39,14 +40,17 @@ _NUMBER = re.compile(r"\(?(?:\d{1,3}(?:\.\d{1,3})*|[IVXLC]{1,6})")
 
 def segment(text: str, *, lang: str = "") -> list[Segment]:
     """Paragraphs, each followed by its sentences; ``text[s.start:s.end]`` is trimmed text."""
-    out: list[Segment] = []
+    return list(iter_segments(text, lang=lang))
+
+
+def iter_segments(text: str, *, lang: str = "") -> Iterator[Segment]:
+    """The segments of ``segment``, one at a time (a caller can stop at a limit)."""
     n_sentences = 0
     for p_index, (p_start, p_end) in enumerate(paragraphs(text)):
-        out.append(Segment("paragraph", p_index, p_start, p_end, p_index))
+        yield Segment("paragraph", p_index, p_start, p_end, p_index)
         for start, end in sentences(text, p_start, p_end, lang=lang):
-            out.append(Segment("sentence", n_sentences, start, end, p_index))
+            yield Segment("sentence", n_sentences, start, end, p_index)
             n_sentences += 1
-    return out
 
 
 def paragraphs(text: str) -> Iterator[tuple[int, int]]:
@@ -96,9 +100,10 @@ def _punctuation_cuts(text: str, start: int, end: int, lang: str) -> Iterator[in
 
 def _is_abbreviation(text: str, p_start: int, period: int, lang: str) -> bool:
     """Is the word ending at ``period`` one that takes a period without ending a sentence?"""
-    line_start = max(text.rfind("\n", p_start, period) + 1, p_start)
+    # walk back over the word only: searching back for the line start was quadratic on a
+    # paragraph that is one long line
     word_start = period
-    while word_start > line_start and not text[word_start - 1].isspace():
+    while word_start > p_start and not text[word_start - 1].isspace():
         word_start -= 1
     word = text[word_start:period].lstrip("(\"'“‘«[")
     low = word.lower()
@@ -107,10 +112,17 @@ def _is_abbreviation(text: str, p_start: int, period: int, lang: str) -> bool:
     if low in ABBREVIATIONS or _DOTTED.fullmatch(word) or (len(word) == 1 and word.isalpha()):
         return True
     if _NUMBER.fullmatch(word):
-        at_line_start = not text[line_start:word_start].strip()  # "1." opening a point
+        at_line_start = _opens_line(text, p_start, word_start)  # "1." opening a point
         ordinal = lang in ORDINAL_LANGS and word.isdigit() and len(word) <= 3
         return at_line_start or ordinal
     return False
+
+
+def _opens_line(text: str, p_start: int, pos: int) -> bool:
+    """Is ``pos`` preceded on its line (within the paragraph) by blanks only?"""
+    while pos > p_start and text[pos - 1] != "\n" and text[pos - 1].isspace():
+        pos -= 1
+    return pos == p_start or text[pos - 1] == "\n"
 
 
 def _line_cuts(text: str, start: int, end: int) -> Iterator[int]:
