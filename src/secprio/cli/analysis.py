@@ -285,7 +285,10 @@ def expert(
         )
     )
     for r in corr.itertuples(index=False):
-        out.print(f"{r.method}: {r.estimate:.2f} [{r.lo:.2f}, {r.hi:.2f}] (p = {r.p:.3f})")
+        if pd.isna(r.estimate):
+            out.print(f"{r.method}: — (the evidence scores do not vary; no rank correlation)")
+        else:
+            out.print(f"{r.method}: {r.estimate:.2f} [{r.lo:.2f}, {r.hi:.2f}] (p = {r.p:.3f})")
 
 
 @app.command()

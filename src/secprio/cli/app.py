@@ -161,4 +161,8 @@ def progress(label: str) -> Iterator[Callable[[int, int], None]]:
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        yield update
+        try:
+            yield update
+        except BaseException:  # the error message is what counts: no half-drawn bar after it
+            bar.update(task, visible=False)
+            raise

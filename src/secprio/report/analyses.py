@@ -647,7 +647,9 @@ def expert_section(ctx: Context) -> Section | None:
         corr = pd.DataFrame()
     img, png = _png(_expert_figure(diff, assessment.name), "expert vs evidence heatmap")
     lines = "".join(
-        f"<li>{escape(r.method.title())}: {r.estimate:.2f} "
+        f"<li>{escape(r.method.title())}: — (the evidence scores do not vary)</li>"
+        if pd.isna(r.estimate)
+        else f"<li>{escape(r.method.title())}: {r.estimate:.2f} "
         f"[{r.lo:.2f}, {r.hi:.2f}] (p = {r.p:.3f})</li>"
         for r in corr.itertuples(index=False)
     )

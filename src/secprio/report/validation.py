@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from secprio.errors import MissingDependency
 from secprio.measure.agreement import RELIABLE, TENTATIVE
 from secprio.measure.validation import Validation, f1_table, validate
 from secprio.report.html import table
@@ -92,7 +93,14 @@ def validation_section(ctx: Context) -> Section | None:
     gold_path = locate(ctx.project)
     if gold_path is None:
         return None
-    result = _current(ctx, gold_path)
+    try:
+        result = _current(ctx, gold_path)
+    except MissingDependency as exc:  # a plain install: say what is missing, build the rest
+        return Section(
+            "validation",
+            "Validation against human coding",
+            f"<p class='muted'>Not available: {escape(str(exc))}</p>",
+        )
     coder = ctx.project.coder()
     parts = [
         _intro(result, coder),
