@@ -135,7 +135,7 @@ BAD_INPUTS = [
     (("compare", "{p}"), "give --event ID"),
     (("compare", "{p}", "--event", "no-such-event"), "no events file"),
     (("compare", "{p}", "--event", "2020-01-01", "--before", "ten years"), "2y, 18m, 6w or 90d"),
-    (("code", "{p}", "--coder", "bogus"), "use one of: dictionary"),
+    (("code", "{p}", "--coder", "bogus"), "use one of: auto, dictionary"),
     (("demo", "--pack", "bogus", "--out", "{tmp}"), "bundled packs: ots"),
     (("init", "{tmp}/new", "--codebook", "missing.yaml"), "missing.yaml"),
 ]
