@@ -46,6 +46,7 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(128)  # connections queue from now on, before uvicorn has started
     except OSError as exc:
         sock.close()
         raise ProjectError(
