@@ -60,6 +60,7 @@ from secprio.coders.supervised import (  # noqa: E402
     SupervisedCoder,
     codebook_examples,
     combine,
+    sentence_units,
 )
 from secprio.exchange import standoff  # noqa: E402
 from secprio.measure.agreement import by_category  # noqa: E402
@@ -145,10 +146,16 @@ def codings_by_segment(project: Project, coder: str) -> dict[int, set[str]]:
 
 
 def units_of(sents: pd.DataFrame) -> list[Unit]:
-    return [
-        Unit(int(s), t, lang or "")
-        for s, t, lang in zip(sents["segment_id"], sents["text"], sents["language"], strict=True)
-    ]
+    """The project's sentences as a coder gets them, each with its document."""
+    return sentence_units(sents)
+
+
+def pages_of(sents: pd.DataFrame) -> dict[str, list[Unit]]:
+    """Every sentence of every page, by document key: the context a training sentence had."""
+    pages: dict[str, list[Unit]] = {}
+    for u in units_of(sents):
+        pages.setdefault(u.doc, []).append(u)
+    return pages
 
 
 def learned(name: str, project: Project, train: Examples | None, *, cache: bool = True) -> Coder:
@@ -167,10 +174,13 @@ def learned(name: str, project: Project, train: Examples | None, *, cache: bool 
 
 
 def examples(spans: Sequence[standoff.Span], texts: Sequence[str], truth: np.ndarray,
-             rows: Sequence[int]) -> Examples:  # fmt: skip
+             rows: Sequence[int], sents: pd.DataFrame) -> Examples:  # fmt: skip
+    """The labelled spans ``rows`` as training data, each with its page around it."""
     rows = list(rows)
+    doc_of = dict(zip(sents["file"], sents["document_id"].astype(str), strict=False))
     return Examples([texts[i] for i in rows], [spans[i].lang for i in rows], truth[rows],
-                    ["dev"] * len(rows))  # fmt: skip
+                    ["dev"] * len(rows), [doc_of.get(spans[i].file, "") for i in rows],
+                    [spans[i].start for i in rows], pages_of(sents))  # fmt: skip
 
 
 def cross_validated(
@@ -183,7 +193,7 @@ def cross_validated(
     out: dict[int, set[str]] = {}
     split = GroupKFold(n_splits=folds)
     for k, (tr, te) in enumerate(split.split(np.zeros(len(spans)), groups=groups), 1):
-        coder = learned(name, project, examples(spans, texts, truth, tr))
+        coder = learned(name, project, examples(spans, texts, truth, tr, sents))
         test_files = set(groups[te])
         test = by_id[by_id["file"].isin(test_files)].reset_index()
         for c in coder.code(units_of(test)):
@@ -328,7 +338,7 @@ def run(
     report(preds, truth, cats, kinds, groups, langs, args)
     rng = np.random.default_rng(0)
     pick = rng.choice(len(sents), size=min(args.sample, len(sents)), replace=False)
-    every = examples(spans, texts, truth, range(len(spans)))
+    every = examples(spans, texts, truth, range(len(spans)), sents)
     tp = throughput(project, names, units_of(sents.iloc[np.sort(pick)]), every)
     print("\n## Throughput (cold start, same sentences)\n")
     print(markdown(tp))

@@ -22,12 +22,14 @@ import numpy as np
 
 from secprio import packs
 from secprio.codebook.load import load
+from secprio.coders.base import Unit
 from secprio.coders.supervised import Examples, SupervisedCoder, codebook_examples, combine
 from secprio.exchange import standoff
+from secprio.text.segment import segment
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DEVGOLD = ROOT.parent / "shared" / "devgold"
-FEATURES = ("lexical", "dictionary")  # the default blocks (coders/features.py)
+FEATURES = ("lexical", "dictionary", "context")  # the default blocks (coders/features.py)
 C = 1.0
 
 
@@ -41,11 +43,21 @@ def dev_examples(folders: list[Path], docs: Path, codebook_path: Path) -> Exampl
     labels = standoff.categories(spans, book.codes())
     cats = book.ids()
     texts = {f: (docs / f).read_text(encoding="utf-8") for f in {s.file for s in spans}}
+    lang = {s.file: s.lang for s in spans}
+    # every sentence of each page, cut as ingest cuts it: the context features read the page
+    pages = {
+        f: [Unit(i, text[g.start : g.end], lang[f], f, g.start)
+            for i, g in enumerate(segment(text, lang=lang[f])) if g.kind == "sentence"]
+        for f, text in texts.items()
+    }  # fmt: skip
     return Examples(
         [texts[s.file][s.start : s.end] for s in spans],
         [s.lang for s in spans],
         np.array([[c in ls for c in cats] for ls in labels], dtype=bool),
         ["dev"] * len(spans),
+        [s.file for s in spans],
+        [s.start for s in spans],
+        pages,
     )
 
 

@@ -87,7 +87,7 @@ class EnsembleCoder:
         split = KFold(self.folds, shuffle=True, random_state=self.random_state)
         for tr, te in split.split(np.arange(len(gold))):
             sup = self._supervised().fit(combine(base, gold.take(tr)))
-            oof[te] = sup.proba(gold.take(te).texts, gold.take(te).langs)
+            oof[te] = sup.predict_proba(gold.take(te).units(), gold.pages)
         dic, _ = self.dictionary_scores(gold.texts, gold.langs)
         sem = self.semantic.proba(gold.texts)
         feats = _features(dic, sem, oof)
@@ -144,7 +144,7 @@ class EnsembleCoder:
             return
         texts, langs = [u.text for u in units], [u.lang for u in units]
         dic, matches = self.dictionary_scores(texts, langs)
-        sem, sup = self.semantic.proba(texts), self.supervised_.proba(texts, langs)
+        sem, sup = self.semantic.proba(texts), self.supervised_.predict_proba(units)
         comb = self._combine(dic, sem, sup)
         for i, j in zip(*np.nonzero(comb >= self.thresholds_), strict=True):
             match = matches.get((i, j))  # its span lets the report highlight the words
@@ -226,7 +226,7 @@ def cross_predict(
         if "supervised" in coders:
             sup = SupervisedCoder(codebook, model=model, cache=cache, random_state=seed)
             sup.fit(combine(train_base, gold.take(tr)))
-            out["supervised"][te] = sup.proba(test.texts) >= sup.thresholds_
+            out["supervised"][te] = sup.predict_proba(test.units(), test.pages) >= sup.thresholds_
         if "ensemble" in coders:
             ens.fit(train_base, gold.take(tr))
             out["ensemble"][te] = ens.components(test.texts, test.langs)["ensemble"] >= (

@@ -1,6 +1,7 @@
-"""Sentence features for the coders that learn: words, the dictionary's verdicts, embeddings.
+"""Sentence features for the coders that learn: words, the dictionary's verdicts, context,
+embeddings.
 
-Three blocks, each optional, stacked into one sparse matrix:
+Four blocks, each optional, stacked into one sparse matrix:
 
 * ``lexical`` — hashed word uni- and bigrams and character 3–5-grams of the text as the
   dictionary sees it (normalized, Cyrillic transliterated, titles blanked). Hashing keeps no
@@ -8,13 +9,19 @@ Three blocks, each optional, stacked into one sparse matrix:
   n-grams catch Turkic suffixes and Russian inflection without a stemmer.
 * ``dictionary`` — one 0/1 column per category: did an affirmed codebook pattern match. The
   model learns where the codebook's word lists are right and where real text says otherwise.
+* ``context`` — what the sentence's document is about: the share of the document's sentences
+  the dictionary codes with each category, and the categories it codes on the sentences within
+  ``NEIGHBOUR_CHARS`` before and after. Real pages name their topic once ("the war in
+  Ukraine", "the summit in Samarkand") and then speak of "the conflict" or "the decisions":
+  a sentence on its own does not say what a reader of the page knows. A sentence that comes
+  without a document is a document of its own.
 * ``embedding`` — multilingual sentence embeddings (embed.py), when the ``semantic`` extra is
   installed: they carry a label given to an English sentence to its paraphrases elsewhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +33,13 @@ from secprio.coders.base import Unit
 from secprio.coders.dictionary import DictionaryCoder
 from secprio.coders.embed import embed
 
-BLOCKS = ("lexical", "dictionary", "embedding")
+BLOCKS = ("lexical", "dictionary", "context", "embedding")
 # embeddings are opt-in: e5 codes ~20 sentences/s here, the other blocks thousands (see
 # docs/coders.md for what they add on real text)
-DEFAULT_BLOCKS = ("lexical", "dictionary")
+DEFAULT_BLOCKS = ("lexical", "dictionary", "context")
 HASH_BITS = 15  # 32,768 columns per analyzer: few collisions at a few thousand sentences
+NEIGHBOUR_CHARS = 400  # about two sentences of a declaration on either side
+Pages = Mapping[str, Sequence[Unit]]  # a document's key -> all its sentences
 
 
 class Featurizer:
@@ -50,29 +59,71 @@ class Featurizer:
         self._words = HashingVectorizer(analyzer="word", ngram_range=(1, 2), **common)
         self._chars = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), **common)
 
-    def matches(self, texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:
+    def matches(self, units: Sequence[Unit]) -> np.ndarray:
         """sentences × categories: 1 where the dictionary codes the sentence."""
         col = {c: j for j, c in enumerate(self.categories)}
-        out = np.zeros((len(texts), len(self.categories)))
-        units = [Unit(i, t, lang) for i, (t, lang) in enumerate(zip(texts, langs, strict=True))]
-        for c in self.dictionary.code(units):
+        out = np.zeros((len(units), len(self.categories)))
+        indexed = [Unit(i, u.text, u.lang) for i, u in enumerate(units)]
+        for c in self.dictionary.code(indexed):
             out[c.unit_id, col[c.category]] = 1.0
         return out
 
+    def context(self, units: Sequence[Unit], hits: np.ndarray, pages: Pages | None = None
+                ) -> np.ndarray:  # fmt: skip
+        """sentences × 2·categories: the document's dictionary profile, then the categories
+        coded on its neighbouring sentences. A document's sentences are ``pages[doc]`` when
+        given (training: every sentence of a page, not only the labelled ones), else the
+        sentences of this batch that share its ``doc``."""
+        k = len(self.categories)
+        out = np.zeros((len(units), 2 * k))
+        batch: dict[str, list[int]] = {}
+        for i, u in enumerate(units):
+            if u.doc:
+                batch.setdefault(u.doc, []).append(i)
+            else:
+                out[i, :k] = hits[i]
+        for doc, rows in batch.items():
+            if pages is not None and doc in pages:
+                page = list(pages[doc])
+                page_hits = self.matches(page)
+            else:
+                page, page_hits = [units[i] for i in rows], hits[rows]
+            if not page:
+                out[rows, :k] = hits[rows]
+                continue
+            starts = np.array([p.start for p in page])
+            ends = starts + np.array([len(p.text) for p in page])
+            profile = page_hits.mean(axis=0)
+            for i in rows:
+                u = units[i]
+                out[i, :k] = profile
+                lo, hi = u.start, u.start + len(u.text)
+                near = (ends >= lo - NEIGHBOUR_CHARS) & (starts <= hi + NEIGHBOUR_CHARS)
+                near &= ~((starts < hi) & (ends > lo))  # the sentence itself is not context
+                if near.any():
+                    out[i, k:] = page_hits[near].max(axis=0)
+        return out
+
     def transform(
-        self, texts: Sequence[str], langs: Sequence[str], *, matches: np.ndarray | None = None
-    ) -> sparse.csr_matrix:
+        self, units: Sequence[Unit], *, matches: np.ndarray | None = None,
+        pages: Pages | None = None,
+    ) -> sparse.csr_matrix:  # fmt: skip
         parts: list[sparse.spmatrix] = []
         if "lexical" in self.blocks:
-            prepared = [self.dictionary.prepare(t) for t in texts]
+            prepared = [self.dictionary.prepare(u.text) for u in units]
             parts += [self._words.transform(prepared), self._chars.transform(prepared)]
+        hits = None
+        if "dictionary" in self.blocks or "context" in self.blocks:
+            hits = self.matches(units) if matches is None else matches
         if "dictionary" in self.blocks:
-            hits = self.matches(texts, langs) if matches is None else matches
             parts.append(sparse.csr_matrix(hits * 2.0))  # on the scale of a unit vector's parts
+        if "context" in self.blocks:
+            parts.append(sparse.csr_matrix(self.context(units, hits, pages) * 2.0))
         if "embedding" in self.blocks:
-            parts.append(sparse.csr_matrix(embed(list(texts), model=self.model, cache=self.cache)))
+            texts = [u.text for u in units]
+            parts.append(sparse.csr_matrix(embed(texts, model=self.model, cache=self.cache)))
         if not parts:
-            return sparse.csr_matrix((len(texts), 0))
+            return sparse.csr_matrix((len(units), 0))
         return sparse.hstack(parts, format="csr")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,7 @@ from secprio import __version__
 from secprio.codebook.model import Codebook
 from secprio.coders.base import Coding, Unit
 from secprio.coders.embed import CACHE_NAME, DEFAULT_MODEL, model_version
-from secprio.coders.features import HASH_BITS, Featurizer, available_blocks
+from secprio.coders.features import HASH_BITS, Featurizer, Pages, available_blocks
 from secprio.coders.semantic import best_threshold
 from secprio.errors import CoderError
 
@@ -38,15 +38,29 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Examples:
-    """Labelled sentences: texts, languages, a sentences × categories 0/1 matrix, origins."""
+    """Labelled sentences: texts, languages, a sentences × categories 0/1 matrix, origins and,
+    for sentences from a document, its key, the sentence's offset and (in ``pages``) every
+    sentence of that document, so that context features see the page as a coder will."""
 
     texts: list[str]
     langs: list[str]
     labels: np.ndarray
     origin: list[str]
+    docs: list[str] = field(default_factory=list)  # "" (or an empty list): on its own
+    starts: list[int] = field(default_factory=list)
+    pages: dict[str, list[Unit]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    def units(self) -> list[Unit]:
+        docs = self.docs or [""] * len(self)
+        starts = self.starts or [-1] * len(self)
+        return [
+            Unit(i, t, lang, d, s)
+            for i, (t, lang, d, s) in enumerate(zip(self.texts, self.langs, docs, starts,
+                                                    strict=True))
+        ]  # fmt: skip
 
     def without(self, texts: Iterable[str]) -> Examples:
         """Drop sentences (by whitespace-normalized text): never train on what is tested."""
@@ -61,6 +75,9 @@ class Examples:
             [self.langs[i] for i in rows],
             self.labels[rows],
             [self.origin[i] for i in rows],
+            [self.docs[i] for i in rows] if self.docs else [],
+            [self.starts[i] for i in rows] if self.starts else [],
+            self.pages,
         )
 
     def fingerprint(self) -> str:
@@ -74,8 +91,12 @@ def combine(*parts: Examples) -> Examples:
     texts: list[str] = []
     langs: list[str] = []
     origin: list[str] = []
+    docs: list[str] = []
+    starts: list[int] = []
+    pages: dict[str, list[Unit]] = {}
     rows: list[np.ndarray] = []
     for part in parts:
+        pages.update(part.pages)
         for i, t in enumerate(part.texts):
             key = " ".join(t.split())
             if key in seen:
@@ -86,9 +107,11 @@ def combine(*parts: Examples) -> Examples:
             langs.append(part.langs[i])
             rows.append(part.labels[i].astype(bool))
             origin.append(part.origin[i])
+            docs.append(part.docs[i] if part.docs else "")
+            starts.append(part.starts[i] if part.starts else -1)
     width = parts[0].labels.shape[1] if parts else 0
     labels = np.array(rows, dtype=bool).reshape(len(rows), width)
-    return Examples(texts, langs, labels, origin)
+    return Examples(texts, langs, labels, origin, docs, starts, pages)
 
 
 def codebook_examples(codebook: Codebook, *, heldout: bool = False) -> Examples:
@@ -134,9 +157,14 @@ def human_examples(project: Project) -> Examples:
     for seg, cat, value in zip(human["segment_id"], human["category"], human["value"], strict=True):
         if seg in pos and cat in col and value == 1:
             labels[pos[seg], col[cat]] = True
+    docs = [str(d) for d in sents["document_id"]]
+    pages: dict[str, list[Unit]] = {}
+    for u in project.store.units(sorted({int(d) for d in sents["document_id"]})):
+        pages.setdefault(u.doc, []).append(u)
     return Examples(
-        list(sents["text"]), list(sents["language"].fillna("")), labels, ["human"] * len(sents)
-    )
+        list(sents["text"]), list(sents["language"].fillna("")), labels, ["human"] * len(sents),
+        docs, [int(s) for s in sents["start"]], pages,
+    )  # fmt: skip
 
 
 WEIGHTS_FORMAT = 1
@@ -217,19 +245,20 @@ class SupervisedCoder:
             parts.append(model_version(self.model))
         return "-".join(parts)
 
-    def _x(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> Any:
+    def _x(self, units: Sequence[Unit], pages: Pages | None = None) -> Any:
         if not hasattr(self, "featurizer_"):
             self.featurizer_ = Featurizer(self.codebook, blocks=self.features, model=self.model,
                                           cache=self.cache)  # fmt: skip
-        return self.featurizer_.transform(texts, langs if langs is not None else [""] * len(texts))
+        return self.featurizer_.transform(units, pages=pages)
 
     def fit(self, examples: Examples, *, prior: SupervisedCoder | None = None) -> SupervisedCoder:
         """Train on ``examples``. With a ``prior`` (e.g. the weights a pack ships), its score
         for the category is one more feature, on a scale that makes it cheap for the model
         to keep: with a few labels the coder stays near the prior, with many it departs."""
         self.prior_ = prior
-        x = self._x(examples.texts, examples.langs)
-        logits = self._prior(examples.texts, examples.langs)
+        units = examples.units()
+        x = self._x(units, examples.pages)
+        logits = self._prior(units, examples.pages)
         self.models_ = [
             self._fit_one(_with(x, logits, j), examples.labels[:, j])
             for j in range(len(self.categories))
@@ -263,23 +292,32 @@ class SupervisedCoder:
         coef = lr.coef_[0].astype(np.float32)
         return Fitted(coef, float(lr.intercept_[0]), a, b, threshold)
 
-    def _prior(self, texts: Sequence[str], langs: Sequence[str] | None) -> np.ndarray | None:
+    def _prior(self, units: Sequence[Unit], pages: Pages | None) -> np.ndarray | None:
         prior = getattr(self, "prior_", None)
         if prior is None:
             return None
-        p = np.clip(prior.proba(texts, langs), 1e-6, 1 - 1e-6)
+        p = np.clip(prior.predict_proba(units, pages), 1e-6, 1 - 1e-6)
         return np.asarray(np.log(p / (1 - p)))
 
-    def proba(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> np.ndarray:
-        x = self._x(texts, langs)
-        logits = self._prior(texts, langs)
-        out = np.zeros((len(texts), len(self.categories)))
+    def predict_proba(self, units: Sequence[Unit], pages: Pages | None = None) -> np.ndarray:
+        """sentences × categories: calibrated probabilities. Sentences that share a ``doc``
+        are read as one document (``pages``: every sentence of a document, when the batch
+        holds only some of them)."""
+        x = self._x(units, pages)
+        logits = self._prior(units, pages)
+        out = np.zeros((len(units), len(self.categories)))
         for j, m in enumerate(self.models_):
             if m is None:
                 out[:, j] = 1.0 if self.positives_[j] == self.n_train_ else 0.0
-            elif len(texts):
+            elif len(units):
                 out[:, j] = _sigmoid(m.a * m.decision(_with(x, logits, j)) + m.b)
         return out
+
+    def proba(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> np.ndarray:
+        """Probabilities for sentences on their own (no document around them)."""
+        langs = langs if langs is not None else [""] * len(texts)
+        units = [Unit(i, t, lang) for i, (t, lang) in enumerate(zip(texts, langs, strict=True))]
+        return self.predict_proba(units)
 
     def save(self, path: Path | str, *, trained_on: str) -> Path:
         """Weights only (no sentence of the training data): a fitted model to ship or share."""
@@ -343,7 +381,7 @@ class SupervisedCoder:
         units = list(units)
         if not units:
             return
-        prob = self.proba([u.text for u in units], [u.lang for u in units])
+        prob = self.predict_proba(units)
         thresholds = self.thresholds_
         for i, j in zip(*np.nonzero(prob >= thresholds), strict=True):
             yield Coding(
@@ -360,6 +398,13 @@ class SupervisedCoder:
                     "features": self._describe(),
                 },
             )
+
+
+def sentence_units(sents: pd.DataFrame) -> list[Unit]:
+    """``Project.sentences(text=True)`` rows as coder input, each with its document."""
+    cols = (sents["segment_id"], sents["text"], sents["language"].fillna(""),
+            sents["document_id"], sents["start"])  # fmt: skip
+    return [Unit(int(i), t, lang, str(d), int(s)) for i, t, lang, d, s in zip(*cols, strict=True)]
 
 
 def training_data(project: Project, *, exclude: Iterable[str] = ()) -> Examples:
@@ -420,8 +465,11 @@ def suggest(project: Project, n: int = 20, *, exclude: Iterable[str] = ()) -> pd
     reviewed = (
         set(codings.loc[codings["source"] == "human", "segment_id"]) if len(codings) else set()
     )
+    pages: dict[str, list[Unit]] = {}
+    for u in sentence_units(sents):
+        pages.setdefault(u.doc, []).append(u)
     sents = sents[~sents["segment_id"].isin(reviewed)].reset_index(drop=True)
-    prob = coder.proba(list(sents["text"]))
+    prob = coder.predict_proba(sentence_units(sents), pages)
     if not len(sents):
         return pd.DataFrame(
             columns=[
