@@ -39,11 +39,12 @@ def write_qdpx(path: Path, n: int) -> None:
             step = len(SENTENCE)
             for i in range(n):
                 at = (i % 2000) * step
-                out.write(
+                selection = (
                     f'<PlainTextSelection guid="s{i}" startPosition="{at}" endPosition="'
                     f'{at + step - 1}" creatingUser="{USER}"><Coding guid="c{i}" creatingUser='
-                    f'"{USER}"><CodeRef targetGUID="{CODE}"/></Coding></PlainTextSelection>'.encode()
+                    f'"{USER}"><CodeRef targetGUID="{CODE}"/></Coding></PlainTextSelection>'
                 )
+                out.write(selection.encode())
             out.write(b"</TextSource></Sources></Project>")
 
 

@@ -46,7 +46,7 @@ def dev_examples(folders: list[Path], docs: Path, codebook_path: Path) -> Exampl
     lang = {s.file: s.lang for s in spans}
     # every sentence of each page, cut as ingest cuts it: the context features read the page
     pages = {
-        f: [Unit(i, text[g.start : g.end], lang[f], f, g.start)
+        f: [Unit(i, text[g.start : g.end], lang[f], f)
             for i, g in enumerate(segment(text, lang=lang[f])) if g.kind == "sentence"]
         for f, text in texts.items()
     }  # fmt: skip
@@ -56,7 +56,6 @@ def dev_examples(folders: list[Path], docs: Path, codebook_path: Path) -> Exampl
         np.array([[c in ls for c in cats] for ls in labels], dtype=bool),
         ["dev"] * len(spans),
         [s.file for s in spans],
-        [s.start for s in spans],
         pages,
     )
 

@@ -9,15 +9,13 @@ from typing import Protocol, runtime_checkable
 
 @dataclass(frozen=True)
 class Unit:
-    """A sentence handed to a coder: its store id, its text, its document's language and, when
-    it comes from a document, that document's key and the sentence's offset in it (coders that
-    read context use them; "" and -1 mean a sentence on its own)."""
+    """A sentence handed to a coder: its store id, its text, its document's language and the
+    key of its document ("": a sentence on its own), for coders that read context."""
 
     id: int
     text: str
     lang: str = ""
     doc: str = ""
-    start: int = -1
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ Four blocks, each optional, stacked into one sparse matrix:
 * ``dictionary`` — one 0/1 column per category: did an affirmed codebook pattern match. The
   model learns where the codebook's word lists are right and where real text says otherwise.
 * ``context`` — what the sentence's document is about: the share of the document's sentences
-  the dictionary codes with each category, and the categories it codes on the sentences within
-  ``NEIGHBOUR_CHARS`` before and after. Real pages name their topic once ("the war in
+  the dictionary codes with each category. Real pages name their topic once ("the war in
   Ukraine", "the summit in Samarkand") and then speak of "the conflict" or "the decisions":
-  a sentence on its own does not say what a reader of the page knows. A sentence that comes
-  without a document is a document of its own.
+  a sentence on its own does not say what a reader of the page knows. A sentence without a
+  document (a codebook example) has no context: zeros, so that the model learns what context
+  means from real pages only. (The categories of the neighbouring sentences were tried too and
+  cost F1 on real text: docs/coders.md.)
 * ``embedding`` — multilingual sentence embeddings (embed.py), when the ``semantic`` extra is
   installed: they carry a label given to an English sentence to its paraphrases elsewhere.
 """
@@ -38,7 +39,6 @@ BLOCKS = ("lexical", "dictionary", "context", "embedding")
 # docs/coders.md for what they add on real text)
 DEFAULT_BLOCKS = ("lexical", "dictionary", "context")
 HASH_BITS = 15  # 32,768 columns per analyzer: few collisions at a few thousand sentences
-NEIGHBOUR_CHARS = 400  # about two sentences of a declaration on either side
 Pages = Mapping[str, Sequence[Unit]]  # a document's key -> all its sentences
 
 
@@ -68,40 +68,25 @@ class Featurizer:
             out[c.unit_id, col[c.category]] = 1.0
         return out
 
-    def context(self, units: Sequence[Unit], hits: np.ndarray, pages: Pages | None = None
-                ) -> np.ndarray:  # fmt: skip
-        """sentences × 2·categories: the document's dictionary profile, then the categories
-        coded on its neighbouring sentences. A document's sentences are ``pages[doc]`` when
+    def context(self, units: Sequence[Unit], pages: Pages | None = None) -> np.ndarray:
+        """sentences × categories: the document's dictionary profile, the share of its
+        sentences coded with each category. A document's sentences are ``pages[doc]`` when
         given (training: every sentence of a page, not only the labelled ones), else the
-        sentences of this batch that share its ``doc``."""
-        k = len(self.categories)
-        out = np.zeros((len(units), 2 * k))
+        sentences of this batch that share its ``doc``; a sentence without one gets zeros."""
+        out = np.zeros((len(units), len(self.categories)))
         batch: dict[str, list[int]] = {}
         for i, u in enumerate(units):
             if u.doc:
                 batch.setdefault(u.doc, []).append(i)
-            else:
-                out[i, :k] = hits[i]
-        for doc, rows in batch.items():
-            if pages is not None and doc in pages:
-                page = list(pages[doc])
-                page_hits = self.matches(page)
-            else:
-                page, page_hits = [units[i] for i in rows], hits[rows]
-            if not page:
-                out[rows, :k] = hits[rows]
-                continue
-            starts = np.array([p.start for p in page])
-            ends = starts + np.array([len(p.text) for p in page])
-            profile = page_hits.mean(axis=0)
-            for i in rows:
-                u = units[i]
-                out[i, :k] = profile
-                lo, hi = u.start, u.start + len(u.text)
-                near = (ends >= lo - NEIGHBOUR_CHARS) & (starts <= hi + NEIGHBOUR_CHARS)
-                near &= ~((starts < hi) & (ends > lo))  # the sentence itself is not context
-                if near.any():
-                    out[i, k:] = page_hits[near].max(axis=0)
+        given = {d: list(pages[d]) for d in batch if d in pages} if pages is not None else {}
+        page_of = {d: [units[i] for i in batch[d]] for d in batch if d not in given} | given
+        flat = [p for page in page_of.values() for p in page]
+        hits = self.matches(flat) if flat else np.zeros((0, len(self.categories)))
+        at = 0
+        for doc, page in page_of.items():  # one dictionary pass above, sliced per document
+            if page:
+                out[batch[doc]] = hits[at : at + len(page)].mean(axis=0)
+            at += len(page)
         return out
 
     def transform(
@@ -112,13 +97,11 @@ class Featurizer:
         if "lexical" in self.blocks:
             prepared = [self.dictionary.prepare(u.text) for u in units]
             parts += [self._words.transform(prepared), self._chars.transform(prepared)]
-        hits = None
-        if "dictionary" in self.blocks or "context" in self.blocks:
-            hits = self.matches(units) if matches is None else matches
         if "dictionary" in self.blocks:
+            hits = self.matches(units) if matches is None else matches
             parts.append(sparse.csr_matrix(hits * 2.0))  # on the scale of a unit vector's parts
         if "context" in self.blocks:
-            parts.append(sparse.csr_matrix(self.context(units, hits, pages) * 2.0))
+            parts.append(sparse.csr_matrix(self.context(units, pages) * 2.0))
         if "embedding" in self.blocks:
             texts = [u.text for u in units]
             parts.append(sparse.csr_matrix(embed(texts, model=self.model, cache=self.cache)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from secprio.coders.base import Coder
 from secprio.errors import CoderError
@@ -33,9 +33,9 @@ def _dictionary(project: Project) -> Coder:
 AUTO = "auto"
 
 
-def validated(project: Project) -> list[dict[str, object]]:
-    """The pack's record of how each coder agreed with human coding of real text, best first,
-    when the project uses that pack's codebook unchanged (else nothing is known)."""
+def _record(project: Project) -> dict[str, Any]:
+    """The pack's validation.yaml, when the project uses that pack's codebook unchanged (else
+    nothing is known)."""
     import yaml
 
     from secprio import packs
@@ -43,10 +43,24 @@ def validated(project: Project) -> list[dict[str, object]]:
     folder = packs.matching(project.codebook.sha256)
     path = folder / "validation.yaml" if folder else None
     if path is None or not path.is_file():
-        return []
-    record = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return {}
+    record = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return record if isinstance(record, dict) else {}
+
+
+def validated(project: Project) -> list[dict[str, object]]:
+    """The pack's record of how each coder agreed with human coding of real text, best first."""
+    record = _record(project)
     rows = [{"coder": name, **fields} for name, fields in (record.get("coders") or {}).items()]
     return sorted(rows, key=lambda r: -float(str(r.get("rank_score") or -1)))
+
+
+def held_out(name: str, project: Project) -> dict[str, Any] | None:
+    """The coder's agreement on the pack's held-out set (``fresh:``), labelled after the
+    codebook and weights were fixed and never tuned on: the honest estimate."""
+    fresh = _record(project).get("fresh") or {}
+    row = fresh.get(name)
+    return {**row, "data": fresh.get("data", "")} if isinstance(row, dict) else None
 
 
 def resolve(name: str, project: Project) -> str:
@@ -65,12 +79,20 @@ def validity(name: str, project: Project) -> str:
     row = next((r for r in validated(project) if r["coder"] == name), None)
     if row is None:
         return f"{name}: not validated on real text for this codebook (run `secprio validate`)"
-    return (
+    text = (
         f"{name}: macro-F1 {float(str(row['macro_f1_priority'])):.2f} on the priorities and "
         f"{float(str(row['macro_f1_threat'])):.2f} on the threats, Krippendorff's alpha "
         f"{float(str(row['alpha'])):.2f}, against adjudicated human coding of {row['data']} "
         f"({row['protocol']})"
     )
+    fresh = held_out(name, project)
+    if fresh is not None:
+        text += (
+            f"; on a held-out set never tuned on ({fresh['data']}): macro-F1 "
+            f"{float(fresh['macro_f1_priority']):.2f} and {float(fresh['macro_f1_threat']):.2f}, "
+            f"alpha {float(fresh['alpha']):.2f}"
+        )
+    return text
 
 
 def installed(name: str, project: Project) -> bool:

@@ -39,15 +39,14 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Examples:
     """Labelled sentences: texts, languages, a sentences × categories 0/1 matrix, origins and,
-    for sentences from a document, its key, the sentence's offset and (in ``pages``) every
-    sentence of that document, so that context features see the page as a coder will."""
+    for sentences from a document, its key and (in ``pages``) every sentence of that document,
+    so that context features see the page as a coder will."""
 
     texts: list[str]
     langs: list[str]
     labels: np.ndarray
     origin: list[str]
     docs: list[str] = field(default_factory=list)  # "" (or an empty list): on its own
-    starts: list[int] = field(default_factory=list)
     pages: dict[str, list[Unit]] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -55,12 +54,8 @@ class Examples:
 
     def units(self) -> list[Unit]:
         docs = self.docs or [""] * len(self)
-        starts = self.starts or [-1] * len(self)
-        return [
-            Unit(i, t, lang, d, s)
-            for i, (t, lang, d, s) in enumerate(zip(self.texts, self.langs, docs, starts,
-                                                    strict=True))
-        ]  # fmt: skip
+        rows = zip(self.texts, self.langs, docs, strict=True)
+        return [Unit(i, t, lang, d) for i, (t, lang, d) in enumerate(rows)]
 
     def without(self, texts: Iterable[str]) -> Examples:
         """Drop sentences (by whitespace-normalized text): never train on what is tested."""
@@ -76,7 +71,6 @@ class Examples:
             self.labels[rows],
             [self.origin[i] for i in rows],
             [self.docs[i] for i in rows] if self.docs else [],
-            [self.starts[i] for i in rows] if self.starts else [],
             self.pages,
         )
 
@@ -92,7 +86,6 @@ def combine(*parts: Examples) -> Examples:
     langs: list[str] = []
     origin: list[str] = []
     docs: list[str] = []
-    starts: list[int] = []
     pages: dict[str, list[Unit]] = {}
     rows: list[np.ndarray] = []
     for part in parts:
@@ -108,10 +101,9 @@ def combine(*parts: Examples) -> Examples:
             rows.append(part.labels[i].astype(bool))
             origin.append(part.origin[i])
             docs.append(part.docs[i] if part.docs else "")
-            starts.append(part.starts[i] if part.starts else -1)
     width = parts[0].labels.shape[1] if parts else 0
     labels = np.array(rows, dtype=bool).reshape(len(rows), width)
-    return Examples(texts, langs, labels, origin, docs, starts, pages)
+    return Examples(texts, langs, labels, origin, docs, pages)
 
 
 def codebook_examples(codebook: Codebook, *, heldout: bool = False) -> Examples:
@@ -163,7 +155,7 @@ def human_examples(project: Project) -> Examples:
         pages.setdefault(u.doc, []).append(u)
     return Examples(
         list(sents["text"]), list(sents["language"].fillna("")), labels, ["human"] * len(sents),
-        docs, [int(s) for s in sents["start"]], pages,
+        docs, pages,
     )  # fmt: skip
 
 
@@ -402,9 +394,8 @@ class SupervisedCoder:
 
 def sentence_units(sents: pd.DataFrame) -> list[Unit]:
     """``Project.sentences(text=True)`` rows as coder input, each with its document."""
-    cols = (sents["segment_id"], sents["text"], sents["language"].fillna(""),
-            sents["document_id"], sents["start"])  # fmt: skip
-    return [Unit(int(i), t, lang, str(d), int(s)) for i, t, lang, d, s in zip(*cols, strict=True)]
+    cols = (sents["segment_id"], sents["text"], sents["language"].fillna(""), sents["document_id"])
+    return [Unit(int(i), t, lang, str(d)) for i, t, lang, d in zip(*cols, strict=True)]
 
 
 def training_data(project: Project, *, exclude: Iterable[str] = ()) -> Examples:

@@ -227,7 +227,7 @@ class Store(ReviewStore):
             # the whole text once per sentence
             texts = {int(i): (str(text), str(lang)) for i, text, lang in conn.execute(docs)}
             return [
-                Unit(int(i), texts[d][0][s:e], texts[d][1], str(d), int(s))
+                Unit(int(i), texts[d][0][s:e], texts[d][1], str(d))
                 for i, d, s, e in conn.execute(sents)
             ]
 
