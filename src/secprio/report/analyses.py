@@ -46,12 +46,11 @@ tr.tl-event { cursor: pointer; } tr.tl-event:hover { background: #f6f8fa; }
 </style>"""
 
 
-def _png(fig: Figure, alt: str) -> tuple[str, bytes]:
-    png = figures.to_png(fig)
-    return (
-        f'<img alt="{escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">',
-        png,
-    )
+def _png(fig: Figure, alt: str, name: str) -> tuple[str, dict[str, bytes | str]]:
+    """The figure embedded in the page, and its files: PNG at 300 dpi, SVG and PDF."""
+    preview, written = figures.files(name, fig)
+    img = base64.b64encode(preview).decode()
+    return f'<img alt="{escape(alt)}" src="data:image/png;base64,{img}">', written
 
 
 def _badge(text: str, cls: str = "") -> str:
@@ -464,8 +463,10 @@ def windows_section(ctx: Context) -> Section | None:
                 for d, lo, hi in zip(df["diff"], df["diff_lo"], df["diff_hi"], strict=True)
             ],
         )[["label", "kind", "before", "after", "change"]]
-        img, png = _png(_forest(df, e.title), f"change in salience around {e.title}")
-        files[f"window_{e.id}.png"] = png
+        img, figs = _png(
+            _forest(df, e.title), f"change in salience around {e.title}", f"window_{e.id}"
+        )
+        files.update(figs)
         parts.append(
             table(shown, id=f"window-{e.id}") + f"<details><summary>Figure</summary>{img}</details>"
         )
@@ -559,7 +560,7 @@ def trends_section(ctx: Context) -> Section | None:
             "follow. Add <code>date:</code> to the documents' metadata (docs/formats.md).</p>",
         )
     proj = trends.projection(yearly)
-    img, png = _png(_trend_figure(yearly, proj), "salience of each priority per year")
+    img, figs = _png(_trend_figure(yearly, proj), "salience of each priority per year", "trends")
     made = (proj["status"] == "extrapolation").any()
     status = (
         f"<p><b>Extrapolation</b> ({escape(str(proj['basis'].iat[0]))}): a weighted "
@@ -585,7 +586,7 @@ def trends_section(ctx: Context) -> Section | None:
         "Trends",
         html,
         tables={"trends": yearly, "projection": proj},
-        files={"trends.png": png},
+        files=figs,
     )
 
 
@@ -645,7 +646,9 @@ def expert_section(ctx: Context) -> Section | None:
         )
     except SecprioError:
         corr = pd.DataFrame()
-    img, png = _png(_expert_figure(diff, assessment.name), "expert vs evidence heatmap")
+    img, figs = _png(
+        _expert_figure(diff, assessment.name), "expert vs evidence heatmap", "expert_vs_evidence"
+    )
     lines = "".join(
         f"<li>{escape(r.method.title())}: — (the evidence scores do not vary)</li>"
         if pd.isna(r.estimate)
@@ -667,7 +670,7 @@ def expert_section(ctx: Context) -> Section | None:
         "Expert vs evidence",
         html,
         tables={"expert": diff, "expert_correlations": corr},
-        files={"expert_vs_evidence.png": png},
+        files=figs,
     )
 
 

@@ -29,6 +29,11 @@ class Report:
     files: list[Path] = field(default_factory=list)
 
 
+GUIDE = (
+    "each score is 1–9 (9 = the most salient category in its column), brackets hold its 95% "
+    "interval, n counts the sentences and documents behind it; hatched cells rest on "
+    "insufficient evidence, grey ones on none; click any number to read its sentences."
+)
 DRILL_SCRIPT = safe.script((Path(__file__).parent / "templates" / "drill.js").read_text("utf-8"))
 
 
@@ -85,6 +90,7 @@ def write(
             title=f"{project.settings.name}: security priorities",
             sections=sections,
             version=__version__,
+            guide=GUIDE,
             evidence=script_json(records(ctx)),
             labels=script_json({c.id: c.label for c in project.codebook.categories}),
             drill_script=DRILL_SCRIPT,
