@@ -100,3 +100,51 @@ def test_no_console_errors_and_no_network(page) -> None:  # type: ignore[no-unty
     page.wait_for_load_state("load")
     assert page.errors == []
     assert page.remote == []
+
+
+OVERFLOW_JS = """() => {
+  const doc = document.documentElement;
+  const wide = [...document.querySelectorAll("main *")].filter(
+    el => el.getBoundingClientRect().right > doc.clientWidth + 1 && !el.closest(".scroll")
+  ).map(el => el.tagName + (el.id ? "#" + el.id : "") + "." + el.className).slice(0, 5);
+  return {scroll: doc.scrollWidth, client: doc.clientWidth, wide: wide,
+          main: document.querySelector("main").getBoundingClientRect().width};
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 1440])
+def test_no_horizontal_overflow_and_every_heatmap_cell_shows_n(report: Path, width: int) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    with sync_api.sync_playwright() as pw:
+        browser = launch(pw)
+        pg = browser.new_page(viewport={"width": width, "height": 900})
+        pg.goto(report.as_uri())
+        pg.wait_for_load_state("load")
+        got = pg.evaluate(OVERFLOW_JS)
+        assert got["scroll"] <= got["client"], got  # the page itself never scrolls sideways
+        assert got["wide"] == [], got
+        assert got["main"] >= min(width - 40, 900), got  # the sidebar gives way on a phone
+        cells = pg.locator("#heatmap table.heat td.cell")
+        assert cells.count() > 0
+        texts = cells.all_inner_texts()
+        assert all("n=" in t and "docs" in t for t in texts), texts
+        for t in pg.locator("#compare td.cg .v").all_inner_texts():  # the grids' n: a count
+            assert t.strip().isdigit(), t
+        browser.close()
+
+
+def test_printed_tables_are_not_clipped(report: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    with sync_api.sync_playwright() as pw:
+        browser = launch(pw)
+        pg = browser.new_page(viewport={"width": 718, "height": 1000})  # A4 less 12 mm margins
+        pg.goto(report.as_uri())
+        pg.emulate_media(media="print")
+        clipped = pg.evaluate(
+            """() => [...document.querySelectorAll("main table")].filter(t =>
+                 t.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+               ).map(t => t.id || t.className)"""
+        )
+        assert clipped == []
+        assert pg.pdf(format="A4")[:5] == b"%PDF-"
+        browser.close()

@@ -80,6 +80,8 @@ def write(
             if section is not None:
                 sections.append(section)
             progress(i, total)
+    for s in sections:  # a wide table scrolls inside its own box, never the page
+        s.html = scrollable(s.html)
     report = Report(out / "report.html")
     for s in sections:
         report.files += _write_section_files(s, out)
@@ -100,6 +102,14 @@ def write(
     files.write_text(report.html, html)  # a killed run leaves the previous report whole
     progress(total, total)
     return report
+
+
+def scrollable(html: str) -> str:
+    """Every table in its own horizontally scrolling box (text in sections is escaped, so
+    ``<table`` only ever starts a table secprio wrote)."""
+    return html.replace("<table", '<div class="scroll"><table').replace(
+        "</table>", "</table></div>"
+    )
 
 
 def _write_section_files(section: Section, out: Path) -> list[Path]:

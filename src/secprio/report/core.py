@@ -54,11 +54,7 @@ def heatmap_section(ctx: Context) -> Section:
         files.update(figs)
         parts.append(f"<h3>{title}</h3>")
         parts.append(
-            '<div class="scroll">'
-            + heat_grid(
-                data, field="period", caption="Click a cell to read the sentences behind it."
-            )
-            + "</div>"
+            heat_grid(data, field="period", caption="Click a cell to read the sentences behind it.")
         )
         img = base64.b64encode(preview).decode()
         parts.append(
