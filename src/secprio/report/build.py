@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from secprio import __version__, files
 from secprio.report import (
     core,  # noqa: F401 - registers the core sections
+    corpus,
     safe,
 )
 from secprio.report.evidence import records
@@ -93,6 +94,7 @@ def write(
             sections=sections,
             version=__version__,
             guide=GUIDE,
+            corpus=corpus.header_html(project.documents()),
             evidence=script_json(records(ctx)),
             labels=script_json({c.id: c.label for c in project.codebook.categories}),
             drill_script=DRILL_SCRIPT,
