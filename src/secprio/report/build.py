@@ -49,7 +49,7 @@ def _load_plugins() -> None:
     """Import optional analysis modules so their sections register themselves."""
     import importlib
 
-    for name in ("secprio.report.analyses", "secprio.report.validation"):
+    for name in ("secprio.report.analyses", "secprio.report.validation", "secprio.report.methods"):
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:
