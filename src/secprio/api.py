@@ -291,3 +291,18 @@ def timeline(
     frame["n_documents"] = frame["id"].map(linked.groupby("event").size()).fillna(0)
     frame["documents"] = frame["id"].map(lambda i: docs.get(i, ""))
     return frame.astype({"n_documents": int})
+
+
+def robustness(
+    project: ProjectLike, *, coder: str | None = None, variants: bool = False
+) -> pd.DataFrame:
+    """The range each score moves within under equal weights, the other 1–9 mappings and
+    leaving out each document type or member state (``variants=True``: every variant's score)."""
+    from secprio.measure import robustness as rb
+
+    p = _open(project)
+    m = p.settings.measure
+    long = rb.run(
+        p.sentences(), _codings(p, coder), p.codebook, scale=m.scale, members=p.settings.members
+    )
+    return long if variants else rb.summary(long)

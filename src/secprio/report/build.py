@@ -49,7 +49,12 @@ def _load_plugins() -> None:
     """Import optional analysis modules so their sections register themselves."""
     import importlib
 
-    for name in ("secprio.report.analyses", "secprio.report.validation", "secprio.report.methods"):
+    for name in (
+        "secprio.report.analyses",
+        "secprio.report.validation",
+        "secprio.report.methods",
+        "secprio.report.robustness",
+    ):
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:
