@@ -219,6 +219,23 @@ def expert(
     return expert_mod.differences(p.scores(scale=scale, coder=coder), assessment)
 
 
+def expert_by_period(
+    project: ProjectLike,
+    *,
+    file: Path | str | None = None,
+    scale: str | None = None,
+    coder: str | None = None,
+) -> pd.DataFrame:
+    """The expert ratings beside the evidence of all documents and of every period."""
+    p = _open(project)
+    assessment = expert_mod.load(_context(p, "expert", file), categories=p.codebook.ids())
+    frames = pd.concat(
+        [p.scores(scale=scale, coder=coder), p.scores(by="period", scale=scale, coder=coder)],
+        ignore_index=True,
+    )
+    return expert_mod.by_frame(frames, assessment)
+
+
 def expert_correlations(
     project: ProjectLike,
     *,

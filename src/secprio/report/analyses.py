@@ -23,7 +23,7 @@ from secprio.measure import compare, groups, trends, windows
 from secprio.measure import expert as expert_mod
 from secprio.measure import links as links_mod
 from secprio.report import figures
-from secprio.report.html import table
+from secprio.report.html import THIN_BG, table
 from secprio.report.safe import script
 from secprio.report.sections import Context, Section, register
 from secprio.timeline import events as tl
@@ -51,6 +51,9 @@ def _png(fig: Figure, alt: str, name: str) -> tuple[str, dict[str, bytes | str]]
     preview, written = figures.files(name, fig)
     img = base64.b64encode(preview).decode()
     return f'<img alt="{escape(alt)}" src="data:image/png;base64,{img}">', written
+
+
+DASH_CELL = '<td class="num">—</td>'
 
 
 def _badge(text: str, cls: str = "") -> str:
@@ -627,6 +630,80 @@ def _expert_figure(diff: pd.DataFrame, name: str) -> Figure:
     return fig
 
 
+def _expert_period_cell(r: pd.Series) -> str:
+    n = (
+        f"<small class='n'>n={int(r['n_coded'])} sent., {int(r['n_docs_coded'])}/"
+        f"{int(r['n_documents'])} docs</small>"
+    )
+    if pd.isna(r["evidence_score"]):
+        return f'<td class="cell none" style="background:#e4e4e4">no evidence<br>{n}</td>'
+    v = float(r["evidence_score"])
+    thin = r["evidence"] == "insufficient"
+    fg = "#fff" if v >= 6.5 and not thin else "#000"
+    diff = float(r["diff_score"])
+    inside = "rating in CI" if r["expert_in_interval"] else "rating outside CI"
+    bg = f"{THIN_BG},{figures.colour(v)}" if thin else figures.colour(v)
+    return (
+        f'<td class="cell{" thin" if thin else ""}" style="background:{bg};color:{fg}">'
+        f"<b>{v:.1f}</b> <small>[{r['evidence_lo']:.1f}–{r['evidence_hi']:.1f}]"
+        f"</small><br>Δ {diff:+.1f} <small>({inside})</small><br>{n}"
+        + ("<br><small>insufficient evidence</small>" if thin else "")
+        + "</td>"
+    )
+
+
+def _expert_periods(ctx: Context, assessment: expert_mod.Assessment) -> tuple[str, pd.DataFrame]:
+    """The seed's ratings beside the evidence of every period: score [95% CI], the difference
+    and whether the rating falls inside the interval; per period the rank correlation."""
+    m = ctx.project.settings.measure
+    frames = pd.concat([ctx.scores, ctx.scores_by_period], ignore_index=True)
+    per = expert_mod.by_frame(frames, assessment)
+    if per.empty:
+        return "", per
+    order = list(dict.fromkeys(per["frame"]))
+    head = "".join(f"<th>{escape(str(f))}</th>" for f in order)
+    rows = []
+    for _cat, part in per.groupby("category", sort=False):
+        by = part.set_index("frame")
+        cells = "".join(_expert_period_cell(by.loc[f]) for f in order)
+        rows.append(
+            f"<tr><th class='rowh'>{escape(str(part['label'].iat[0]))}</th>"
+            f'<td class="num"><b>{part["expert"].iat[0]:.0f}</b></td>{cells}</tr>'
+        )
+    corr_cells = []
+    for f in order:
+        sents = ctx.sentences if f == order[0] else ctx.sentences[ctx.sentences["period"] == f]
+        try:
+            c = expert_mod.correlations(
+                sents, ctx.codings, ctx.project.codebook, assessment,
+                scale=m.scale, n_boot=m.bootstrap, seed=m.seed,
+            )  # fmt: skip
+            r = c[c["method"] == "spearman"].iloc[0]
+            corr_cells.append(
+                DASH_CELL
+                if pd.isna(r["estimate"])
+                else f'<td class="num">{r["estimate"]:.2f} [{r["lo"]:.2f}, {r["hi"]:.2f}]</td>'
+            )
+        except SecprioError:
+            corr_cells.append(DASH_CELL)
+    rows.append(
+        "<tr><th class='rowh'>Spearman ρ [95% CI]</th><td></td>" + "".join(corr_cells) + "</tr>"
+    )
+    html = (
+        "<h3>Per period: the seed study's ratings beside the evidence</h3>"
+        "<p>The study gives one rating per priority for the whole span it covers; here it "
+        "stands beside the evidence of every period. In each cell: the evidence score "
+        f"(<b>{escape(m.scale)}</b> scale) with its 95% bootstrap interval over the period's "
+        "documents, Δ = evidence score − expert rating, whether the rating falls inside "
+        "the interval, and n. The last row is the rank correlation between the ratings and "
+        "the period's scores (with seven categories and tied ratings, read the interval "
+        "first). Also in <code>expert_by_period.csv</code>.</p>"
+        '<table class="heat" id="expert-periods"><thead><tr><th></th><th>expert</th>'
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+    return html, per
+
+
 @register(70)
 def expert_section(ctx: Context) -> Section | None:
     assessment = _expert(ctx)
@@ -665,11 +742,13 @@ def expert_section(ctx: Context) -> Section | None:
         "documents, recompute the scores, recompute the correlation):</p>"
         f"<ul>{lines}</ul>" + img + table(diff, id="expert-diff")
     )
+    periods, per = _expert_periods(ctx, assessment)
+    html += periods
     return Section(
         "expert",
         "Expert vs evidence",
         html,
-        tables={"expert": diff, "expert_correlations": corr},
+        tables={"expert": diff, "expert_correlations": corr, "expert_by_period": per},
         files=figs,
     )
 
