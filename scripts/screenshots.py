@@ -90,13 +90,14 @@ def per_width(browser, report: Path, width: int) -> list[Path]:  # type: ignore[
 
 
 def printed_page(browser, report: Path) -> Path:  # type: ignore[no-untyped-def]
-    """The A4 page of the printed report that holds the priority heatmap."""
+    """The A4 page of the printed report that holds the priority heatmap, printed as a reader
+    prints it (the page's beforeprint handler opens every folded part)."""
     page = _open(browser, report, 1440)
-    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
     pdf = PdfReader(io.BytesIO(page.pdf(format="A4", print_background=True)))
     page.close()
     hit = next(
-        (i for i, p in enumerate(pdf.pages) if "Security priorities" in (p.extract_text() or "")),
+        (i for i, p in enumerate(pdf.pages) if "Military" in (p.extract_text() or "")),
         0,
     )
     out = PdfWriter()

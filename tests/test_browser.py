@@ -142,11 +142,21 @@ def test_printed_tables_are_not_clipped(report: Path, browser) -> None:  # type:
     pg = browser.new_page(viewport={"width": 718, "height": 1000})  # A4 less 12 mm margins
     pg.goto(report.as_uri())
     pg.emulate_media(media="print")
+    pg.evaluate("window.dispatchEvent(new Event('beforeprint'))")  # what printing does
+    assert pg.locator("details:not([open])").count() == 0
     clipped = pg.evaluate(
         """() => [...document.querySelectorAll("main table")].filter(t =>
              t.getBoundingClientRect().right > document.documentElement.clientWidth + 1
            ).map(t => t.id || t.className)"""
     )
     assert clipped == []
+    hidden = pg.evaluate(  # no box that would scroll on screen cuts its content on paper
+        """() => [...document.querySelectorAll("body *")].filter(el => {
+             const o = getComputedStyle(el);
+             return (o.overflowX !== "visible" || o.overflowY !== "visible") &&
+               (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1);
+           }).map(el => el.tagName + "." + el.className)"""
+    )
+    assert hidden == []
     assert pg.pdf(format="A4")[:5] == b"%PDF-"
     pg.close()
