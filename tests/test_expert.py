@@ -91,9 +91,7 @@ def test_differences_per_period_keep_each_frames_evidence() -> None:
                  evidence="no evidence"),
         ]
     )  # fmt: skip
-    per = expert.by_frame(scores, expert.Assessment(name="x", ratings={"a": 9})).set_index(
-        "frame"
-    )
+    per = expert.by_frame(scores, expert.Assessment(name="x", ratings={"a": 9})).set_index("frame")
     assert list(per.index) == ["All documents", "2009-2017", "2018-2020"]
     assert per.loc["All documents", "diff"] == -1 and per.loc["2009-2017", "diff"] == -4
     assert per.loc["2009-2017", "evidence"] == "insufficient"
