@@ -136,10 +136,16 @@ def score(
     ``attribution`` is the rule for ``by="members"`` (``secprio.measure.groups``)."""
     cats = codebook.ids()
     coded = coded_matrix(sentences, codings, cats)
-    limits = {"min_documents": min_documents, "min_docs_coded": min_docs_coded}
     if by is None:
         return score_frame(
-            sentences, coded, codebook, scale=scale, n_boot=n_boot, seed=seed, **limits
+            sentences,
+            coded,
+            codebook,
+            scale=scale,
+            n_boot=n_boot,
+            seed=seed,
+            min_documents=min_documents,
+            min_docs_coded=min_docs_coded,
         )
     rows = groups.assign(sentences, by, attribution=attribution)
     if rows.empty:
@@ -160,7 +166,8 @@ def score(
                 n_boot=n_boot,
                 seed=seed,
                 frame=value,
-                **limits,
+                min_documents=min_documents,
+                min_docs_coded=min_docs_coded,
             )
         )
     out = pd.concat(parts, ignore_index=True)
