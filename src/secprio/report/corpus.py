@@ -58,7 +58,8 @@ def header_html(docs: pd.DataFrame) -> str:
     rows = "".join(
         f"<li>{escape(str(r.date) or 'undated')} · {escape(str(r.title))} · "
         f"{escape(str(r.doc_type))}, {escape(str(r.language))}"
-        + (f' · <a href="{escape(u)}">{escape(u)}</a>' if (u := http_url(r.url)) else "")
+        # as text, like the drill-down's sources: the report links to nothing outside itself
+        + (f" · <span class='src'>{escape(u)}</span>" if (u := http_url(r.url)) else "")
         + ("" if not flag else " · <i>synthetic summary</i>")
         + "</li>"
         for r, flag in zip(

@@ -32,6 +32,7 @@ def figure(summary: pd.DataFrame, base: pd.DataFrame, kind: str) -> Figure:
     part = summary[(summary["frame"] == ALL) & (summary["kind"] == kind)].reset_index(drop=True)
     ci = base.set_index("category")
     fig, ax = plt.subplots(figsize=(7.2, 0.55 * len(part) + 1.6))
+    first = True  # the legend's labels go on the first category that has a score
     for i, r in part.iterrows():
         y = len(part) - 1 - int(str(i))
         if pd.isna(r["baseline"]):
@@ -44,14 +45,16 @@ def figure(summary: pd.DataFrame, base: pd.DataFrame, kind: str) -> Figure:
             key = choice.replace(" ", "_")
             ax.plot([r[f"{key}_min"], r[f"{key}_max"]], [y + off] * 2, lw=3,
                     color=COLOURS[choice], solid_capstyle="butt",
-                    label=choice if i == 0 else None)  # fmt: skip
-        ax.plot([r["baseline"]], [y], "k|", ms=14, mew=2, label="baseline" if i == 0 else None)
+                    label=choice if first else None)  # fmt: skip
+        ax.plot([r["baseline"]], [y], "k|", ms=14, mew=2, label="baseline" if first else None)
+        first = False
     ax.set_yticks(range(len(part)), list(part["label"])[::-1])
     ax.set_xlim(0.8, 9.2)
     ax.set_xticks(range(1, 10))
     ax.set_xlabel("score, 1–9 (grey: baseline 95% bootstrap interval)")
     ax.grid(axis="x", color="#eeeeee")
-    ax.legend(fontsize=7, loc="lower left", ncol=3, frameon=False, bbox_to_anchor=(0, 1.0))
+    if not first:
+        ax.legend(fontsize=7, loc="lower left", ncol=3, frameon=False, bbox_to_anchor=(0, 1.0))
     ax.set_title(f"Robustness of the {kind} scores (all documents)", fontsize=10, pad=34)
     fig.tight_layout()
     return fig
