@@ -78,6 +78,27 @@ def test_differences_by_hand() -> None:
     assert not diff.loc["a", "expert_in_interval"] and diff.loc["b", "expert_in_interval"]
 
 
+def test_differences_per_period_keep_each_frames_evidence() -> None:
+    row = {"label": "A", "score_lo": 4.0, "score_hi": 9.0, "n_documents": 5, "n_sentences": 9}
+    scores = pd.DataFrame(
+        [
+            dict(row, frame="All documents", category="a", score=8.0, points=8, n_coded=6,
+                 n_docs_coded=4, evidence="measured"),
+            dict(row, frame="2009-2017", category="a", score=5.0, points=5, n_coded=2,
+                 n_docs_coded=1, evidence="insufficient"),
+            dict(row, frame="2018-2020", category="a", score=float("nan"), points=pd.NA,
+                 score_lo=float("nan"), score_hi=float("nan"), n_coded=0, n_docs_coded=0,
+                 evidence="no evidence"),
+        ]
+    )  # fmt: skip
+    per = expert.by_frame(scores, expert.Assessment(name="x", ratings={"a": 9})).set_index("frame")
+    assert list(per.index) == ["All documents", "2009-2017", "2018-2020"]
+    assert per.loc["All documents", "diff"] == -1 and per.loc["2009-2017", "diff"] == -4
+    assert per.loc["2009-2017", "evidence"] == "insufficient"
+    assert per.loc["2009-2017", "n_docs_coded"] == 1
+    assert pd.isna(per.loc["2018-2020", "diff"])
+
+
 def test_correlations_match_scipy_and_bootstrap() -> None:
     sents, cods = _corpus({"a": 8, "b": 4, "c": 2, "d": 1}, jitter=True)
     a = expert.Assessment(name="x", ratings={"a": 9, "b": 8, "c": 8, "d": 5})

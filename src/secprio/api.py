@@ -219,6 +219,23 @@ def expert(
     return expert_mod.differences(p.scores(scale=scale, coder=coder), assessment)
 
 
+def expert_by_period(
+    project: ProjectLike,
+    *,
+    file: Path | str | None = None,
+    scale: str | None = None,
+    coder: str | None = None,
+) -> pd.DataFrame:
+    """The expert ratings beside the evidence of all documents and of every period."""
+    p = _open(project)
+    assessment = expert_mod.load(_context(p, "expert", file), categories=p.codebook.ids())
+    frames = pd.concat(
+        [p.scores(scale=scale, coder=coder), p.scores(by="period", scale=scale, coder=coder)],
+        ignore_index=True,
+    )
+    return expert_mod.by_frame(frames, assessment)
+
+
 def expert_correlations(
     project: ProjectLike,
     *,
@@ -291,3 +308,18 @@ def timeline(
     frame["n_documents"] = frame["id"].map(linked.groupby("event").size()).fillna(0)
     frame["documents"] = frame["id"].map(lambda i: docs.get(i, ""))
     return frame.astype({"n_documents": int})
+
+
+def robustness(
+    project: ProjectLike, *, coder: str | None = None, variants: bool = False
+) -> pd.DataFrame:
+    """The range each score moves within under equal weights, the other 1–9 mappings and
+    leaving out each document type or member state (``variants=True``: every variant's score)."""
+    from secprio.measure import robustness as rb
+
+    p = _open(project)
+    m = p.settings.measure
+    long = rb.run(
+        p.sentences(), _codings(p, coder), p.codebook, scale=m.scale, members=p.settings.members
+    )
+    return long if variants else rb.summary(long)

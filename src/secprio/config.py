@@ -33,6 +33,10 @@ class MeasureSettings:
     scale: str = "ratio"
     bootstrap: int = 1000
     seed: int = 20240101
+    # below these a cell is "insufficient evidence" (docs/measurement.md): a frame of fewer
+    # documents, or a category coded in fewer documents, decides a score by one or two texts
+    min_documents: int = 3
+    min_docs_coded: int = 2
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     periods: list[str] = field(
         default_factory=lambda: ["2009-2017", "2018-2020", "2021-2022", "2023-2025"]
@@ -96,6 +100,15 @@ def load(path: Path) -> Settings:
         imports=ImportLimits(**imports),
     )
     settings.ingest.check(path)
+    for key in ("min_documents", "min_docs_coded"):
+        value = getattr(settings.measure, key)
+        if type(value) is not int or value < 1:
+            raise ProjectError(
+                f"measure.{key} is {value!r}",
+                path=path,
+                hint="a whole number of documents, at least 1 (default "
+                f"{getattr(MeasureSettings(), key)})",
+            )
     if settings.measure.scale not in SCALES:
         raise ProjectError(
             f"measure.scale is {settings.measure.scale!r}",

@@ -397,6 +397,8 @@ class Project:
             seed=m.seed,
             by=by,
             attribution=attribution,
+            min_documents=m.min_documents,
+            min_docs_coded=m.min_docs_coded,
         )
         out.attrs["warning"] = warning
         return out

@@ -323,3 +323,21 @@ def timeline(
             encoding="utf-8",
         )
         console.print(f"figure: {svg_out}")
+
+
+@app.command()
+def methods(
+    out_dir: Path = typer.Option(
+        None, "--out", "-o", help="Also write methods.txt and codebook.md/.tex/.docx here."
+    ),
+    project: Path = ProjectOption,
+) -> None:
+    """A methods paragraph from the run's provenance, ready to paste, and the codebook appendix."""
+    from secprio.report import methods as methods_mod  # python-docx: import on use
+
+    proj = open_project(project)
+    guard(lambda: proj.require_codings())
+    typer.echo(guard(lambda: methods_mod.paragraph(proj)))
+    if out_dir is not None:
+        written = guard(lambda: methods_mod.write(proj, out_dir))
+        console.print(f"wrote {', '.join(str(p) for p in written)}", highlight=False)

@@ -210,7 +210,7 @@ def report(
     coder: str = CoderOption,
     project: Path = ProjectOption,
 ) -> None:
-    """Write the offline HTML report, figures (PNG, SVG) and tables (CSV, JSON)."""
+    """Write the offline HTML report, figures (PNG at 300 dpi, SVG, PDF) and tables (CSV, JSON)."""
     from secprio.report.build import write as write_report  # matplotlib: import on use
 
     proj = use_coder(open_project(project), coder)

@@ -107,6 +107,23 @@ def differences(scores: pd.DataFrame, assessment: Assessment) -> pd.DataFrame:
     return out.astype({"evidence_points": "Int64", "diff": "Int64"})
 
 
+def by_frame(scores: pd.DataFrame, assessment: Assessment) -> pd.DataFrame:
+    """:func:`differences` for every frame of ``scores`` (all documents, each period, …), one
+    block of rows per frame in the frames' order, with the cell's evidence counts."""
+    parts = []
+    for frame in dict.fromkeys(scores["frame"]):
+        mine = scores[scores["frame"] == frame]
+        diff = differences(mine, assessment)
+        if diff.empty:
+            continue
+        counts = mine.set_index("category")[["n_coded", "n_docs_coded", "n_documents"]]
+        parts.append(diff.join(counts, on="category").assign(frame=frame))
+    if not parts:
+        return pd.DataFrame()
+    out = pd.concat(parts, ignore_index=True)
+    return out[["frame", *[c for c in out.columns if c != "frame"]]]
+
+
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(spearmanr(a, b)[0])
 

@@ -3,8 +3,10 @@
 Every row says how much evidence stands behind it (``evidence``): ``no evidence`` when no
 sentence of the frame is coded with the category (score, interval and points are left empty,
 never shown as a low score); ``insufficient`` when the frame has fewer than ``MIN_DOCS``
-documents or the category is coded in a single document (one text decides the number; the
-bootstrap over documents cannot show how fragile it is); ``measured`` otherwise.
+documents or the category is coded in fewer than ``MIN_DOCS_CODED`` (2) documents (one or
+two texts decide the number; the bootstrap over documents cannot show how fragile it is);
+``measured`` otherwise. Both thresholds are settings, ``measure.min_documents`` and
+``measure.min_docs_coded``.
 """
 
 from __future__ import annotations
@@ -23,11 +25,21 @@ ALL = "All documents"
 MEASURED, INSUFFICIENT, NO_EVIDENCE = "measured", "insufficient", "no evidence"
 
 
-def evidence(n_documents: int, n_docs_coded: int) -> str:
-    """The evidence state of one cell (see the module docstring)."""
+MIN_DOCS_CODED = 2
+
+
+def evidence(
+    n_documents: int,
+    n_docs_coded: int,
+    *,
+    min_documents: int = MIN_DOCS,
+    min_docs_coded: int = MIN_DOCS_CODED,
+) -> str:
+    """The evidence state of one cell (see the module docstring); the thresholds are the
+    settings ``measure.min_documents`` and ``measure.min_docs_coded``."""
     if n_docs_coded == 0:
         return NO_EVIDENCE
-    if n_documents < MIN_DOCS or n_docs_coded < 2:
+    if n_documents < min_documents or n_docs_coded < min_docs_coded:
         return INSUFFICIENT
     return MEASURED
 
@@ -56,6 +68,8 @@ def score_frame(
     n_boot: int,
     seed: int,
     frame: str = ALL,
+    min_documents: int = MIN_DOCS,
+    min_docs_coded: int = MIN_DOCS_CODED,
 ) -> pd.DataFrame:
     """One row per category: salience and 1–9 score, each with a 95% interval."""
     doc_codes, doc_index = np.unique(sentences["document_id"].to_numpy(), return_inverse=True)
@@ -74,7 +88,12 @@ def score_frame(
         k_lo, k_hi = interval(sc_boot)
         for j, i in enumerate(idx):
             cat = codebook.categories[i]
-            state = evidence(len(doc_codes), int(docs_coded[i]))
+            state = evidence(
+                len(doc_codes),
+                int(docs_coded[i]),
+                min_documents=min_documents,
+                min_docs_coded=min_docs_coded,
+            )
             none = state == NO_EVIDENCE
             rows.append(
                 {
@@ -110,13 +129,24 @@ def score(
     seed: int = 0,
     by: str | None = None,
     attribution: str = "issuer",
+    min_documents: int = MIN_DOCS,
+    min_docs_coded: int = MIN_DOCS_CODED,
 ) -> pd.DataFrame:
     """Scores for all documents, or for each group of the field ``by`` (a frame each);
     ``attribution`` is the rule for ``by="members"`` (``secprio.measure.groups``)."""
     cats = codebook.ids()
     coded = coded_matrix(sentences, codings, cats)
     if by is None:
-        return score_frame(sentences, coded, codebook, scale=scale, n_boot=n_boot, seed=seed)
+        return score_frame(
+            sentences,
+            coded,
+            codebook,
+            scale=scale,
+            n_boot=n_boot,
+            seed=seed,
+            min_documents=min_documents,
+            min_docs_coded=min_docs_coded,
+        )
     rows = groups.assign(sentences, by, attribution=attribution)
     if rows.empty:
         raise groups.empty_reason(sentences, by, attribution)
@@ -129,7 +159,15 @@ def score(
         )
         parts.append(
             score_frame(
-                part, coded[pos], codebook, scale=scale, n_boot=n_boot, seed=seed, frame=value
+                part,
+                coded[pos],
+                codebook,
+                scale=scale,
+                n_boot=n_boot,
+                seed=seed,
+                frame=value,
+                min_documents=min_documents,
+                min_docs_coded=min_docs_coded,
             )
         )
     out = pd.concat(parts, ignore_index=True)

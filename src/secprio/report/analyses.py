@@ -23,7 +23,7 @@ from secprio.measure import compare, groups, trends, windows
 from secprio.measure import expert as expert_mod
 from secprio.measure import links as links_mod
 from secprio.report import figures
-from secprio.report.html import table
+from secprio.report.html import THIN_BG, table
 from secprio.report.safe import script
 from secprio.report.sections import Context, Section, register
 from secprio.timeline import events as tl
@@ -46,12 +46,14 @@ tr.tl-event { cursor: pointer; } tr.tl-event:hover { background: #f6f8fa; }
 </style>"""
 
 
-def _png(fig: Figure, alt: str) -> tuple[str, bytes]:
-    png = figures.to_png(fig)
-    return (
-        f'<img alt="{escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">',
-        png,
-    )
+def _png(fig: Figure, alt: str, name: str) -> tuple[str, dict[str, bytes | str]]:
+    """The figure embedded in the page, and its files: PNG at 300 dpi, SVG and PDF."""
+    preview, written = figures.files(name, fig)
+    img = base64.b64encode(preview).decode()
+    return f'<img alt="{escape(alt)}" src="data:image/png;base64,{img}">', written
+
+
+DASH_CELL = '<td class="num">—</td>'
 
 
 def _badge(text: str, cls: str = "") -> str:
@@ -464,8 +466,10 @@ def windows_section(ctx: Context) -> Section | None:
                 for d, lo, hi in zip(df["diff"], df["diff_lo"], df["diff_hi"], strict=True)
             ],
         )[["label", "kind", "before", "after", "change"]]
-        img, png = _png(_forest(df, e.title), f"change in salience around {e.title}")
-        files[f"window_{e.id}.png"] = png
+        img, figs = _png(
+            _forest(df, e.title), f"change in salience around {e.title}", f"window_{e.id}"
+        )
+        files.update(figs)
         parts.append(
             table(shown, id=f"window-{e.id}") + f"<details><summary>Figure</summary>{img}</details>"
         )
@@ -559,7 +563,7 @@ def trends_section(ctx: Context) -> Section | None:
             "follow. Add <code>date:</code> to the documents' metadata (docs/formats.md).</p>",
         )
     proj = trends.projection(yearly)
-    img, png = _png(_trend_figure(yearly, proj), "salience of each priority per year")
+    img, figs = _png(_trend_figure(yearly, proj), "salience of each priority per year", "trends")
     made = (proj["status"] == "extrapolation").any()
     status = (
         f"<p><b>Extrapolation</b> ({escape(str(proj['basis'].iat[0]))}): a weighted "
@@ -585,7 +589,7 @@ def trends_section(ctx: Context) -> Section | None:
         "Trends",
         html,
         tables={"trends": yearly, "projection": proj},
-        files={"trends.png": png},
+        files=figs,
     )
 
 
@@ -626,6 +630,80 @@ def _expert_figure(diff: pd.DataFrame, name: str) -> Figure:
     return fig
 
 
+def _expert_period_cell(r: pd.Series) -> str:
+    n = (
+        f"<small class='n'>n={int(r['n_coded'])} sent., {int(r['n_docs_coded'])}/"
+        f"{int(r['n_documents'])} docs</small>"
+    )
+    if pd.isna(r["evidence_score"]):
+        return f'<td class="cell none" style="background:#e4e4e4">no evidence<br>{n}</td>'
+    v = float(r["evidence_score"])
+    thin = r["evidence"] == "insufficient"
+    fg = "#fff" if v >= 6.5 and not thin else "#000"
+    diff = float(r["diff_score"])
+    inside = "rating in CI" if r["expert_in_interval"] else "rating outside CI"
+    bg = f"{THIN_BG},{figures.colour(v)}" if thin else figures.colour(v)
+    return (
+        f'<td class="cell{" thin" if thin else ""}" style="background:{bg};color:{fg}">'
+        f"<b>{v:.1f}</b> <small>[{r['evidence_lo']:.1f}–{r['evidence_hi']:.1f}]"
+        f"</small><br>Δ {diff:+.1f} <small>({inside})</small><br>{n}"
+        + ("<br><small>insufficient evidence</small>" if thin else "")
+        + "</td>"
+    )
+
+
+def _expert_periods(ctx: Context, assessment: expert_mod.Assessment) -> tuple[str, pd.DataFrame]:
+    """The seed's ratings beside the evidence of every period: score [95% CI], the difference
+    and whether the rating falls inside the interval; per period the rank correlation."""
+    m = ctx.project.settings.measure
+    frames = pd.concat([ctx.scores, ctx.scores_by_period], ignore_index=True)
+    per = expert_mod.by_frame(frames, assessment)
+    if per.empty:
+        return "", per
+    order = list(dict.fromkeys(per["frame"]))
+    head = "".join(f"<th>{escape(str(f))}</th>" for f in order)
+    rows = []
+    for _cat, part in per.groupby("category", sort=False):
+        by = part.set_index("frame")
+        cells = "".join(_expert_period_cell(by.loc[f]) for f in order)
+        rows.append(
+            f"<tr><th class='rowh'>{escape(str(part['label'].iat[0]))}</th>"
+            f'<td class="num"><b>{part["expert"].iat[0]:.0f}</b></td>{cells}</tr>'
+        )
+    corr_cells = []
+    for f in order:
+        sents = ctx.sentences if f == order[0] else ctx.sentences[ctx.sentences["period"] == f]
+        try:
+            c = expert_mod.correlations(
+                sents, ctx.codings, ctx.project.codebook, assessment,
+                scale=m.scale, n_boot=m.bootstrap, seed=m.seed,
+            )  # fmt: skip
+            r = c[c["method"] == "spearman"].iloc[0]
+            corr_cells.append(
+                DASH_CELL
+                if pd.isna(r["estimate"])
+                else f'<td class="num">{r["estimate"]:.2f} [{r["lo"]:.2f}, {r["hi"]:.2f}]</td>'
+            )
+        except SecprioError:
+            corr_cells.append(DASH_CELL)
+    rows.append(
+        "<tr><th class='rowh'>Spearman ρ [95% CI]</th><td></td>" + "".join(corr_cells) + "</tr>"
+    )
+    html = (
+        "<h3>Per period: the seed study's ratings beside the evidence</h3>"
+        "<p>The study gives one rating per priority for the whole span it covers; here it "
+        "stands beside the evidence of every period. In each cell: the evidence score "
+        f"(<b>{escape(m.scale)}</b> scale) with its 95% bootstrap interval over the period's "
+        "documents, Δ = evidence score − expert rating, whether the rating falls inside "
+        "the interval, and n. The last row is the rank correlation between the ratings and "
+        "the period's scores (with seven categories and tied ratings, read the interval "
+        "first). Also in <code>expert_by_period.csv</code>.</p>"
+        '<table class="heat" id="expert-periods"><thead><tr><th></th><th>expert</th>'
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+    return html, per
+
+
 @register(70)
 def expert_section(ctx: Context) -> Section | None:
     assessment = _expert(ctx)
@@ -645,7 +723,9 @@ def expert_section(ctx: Context) -> Section | None:
         )
     except SecprioError:
         corr = pd.DataFrame()
-    img, png = _png(_expert_figure(diff, assessment.name), "expert vs evidence heatmap")
+    img, figs = _png(
+        _expert_figure(diff, assessment.name), "expert vs evidence heatmap", "expert_vs_evidence"
+    )
     lines = "".join(
         f"<li>{escape(r.method.title())}: — (the evidence scores do not vary)</li>"
         if pd.isna(r.estimate)
@@ -662,12 +742,14 @@ def expert_section(ctx: Context) -> Section | None:
         "documents, recompute the scores, recompute the correlation):</p>"
         f"<ul>{lines}</ul>" + img + table(diff, id="expert-diff")
     )
+    periods, per = _expert_periods(ctx, assessment)
+    html += periods
     return Section(
         "expert",
         "Expert vs evidence",
         html,
-        tables={"expert": diff, "expert_correlations": corr},
-        files={"expert_vs_evidence.png": png},
+        tables={"expert": diff, "expert_correlations": corr, "expert_by_period": per},
+        files=figs,
     )
 
 

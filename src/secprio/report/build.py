@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from secprio import __version__, files
 from secprio.report import (
     core,  # noqa: F401 - registers the core sections
+    corpus,
     safe,
 )
 from secprio.report.evidence import records
@@ -29,6 +30,11 @@ class Report:
     files: list[Path] = field(default_factory=list)
 
 
+GUIDE = (
+    "each score is 1–9 (9 = the most salient category in its column), brackets hold its 95% "
+    "interval, n counts the sentences and documents behind it; hatched cells rest on "
+    "insufficient evidence, grey ones on none; click any number to read its sentences."
+)
 DRILL_SCRIPT = safe.script((Path(__file__).parent / "templates" / "drill.js").read_text("utf-8"))
 
 
@@ -43,7 +49,12 @@ def _load_plugins() -> None:
     """Import optional analysis modules so their sections register themselves."""
     import importlib
 
-    for name in ("secprio.report.analyses", "secprio.report.validation"):
+    for name in (
+        "secprio.report.analyses",
+        "secprio.report.validation",
+        "secprio.report.methods",
+        "secprio.report.robustness",
+    ):
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -75,6 +86,8 @@ def write(
             if section is not None:
                 sections.append(section)
             progress(i, total)
+    for s in sections:  # a wide table scrolls inside its own box, never the page
+        s.html = scrollable(s.html)
     report = Report(out / "report.html")
     for s in sections:
         report.files += _write_section_files(s, out)
@@ -85,6 +98,8 @@ def write(
             title=f"{project.settings.name}: security priorities",
             sections=sections,
             version=__version__,
+            guide=GUIDE,
+            corpus=corpus.header_html(project.documents()),
             evidence=script_json(records(ctx)),
             labels=script_json({c.id: c.label for c in project.codebook.categories}),
             drill_script=DRILL_SCRIPT,
@@ -94,6 +109,14 @@ def write(
     files.write_text(report.html, html)  # a killed run leaves the previous report whole
     progress(total, total)
     return report
+
+
+def scrollable(html: str) -> str:
+    """Every table in its own horizontally scrolling box (text in sections is escaped, so
+    ``<table`` only ever starts a table secprio wrote)."""
+    return html.replace("<table", '<div class="scroll"><table').replace(
+        "</table>", "</table></div>"
+    )
 
 
 def _write_section_files(section: Section, out: Path) -> list[Path]:

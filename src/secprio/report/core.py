@@ -11,9 +11,8 @@ import pandas as pd
 
 from secprio import __version__
 from secprio.coders.registry import validity
-from secprio.measure.bootstrap import MIN_DOCS
 from secprio.report import figures
-from secprio.report.html import heat_grid, table
+from secprio.report.html import heat_grid, legend, table
 from secprio.report.sections import Context, Section, register
 
 SCORE_COLUMNS = [
@@ -51,17 +50,16 @@ def heatmap_section(ctx: Context) -> Section:
             continue
         title = "Security priorities" if kind == "priority" else "External threat factors"
         fig_title = f"{title}: evidence score by period ({m.scale} scale)"
-        png = figures.to_png(figures.heatmap(data, title=fig_title))
-        files[f"{name}.png"] = png
-        files[f"{name}.svg"] = figures.to_svg(figures.heatmap(data, title=fig_title))
+        preview, figs = figures.files(name, figures.heatmap(data, title=fig_title))
+        files.update(figs)
         parts.append(f"<h3>{title}</h3>")
         parts.append(
             heat_grid(data, field="period", caption="Click a cell to read the sentences behind it.")
         )
-        img = base64.b64encode(png).decode()
+        img = base64.b64encode(preview).decode()
         parts.append(
-            f"<details><summary>Figure ({name}.png / {name}.svg)</summary>"
-            f'<img alt="{escape(fig_title)}" src="data:image/png;base64,{img}">'
+            f"<details><summary>Figure ({name}.png at 300 dpi / {name}.svg / {name}.pdf)"
+            f'</summary><img alt="{escape(fig_title)}" src="data:image/png;base64,{img}">'
             f"</details>"
         )
     intro = (
@@ -72,9 +70,12 @@ def heatmap_section(ctx: Context) -> Section:
         f"({escape(validity(ctx.project.coder(), ctx.project))}). "
         "Brackets: 95% bootstrap interval over documents "
         f"({m.bootstrap} replicates, seed {m.seed}). A grey cell marked <i>no evidence</i> "
-        "has no coded sentence (not a low score); a pale cell marked <i>insufficient</i> "
-        f"rests on fewer than {MIN_DOCS} documents or on a single document that mentions the "
-        "category, so its interval cannot show how fragile it is (docs/measurement.md).</p>"
+        "has no coded sentence (not a low score); a hatched cell marked <i>insufficient "
+        f"evidence</i> rests on fewer than {m.min_documents} documents or on fewer than "
+        f"{m.min_docs_coded} documents that mention the category, so its interval cannot show "
+        "how fragile it is (settings <code>measure.min_documents</code> and "
+        "<code>measure.min_docs_coded</code>; docs/measurement.md).</p>"
+        + legend(scale=m.scale, min_documents=m.min_documents, min_docs_coded=m.min_docs_coded)
     )
     warning = ctx.scores.attrs.get("warning", "")
     if warning:

@@ -7,7 +7,7 @@ from html import escape
 import pandas as pd
 
 from secprio.display import DASH
-from secprio.report.figures import colour
+from secprio.report.figures import NO_EVIDENCE, colour
 
 
 def table(df: pd.DataFrame, *, id: str = "", floats: int = 2) -> str:
@@ -30,37 +30,67 @@ def table(df: pd.DataFrame, *, id: str = "", floats: int = 2) -> str:
     return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-NO_EVIDENCE_BG = "#eeeeee"
+NO_EVIDENCE_BG = NO_EVIDENCE
+THIN_BG = (
+    "repeating-linear-gradient(135deg,rgba(255,255,255,.72) 0 5px,rgba(255,255,255,.35) 5px 8px)"
+)
+
+
+def _n_line(r: pd.Series) -> str:
+    """n under every cell: sentences coded, documents coding it / documents in the frame."""
+    return (
+        f"<small class='n' data-n='{int(r['n_coded'])}'>n={int(r['n_coded'])} sent., "
+        f"{int(r['n_docs_coded'])}/{int(r['n_documents'])} docs</small>"
+    )
 
 
 def _heat_cell(r: pd.Series, cat: str, field: str, frame: str, value: str) -> str:
-    """One cell: the score and its interval; "no evidence" or an "insufficient" mark with n
-    where the evidence is missing or too thin to be read as certain."""
+    """One cell: the score, its interval and n; "no evidence" or a hatched "insufficient
+    evidence" state where the evidence is missing or below the settings' thresholds."""
     state = str(r.get("evidence", "measured"))
     attrs = (
         f'data-cat="{escape(cat)}" data-field="{escape(field)}" data-value="{escape(frame)}" '
         f'data-evidence="{escape(state)}"'
     )
+    title = (
+        f'title="{int(r["n_coded"])} sentences coded in {int(r["n_docs_coded"])} of '
+        f'{int(r["n_documents"])} documents"'
+    )
     if state == "no evidence":
         return (
-            f'<td class="cell none" style="background:{NO_EVIDENCE_BG};color:#666" {attrs} '
-            f'title="no sentence coded in {int(r["n_documents"])} documents">'
-            "<small>no evidence</small></td>"
+            f'<td class="cell none" style="background:{NO_EVIDENCE_BG};color:#555" {attrs} '
+            f"{title}><small>no evidence</small><br>{_n_line(r)}</td>"
         )
     v = float(r[value])
-    fg = "#fff" if v >= 6.5 else "#000"
     thin = state == "insufficient"
-    note = (
-        f"<br><small class='thin'>insufficient: {int(r['n_docs_coded'])} of "
-        f"{int(r['n_documents'])} docs</small>"
-        if thin
-        else ""
-    )
+    fg = "#fff" if v >= 6.5 and not thin else "#000"
+    bg = f"{THIN_BG},{colour(v)}" if thin else colour(v)
+    note = "<br><small class='thin'>insufficient evidence</small>" if thin else ""
     return (
-        f'<td class="cell{" thin" if thin else ""}" style="background:{colour(v)};color:{fg}'
-        f'{";opacity:.55" if thin else ""}" {attrs} title="{int(r["n_coded"])} sentences in '
-        f'{int(r["n_docs_coded"])} of {int(r["n_documents"])} documents">'
-        f"<b>{v:.1f}</b><br><small>[{r['score_lo']:.1f}–{r['score_hi']:.1f}]</small>{note}</td>"
+        f'<td class="cell{" thin" if thin else ""}" style="background:{bg};color:{fg}" '
+        f"{attrs} {title}><b>{v:.1f}</b><br><small>[{r['score_lo']:.1f}–{r['score_hi']:.1f}]"
+        f"</small><br>{_n_line(r)}{note}</td>"
+    )
+
+
+def legend(*, scale: str, min_documents: int, min_docs_coded: int) -> str:
+    """The colour key of the score heatmaps: the 1–9 ramp with its units and both states."""
+    stops = ",".join(colour(v) for v in range(1, 10))
+    ticks = "".join(f"<span>{v}</span>" for v in range(1, 10))
+    return (
+        '<div class="legend" role="img" aria-label="colour legend">'
+        f"<div><b>Colour</b>: priority score, 1–9 on the <code>{escape(scale)}</code> scale "
+        "(9 = the frame's most salient category of its kind)</div>"
+        f'<div class="ramp" style="background:linear-gradient(90deg,{stops})"></div>'
+        f'<div class="ticks">{ticks}</div>'
+        '<div class="keys">'
+        f'<span class="key" style="background:{THIN_BG},{colour(5)}"></span> insufficient '
+        f"evidence: fewer than {min_documents} documents in the frame or the category coded "
+        f"in fewer than {min_docs_coded} documents "
+        f'<span class="key" style="background:{NO_EVIDENCE_BG}"></span> no evidence: no '
+        "coded sentence (not a low score)</div>"
+        "<div>In each cell: score, [95% interval], n = sentences coded, documents coding the "
+        "category / documents in the frame.</div></div>"
     )
 
 

@@ -39,5 +39,12 @@
     const cell = ev.target.closest("[data-cat]");
     if (cell) { window.secprioDrill(cell.dataset.cat, cell.dataset.field, cell.dataset.value); }
   });
+  // on a phone the contents fold away above the report instead of taking its width
+  const toc = document.getElementById("toc");
+  if (toc && window.matchMedia("(max-width: 900px)").matches) { toc.open = false; }
+  // printed, every folded figure and passage list is part of the page
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll("details").forEach(function (d) { d.open = true; });
+  });
   document.getElementById("drill-close").addEventListener("click", () => panel.classList.remove("open"));
 })();
