@@ -61,7 +61,7 @@ def test_probabilities_are_calibrated_and_deterministic(example_project: Project
     # on its own training sentences the model separates the classes
     assert prob[train.labels].mean() > 0.5 > prob[~train.labels].mean()
     assert ((coder.thresholds_ > 0) & (coder.thresholds_ < 1)).all()
-    assert coder.version.startswith("0.1.0+lexical-dictionary+")
+    assert coder.version.startswith("0.1.0+lexical-dictionary-context+")
 
 
 def test_training_data_adds_human_codings_and_the_gold_file(example_project: Project) -> None:

@@ -49,9 +49,20 @@ def _record(project: Project) -> dict[str, Any]:
 
 
 def validated(project: Project) -> list[dict[str, object]]:
-    """The pack's record of how each coder agreed with human coding of real text, best first."""
+    """The pack's record of how each coder agreed with human coding of real text, best first:
+    by the held-out set's figures where the coder was scored there (the dev set's are
+    optimistic, even cross-validated: the codebook was written from it), else by its
+    out-of-sample dev figure (``rank_score``; none for in-sample figures)."""
     record = _record(project)
-    rows = [{"coder": name, **fields} for name, fields in (record.get("coders") or {}).items()]
+    fresh = record.get("fresh") or {}
+    rows = []
+    for name, fields in (record.get("coders") or {}).items():
+        row: dict[str, object] = {"coder": name, **fields}
+        held = fresh.get(name)
+        if isinstance(held, dict):
+            mean = (float(held["macro_f1_priority"]) + float(held["macro_f1_threat"])) / 2
+            row["rank_score"], row["ranked_by"] = round(mean, 3), "held-out set"
+        rows.append(row)
     return sorted(rows, key=lambda r: -float(str(r.get("rank_score") or -1)))
 
 
