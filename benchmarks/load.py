@@ -30,6 +30,7 @@ import random
 import re
 import resource
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -96,9 +97,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(src: Path, project: Path, db: str | None, port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    src: Path, project: Path, db: str | None, port: int, extra: list[str]
+) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(src)}
-    cmd = [sys.executable, "-m", "secprio", "serve", "-p", str(project), "--team"]
+    cmd = [sys.executable, "-m", "secprio", "serve", "-p", str(project), "--team", *extra]
     cmd += ["--port", str(port)] + (["--db", db] if db else [])
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -259,13 +262,24 @@ def pct(xs: list[float], q: float) -> float:
 
 
 def run(label: str, backend: str, src: Path, project: Path, db: str | None, store_url: str,
-        reviewers: list[Reviewer]) -> dict[str, object]:  # fmt: skip
+        reviewers: list[Reviewer], profile: Path | None,
+        extra: list[str]) -> dict[str, object]:  # fmt: skip
     port = free_port()
-    proc = start_server(src, project, db, port)
+    proc = start_server(src, project, db, port, extra)
+    spy = None
+    if profile:  # py-spy samples every thread of the server: collapsed stacks per run
+        out = profile / f"{label}-{backend}.txt"
+        spy = subprocess.Popen([Path(sys.executable).with_name("py-spy"), "record", "--threads",
+                                "--format", "raw", "-o", out, "--pid", str(proc.pid)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        time.sleep(1)
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     try:
         wall = asyncio.run(load(f"http://127.0.0.1:{port}", reviewers))
     finally:
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(60)
         err = stop_server(proc)
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     client_cpu = cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime
@@ -302,8 +316,16 @@ def main() -> None:
     parser.add_argument("--revise", type=int, default=10, help="of them revised (version 2)")
     parser.add_argument("--baseline", help="also measure this git revision, in the same run")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--serve-args", default="", help="more options for secprio serve, e.g. '--retrain-every 50'"
+    )
+    parser.add_argument(
+        "--profile", type=Path, help="sample the server with py-spy; collapsed stacks go here"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="secprio-load-"))
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     versions = [("new", ROOT / "src")]
     if args.baseline:
         versions.insert(0, (args.baseline, source_tree(args.baseline, work / "baseline")))
@@ -340,7 +362,8 @@ def main() -> None:
                     db, store_url = None, f"sqlite:///{project / 'secprio.db'}"
                 reviewers = plans(ids, cats, args.reviewers, args.revise, args.decisions,
                                   args.seed)  # fmt: skip
-                row = run(label, backend, src, project, db, store_url, reviewers)
+                row = run(label, backend, src, project, db, store_url, reviewers, args.profile,
+                          args.serve_args.split())  # fmt: skip
                 results.append(row)
                 print(f"  {label}: {row['per_s']:.1f} decisions/s, p95 {row['p95']:.3f} s",
                       file=sys.stderr)  # fmt: skip
