@@ -269,9 +269,11 @@ def run(label: str, backend: str, src: Path, project: Path, db: str | None, stor
     spy = None
     if profile:  # py-spy samples every thread of the server: collapsed stacks per run
         out = profile / f"{label}-{backend}.txt"
+        # --gil: only the thread holding the GIL, i.e. where the server's Python time goes
         spy = subprocess.Popen([Path(sys.executable).with_name("py-spy"), "record", "--threads",
-                                "--format", "raw", "-o", out, "--pid", str(proc.pid)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                                "--gil", "--nonblocking", "--format", "raw", "-o", out,
+                                "--pid", str(proc.pid)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
         time.sleep(1)
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     try:

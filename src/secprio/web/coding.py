@@ -18,7 +18,7 @@ def _segment(req: Req) -> int:
         seg = int(req.data.get("segment"))  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
         raise HTTPProblem(400, "segment must be a sentence id") from exc
-    if not req.ws.store.sentences_of([seg]):
+    if not req.ws.store.is_sentence(seg):
         raise HTTPProblem(404, f"no sentence {seg}")
     return seg
 
@@ -79,7 +79,7 @@ def decide(req: Req) -> Response:
         blind=blind,
     )
     if not blind:
-        req.ws.trainer.poke()
+        req.ws.trainer.poke(new=1)
     return JSONResponse({"segment": seg, "version": new})
 
 

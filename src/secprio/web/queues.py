@@ -34,14 +34,18 @@ SIZE = 20
 
 class Trainer:
     """Retrains the supervised coder in a background thread once ``every`` new decisions are
-    stored, and keeps the ranking of the ``teach`` queue from the newest model."""
+    stored, and keeps the ranking of the ``teach`` queue from the newest model.
+
+    New decisions are counted in memory (``poke(new=1)`` from each stored decision), not in
+    the store: a decision request costs no query for it."""
 
     def __init__(self, ws: Workspace, *, every: int = 10) -> None:
         self.ws, self.every = ws, every
         self.ranking: pd.DataFrame | None = None
         self.error = ""
-        self.trained_at_id = -1
         self.rounds = 0
+        self._new = 0  # decisions since the last round started
+        self._started = False
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -49,16 +53,18 @@ class Trainer:
     def busy(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def poke(self) -> None:
-        """Start a retraining if none runs and enough decisions came in since the last."""
-        n, top = self.ws.store.count_decisions(since_id=max(self.trained_at_id, 0))
-        due = self.trained_at_id < 0 or n >= self.every
+    def poke(self, new: int = 0) -> None:
+        """Count ``new`` decisions; start a retraining if none runs and this is the first
+        round or ``every`` decisions came in since the last one started."""
         with self._lock:
+            self._new += new
+            due = not self._started or self._new >= self.every
             if due and not self.busy:
-                self._thread = threading.Thread(target=self._train, args=(top,), daemon=True)
+                self._new, self._started = 0, True
+                self._thread = threading.Thread(target=self._train, daemon=True)
                 self._thread.start()
 
-    def _train(self, top: int) -> None:
+    def _train(self) -> None:
         from secprio.coders.supervised import suggest
 
         try:
@@ -70,7 +76,6 @@ class Trainer:
         except Exception as exc:  # keep serving; say why the queue is empty
             self.error = f"the supervised coder could not be trained: {exc}"
             print(f"secprio serve: {self.error}", file=sys.stderr)
-        self.trained_at_id = top
         self.rounds += 1
 
     def wait(self, timeout: float = 300.0) -> None:
@@ -80,7 +85,7 @@ class Trainer:
 
 
 def validation_texts(ws: Workspace) -> list[str]:
-    rows = [d for d in ws.store.latest_decisions() if d["queue"] == "validation"]
+    rows = ws.store.latest_decisions(queue="validation")
     return [s["text"] for s in ws.store.sentences_of([d["segment_id"] for d in rows])]
 
 
