@@ -421,8 +421,7 @@ def suggest(project: Project, n: int = 20, *, exclude: Iterable[str] = ()) -> pd
         set(codings.loc[codings["source"] == "human", "segment_id"]) if len(codings) else set()
     )
     sents = sents[~sents["segment_id"].isin(reviewed)].reset_index(drop=True)
-    prob = coder.proba(list(sents["text"]))
-    if not len(sents):
+    if not len(sents):  # everything is reviewed (proba of no text would raise)
         return pd.DataFrame(
             columns=[
                 "id",
@@ -436,6 +435,7 @@ def suggest(project: Project, n: int = 20, *, exclude: Iterable[str] = ()) -> pd
                 "document",
             ]
         )
+    prob = coder.proba(list(sents["text"]))
     closeness = 1.0 - np.abs(2.0 * prob - 1.0)
     j = closeness.argmax(axis=1)
     rows = np.arange(len(sents))
