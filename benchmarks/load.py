@@ -9,7 +9,8 @@ by the dictionary coder) and copied for every run (SQLite: the folder; PostgreSQ
 made from a template), so every server starts from the same state. Each run starts
 `python -m secprio serve --team` in its own process (with ``PYTHONPATH`` pointing at the source
 tree measured), logs in one account per reviewer, then every reviewer sends its decisions back
-to back (no think time: the worst case) over its own HTTP connection. A reviewer decides
+to back (no think time: the worst case; ``--think S`` makes each wait about S seconds
+first, as a person reading would) over its own HTTP connection. A reviewer decides
 ``--decisions`` sentences of its own, then revises the first ``--revise`` of them (version 2).
 
 Counted: decisions per second (acknowledged decisions over the wall time of the decision
@@ -160,13 +161,18 @@ async def login(client: httpx.AsyncClient, name: str) -> str:
     return found.group(1)
 
 
-async def review(url: str, r: Reviewer, start: asyncio.Event, ready: list[int]) -> None:
+async def review(
+    url: str, r: Reviewer, start: asyncio.Event, ready: list[int], think: float
+) -> None:
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
         csrf = await login(client, r.name)
         ready.append(1)
         await start.wait()
+        rng = random.Random(r.name)
         for s in r.plan:
+            if think:  # a person reads the sentence first: 0.5 to 1.5 times ``think``
+                await asyncio.sleep(think * rng.uniform(0.5, 1.5))
             body = {"segment": s.segment, "labels": s.labels, "version": s.version - 1}
             t0 = time.perf_counter()
             try:
@@ -179,9 +185,9 @@ async def review(url: str, r: Reviewer, start: asyncio.Event, ready: list[int]) 
             s.seconds = time.perf_counter() - t0
 
 
-async def load(url: str, reviewers: list[Reviewer]) -> float:
+async def load(url: str, reviewers: list[Reviewer], think: float) -> float:
     start, ready = asyncio.Event(), []
-    tasks = [asyncio.create_task(review(url, r, start, ready)) for r in reviewers]
+    tasks = [asyncio.create_task(review(url, r, start, ready, think)) for r in reviewers]
     while len(ready) < len(reviewers):
         await asyncio.sleep(0.05)
         for t in tasks:
@@ -263,7 +269,7 @@ def pct(xs: list[float], q: float) -> float:
 
 def run(label: str, backend: str, src: Path, project: Path, db: str | None, store_url: str,
         reviewers: list[Reviewer], profile: Path | None,
-        extra: list[str]) -> dict[str, object]:  # fmt: skip
+        extra: list[str], think: float) -> dict[str, object]:  # fmt: skip
     port = free_port()
     proc = start_server(src, project, db, port, extra)
     spy = None
@@ -277,7 +283,7 @@ def run(label: str, backend: str, src: Path, project: Path, db: str | None, stor
         time.sleep(1)
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     try:
-        wall = asyncio.run(load(f"http://127.0.0.1:{port}", reviewers))
+        wall = asyncio.run(load(f"http://127.0.0.1:{port}", reviewers, think))
     finally:
         if spy is not None:
             spy.send_signal(signal.SIGINT)
@@ -318,6 +324,9 @@ def main() -> None:
     parser.add_argument("--revise", type=int, default=10, help="of them revised (version 2)")
     parser.add_argument("--baseline", help="also measure this git revision, in the same run")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--think", type=float, default=0.0, help="seconds a reviewer reads before deciding"
+    )
     parser.add_argument(
         "--serve-args", default="", help="more options for secprio serve, e.g. '--retrain-every 50'"
     )
@@ -365,7 +374,7 @@ def main() -> None:
                 reviewers = plans(ids, cats, args.reviewers, args.revise, args.decisions,
                                   args.seed)  # fmt: skip
                 row = run(label, backend, src, project, db, store_url, reviewers, args.profile,
-                          args.serve_args.split())  # fmt: skip
+                          args.serve_args.split(), args.think)  # fmt: skip
                 results.append(row)
                 print(f"  {label}: {row['per_s']:.1f} decisions/s, p95 {row['p95']:.3f} s",
                       file=sys.stderr)  # fmt: skip
@@ -376,8 +385,9 @@ def main() -> None:
                 admin.dispose()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    pause = f"{args.think:g} s think time (±50 %)" if args.think else "no think time"
     print(f"\n{args.reviewers} reviewers, {args.decisions} decisions each + {args.revise} "
-          "revisions, no think time; latency of POST /api/decide in seconds\n")  # fmt: skip
+          f"revisions, {pause}; latency of POST /api/decide in seconds\n")  # fmt: skip
     print(
         "| version | store | sent | ok | 409 | errors | decisions/s | p50 | p95 | p99 | max "
         "| lost | duplicated | unacked stored | codings ≠ decision | client CPU s |"
