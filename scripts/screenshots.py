@@ -1,8 +1,10 @@
 """Screenshots for the docs: run the demo into a temporary folder, open the report in Chromium
 and save docs/img/heatmap.png (a comparison heatmap with its drill-down open) and
-docs/img/table1.png (the Table 1 view).
+docs/img/table1.png (the Table 1 view). ``--review``: instead, the review workspace's
+docs/img/review-*.png, taken by its browser test (tests/test_web_browser.py) on the way.
 
     .venv/bin/python scripts/screenshots.py [--keep DIR]
+    .venv/bin/python scripts/screenshots.py --review
 
 Needs Debian's Chromium (scripts/setup-browser.sh) and the dev extras (playwright).
 """
@@ -10,6 +12,7 @@ Needs Debian's Chromium (scripts/setup-browser.sh) and the dev extras (playwrigh
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -53,7 +56,14 @@ def shoot(report: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="Write the demo here and keep it.")
+    parser.add_argument("--review", action="store_true", help="The review workspace's images.")
     opts = parser.parse_args()
+    if opts.review:
+        test = "tests/test_web_browser.py::test_blind_double_coding_to_gold_and_report"
+        env = {**os.environ, "SECPRIO_SHOTS": str(IMG)}
+        subprocess.run([sys.executable, "-m", "pytest", "-q", test], cwd=ROOT, env=env, check=True)
+        print(f"wrote {IMG}/review-*.png")
+        return
     if opts.keep:
         shoot(demo(opts.keep))
     else:
