@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import sys
 import threading
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,7 +45,13 @@ class Trainer:
     of the ``teach`` queue from the newest model.
 
     New decisions are counted in memory (``poke(new=1)`` from each stored decision), not in
-    the store: a decision request costs no query for it."""
+    the store: a decision request costs no query for it. A round starts at least
+    ``min_gap`` seconds (or as long as the last round took, if longer) after the last one
+    ended: with many reviewers "every 10 decisions" would otherwise mean training without
+    pause, and its reads of the store slowed everyone's decisions (p99 ×4 on PostgreSQL in
+    benchmarks/load.py)."""
+
+    min_gap = 30.0
 
     def __init__(self, ws: Workspace, *, every: int = 10) -> None:
         self.ws, self.every = ws, every
@@ -53,6 +60,7 @@ class Trainer:
         self.rounds = 0
         self._new = 0  # decisions since the last round started
         self._started = False
+        self._next_at = 0.0  # time.monotonic() before which no round starts
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -65,13 +73,16 @@ class Trainer:
         round or ``every`` decisions came in since the last one started."""
         with self._lock:
             self._new += new
-            due = not self._started or self._new >= self.every
+            due = not self._started or (
+                self._new >= self.every and time.monotonic() >= self._next_at
+            )
             if due and not self.busy:
                 self._new, self._started = 0, True
                 self._thread = threading.Thread(target=self._train, daemon=True)
                 self._thread.start()
 
     def _train(self) -> None:
+        began = time.monotonic()
         try:
             ranking, error = train_elsewhere(self.ws.project, validation_texts(self.ws))
         except Exception as exc:  # keep serving; say why the queue is empty
@@ -82,6 +93,8 @@ class Trainer:
         if error:
             print(f"secprio serve: {error}", file=sys.stderr)
         self.rounds += 1
+        took = time.monotonic() - began
+        self._next_at = time.monotonic() + max(self.min_gap, took)
 
     def wait(self, timeout: float = 300.0) -> None:
         thread = self._thread
