@@ -9,7 +9,11 @@ and save, at 390 px (a phone) and 1440 px (a laptop), in docs/img:
 - ``heatmap.png`` and ``table1.png``: the comparison heatmap with its drill-down and the Table 1
   view at 1500 px, as used in docs/analyses.md.
 
+``--review``: instead, the review workspace's docs/img/review-*.png, taken by its browser test
+(tests/test_web_browser.py) on the way.
+
     .venv/bin/python scripts/screenshots.py [--keep DIR]
+    .venv/bin/python scripts/screenshots.py --review
 
 Needs Debian's Chromium (scripts/setup-browser.sh) and the dev extras (playwright).
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import subprocess
 import sys
 import tempfile
@@ -141,7 +146,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, help="Write the demo here and keep it.")
     parser.add_argument("--report", type=Path, help="Use this report.html instead of a demo.")
+    parser.add_argument("--review", action="store_true", help="The review workspace's images.")
     opts = parser.parse_args()
+    if opts.review:
+        test = "tests/test_web_browser.py::test_blind_double_coding_to_gold_and_report"
+        env = {**os.environ, "SECPRIO_SHOTS": str(IMG)}
+        subprocess.run([sys.executable, "-m", "pytest", "-q", test], cwd=ROOT, env=env, check=True)
+        print(f"wrote {IMG}/review-*.png")
+        return
     if opts.report:
         made = shoot(opts.report)
     elif opts.keep:

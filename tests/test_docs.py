@@ -27,9 +27,15 @@ INLINE = re.compile(r"`(secprio [^`]+)`")
 
 
 def _flags() -> dict[str, set[str]]:
-    """Every command and the flags it accepts (from the functions Typer registered)."""
+    """Every command and the flags it accepts (from the functions Typer registered); a
+    command of a group (``secprio user add``) under "group command"."""
+    commands = [("", c) for c in app.registered_commands] + [
+        (f"{g.name} ", c)
+        for g in app.registered_groups
+        for c in g.typer_instance.registered_commands
+    ]
     out = {}
-    for c in app.registered_commands:
+    for prefix, c in commands:
         if c.callback is None:
             continue
         flags = {"--help"}
@@ -38,7 +44,7 @@ def _flags() -> dict[str, set[str]]:
             if isinstance(info, typer.models.OptionInfo):
                 decls = list(info.param_decls or ()) or ["--" + p.name.replace("_", "-")]
                 flags |= {d for d in decls if d.startswith("-")}
-        out[c.name or c.callback.__name__.replace("_", "-")] = flags
+        out[prefix + (c.name or c.callback.__name__.replace("_", "-"))] = flags
     return out
 
 
@@ -71,6 +77,8 @@ def test_every_command_and_option_shown_exists(doc: str, line: str) -> None:
     if words[1].startswith("--"):  # secprio --version
         assert words[1] in ("--version", "--help"), line
         return
+    if f"{words[1]} {words[2] if len(words) > 2 else ''}" in FLAGS:  # a group's command
+        words = [words[0], f"{words[1]} {words[2]}", *words[3:]]
     assert words[1] in FLAGS, f"{doc}: `{line}` names no secprio command"
     for w in words[2:]:
         flag = w.strip("[]").split("=")[0]

@@ -159,3 +159,32 @@ def test_queues_offer_undecided_sentences_and_metrics_follow_decisions(solo) -> 
     assert "lowest confidence" in b.page("/queue/uncertain").text
     metrics = b.page("/metrics").text
     assert "validation sample" in metrics and "dictionary" in metrics
+
+
+def test_the_trainer_ranks_the_teach_queue_in_a_child_process(coded: Project) -> None:
+    from secprio.web.workspace import Workspace
+
+    ws = Workspace(coded, team=True, retrain_every=2)
+    ws.trainer.min_gap = 0.0
+    cats = coded.codebook.ids()
+    ids = [int(s) for s in coded.sentences()["segment_id"]]
+    for k, seg in enumerate(ids[:4]):  # some labels to train on; the rest is left to rank
+        coded.store.decide(seg, "ana", {c: int(j == k % 3) for j, c in enumerate(cats)}, expected=0)
+    ws.trainer.poke()
+    ws.trainer.wait(120)
+    assert ws.trainer.error == "" and ws.trainer.rounds == 1
+    ranked = {int(i[4:]) for i in ws.trainer.ranking["id"]}
+    assert ranked and ranked <= set(ids[4:])  # reviewed sentences are not offered again
+    ws.trainer._next_at = 0.0  # (the pause after a round is as long as the round took)
+    ws.trainer.poke(new=1)  # one decision: not due yet
+    assert not ws.trainer.busy and ws.trainer.rounds == 1
+    ws.trainer.poke(new=1)
+    ws.trainer.wait(120)
+    assert ws.trainer.rounds == 2
+    ws.trainer.min_gap = 3600.0  # due by count, but too soon after the last round
+    ws.trainer._next_at = 0.0
+    ws.trainer.poke(new=2)
+    ws.trainer.wait(120)
+    assert ws.trainer.rounds == 3
+    ws.trainer.poke(new=2)
+    assert not ws.trainer.busy and ws.trainer.rounds == 3

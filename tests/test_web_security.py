@@ -1,7 +1,7 @@
 """Security of the workspace over real HTTP: every route × role, CSRF, escaping of untrusted
 document text, headers, cookies, login rate limit, redirects and paths.
 
-(That injected markup stays inert in a real browser is checked in test_web_browser.py.)
+(That injected markup stays inert in real Chromium is checked in test_web_browser.py.)
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ FIELD = re.compile(r'name="csrf" value="([^"]*)"')
 def served(project: Project, **options: Any) -> Iterator[str]:
     """Serve the workspace of ``project`` on a free port; yields its base URL."""
     app = create_app(project, **options)
-    sock = socket.socket()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # see serve._bind
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

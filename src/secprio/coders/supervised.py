@@ -460,8 +460,7 @@ def suggest(project: Project, n: int = 20, *, exclude: Iterable[str] = ()) -> pd
     for u in sentence_units(sents):
         pages.setdefault(u.doc, []).append(u)
     sents = sents[~sents["segment_id"].isin(reviewed)].reset_index(drop=True)
-    prob = coder.predict_proba(sentence_units(sents), pages)
-    if not len(sents):
+    if not len(sents):  # everything is reviewed (proba of no text would raise)
         return pd.DataFrame(
             columns=[
                 "id",
@@ -475,6 +474,7 @@ def suggest(project: Project, n: int = 20, *, exclude: Iterable[str] = ()) -> pd
                 "document",
             ]
         )
+    prob = coder.predict_proba(sentence_units(sents), pages)
     closeness = 1.0 - np.abs(2.0 * prob - 1.0)
     j = closeness.argmax(axis=1)
     rows = np.arange(len(sents))

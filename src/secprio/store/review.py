@@ -9,7 +9,9 @@ result. Every change writes its audit row in the same transaction.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -40,6 +42,15 @@ def _locked(exc: sa.exc.OperationalError) -> bool:
 
 class ReviewStore:
     engine: Engine
+    _writers: threading.Lock  # made by Store.__init__
+
+    def _one_writer(self) -> contextlib.AbstractContextManager[object]:
+        """SQLite: this process's writers take turns on a lock (first come, first served)
+        instead of polling SQLite's file lock with growing sleeps, which made a decision wait
+        up to seconds under load. PostgreSQL locks rows itself: no lock here."""
+        if self.engine.dialect.name == "sqlite":
+            return self._writers
+        return contextlib.nullcontext()
 
     # -- users -----------------------------------------------------------------------------
     def add_user(self, name: str, password_hash: str, role: str, *, actor: str) -> int:
@@ -161,18 +172,19 @@ class ReviewStore:
         """
         for attempt in range(LOCK_RETRIES):
             try:
-                return self._decide(
-                    segment_id,
-                    coder,
-                    dict(labels),
-                    expected=expected,
-                    memo=memo,
-                    queue=queue,
-                    assignment_id=assignment_id,
-                    blind=blind,
-                    undo=undo,
-                    actor=actor or coder,
-                )
+                with self._one_writer():
+                    return self._decide(
+                        segment_id,
+                        coder,
+                        dict(labels),
+                        expected=expected,
+                        memo=memo,
+                        queue=queue,
+                        assignment_id=assignment_id,
+                        blind=blind,
+                        undo=undo,
+                        actor=actor or coder,
+                    )
             except sa.exc.IntegrityError as exc:
                 current = self.decision_version(segment_id, coder)
                 raise ConflictError(
@@ -329,9 +341,11 @@ class ReviewStore:
         coders: Sequence[str] | None = None,
         segment_ids: Iterable[int] | None = None,
         assignment_id: int | None = None,
+        queue: str | None = None,
         empty: bool = False,
     ) -> list[dict[str, Any]]:
-        """Each (sentence, coder)'s newest decision; one undone to nothing only if ``empty``."""
+        """Each (sentence, coder)'s newest decision; one undone to nothing only if ``empty``;
+        ``queue``: only those whose newest decision was made in that queue."""
         d = t.decisions.c
         newest = sa.select(d.segment_id, d.coder, sa.func.max(d.version).label("v")).group_by(
             d.segment_id, d.coder
@@ -347,17 +361,11 @@ class ReviewStore:
             sub,
             (d.segment_id == sub.c.segment_id) & (d.coder == sub.c.coder) & (d.version == sub.c.v),
         )
+        if queue is not None:
+            q = q.where(d.queue == queue)
         with self.engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(q).mappings()]
         return [r for r in rows if r["labels"] or empty]
-
-    def count_decisions(self, *, since_id: int = 0) -> tuple[int, int]:
-        """(decisions stored after id ``since_id``, the newest id)."""
-        d = t.decisions.c
-        with self.engine.connect() as conn:
-            n = conn.execute(sa.select(sa.func.count()).where(d.id > since_id)).scalar() or 0
-            top = conn.execute(sa.select(sa.func.max(d.id))).scalar() or 0
-        return int(n), int(top)
 
     # -- assignments -----------------------------------------------------------------------
     def add_assignment(
@@ -444,6 +452,13 @@ class ReviewStore:
                 .first()
             )
         return dict(row) if row else None
+
+    def is_sentence(self, segment_id: int) -> bool:
+        """Whether a sentence of that id exists (one indexed lookup; no text is read)."""
+        s = t.segments.c
+        q = sa.select(s.id).where(s.id == segment_id, s.kind == "sentence")
+        with self.engine.connect() as conn:
+            return conn.execute(q).first() is not None
 
     def sentences_of(self, segment_ids: Sequence[int]) -> list[dict[str, Any]]:
         """Sentences by id, in the order given: id, document, offsets, text, language, title."""

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
@@ -46,6 +47,7 @@ class Store(ReviewStore):
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = connect(url)
+        self._writers = threading.Lock()
 
     @contextlib.contextmanager
     def lock(self, what: str) -> Iterator[None]:

@@ -18,7 +18,7 @@ def _segment(req: Req) -> int:
         seg = int(req.data.get("segment"))  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
         raise HTTPProblem(400, "segment must be a sentence id") from exc
-    if not req.ws.store.sentences_of([seg]):
+    if not req.ws.store.is_sentence(seg):
         raise HTTPProblem(404, f"no sentence {seg}")
     return seg
 
@@ -64,22 +64,24 @@ def assignment_of(req: Req, seg: int) -> tuple[int | None, bool]:
 @page("/api/decide", "coder", methods=("POST",))
 def decide(req: Req) -> Response:
     seg, version, memo = _segment(req), _version(req), _memo(req)
-    queue = req.data.get("queue", "reader")
-    if queue not in OPEN_QUEUES:
-        raise HTTPProblem(400, f"queue must be one of {', '.join(OPEN_QUEUES)}")
     aid, blind = assignment_of(req, seg)
+    # a decision in an assignment belongs to it (its page says queue "assignment"); any
+    # other names the queue it was made in
+    queue = "assignment" if aid else req.data.get("queue", "reader")
+    if not aid and queue not in OPEN_QUEUES:
+        raise HTTPProblem(400, f"queue must be one of {', '.join(OPEN_QUEUES)}")
     new = req.ws.store.decide(
         seg,
         req.user.name,
         labels(req),
         expected=version,
         memo=memo,
-        queue="assignment" if aid else queue,
+        queue=queue,
         assignment_id=aid,
         blind=blind,
     )
     if not blind:
-        req.ws.trainer.poke()
+        req.ws.trainer.poke(new=1)
     return JSONResponse({"segment": seg, "version": new})
 
 

@@ -9,8 +9,14 @@ Queues: ``teach`` (the sentences whose label would teach the supervised coder mo
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import os
 import sys
 import threading
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,6 +26,7 @@ from secprio.errors import SecprioError
 from secprio.measure.agreement import by_category
 
 if TYPE_CHECKING:
+    from secprio.project import Project
     from secprio.web.auth import User
     from secprio.web.workspace import Workspace
 
@@ -33,15 +40,27 @@ SIZE = 20
 
 
 class Trainer:
-    """Retrains the supervised coder in a background thread once ``every`` new decisions are
-    stored, and keeps the ranking of the ``teach`` queue from the newest model."""
+    """Retrains the supervised coder in the background (a thread waiting on a child process,
+    see ``train_elsewhere``) once ``every`` new decisions are stored, and keeps the ranking
+    of the ``teach`` queue from the newest model.
+
+    New decisions are counted in memory (``poke(new=1)`` from each stored decision), not in
+    the store: a decision request costs no query for it. A round starts at least
+    ``min_gap`` seconds (or as long as the last round took, if longer) after the last one
+    ended: with many reviewers "every 10 decisions" would otherwise mean training without
+    pause, and its reads of the store slowed everyone's decisions (p99 ×4 on PostgreSQL in
+    benchmarks/load.py)."""
+
+    min_gap = 30.0
 
     def __init__(self, ws: Workspace, *, every: int = 10) -> None:
         self.ws, self.every = ws, every
         self.ranking: pd.DataFrame | None = None
         self.error = ""
-        self.trained_at_id = -1
         self.rounds = 0
+        self._new = 0  # decisions since the last round started
+        self._started = False
+        self._next_at = 0.0  # time.monotonic() before which no round starts
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -49,29 +68,33 @@ class Trainer:
     def busy(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def poke(self) -> None:
-        """Start a retraining if none runs and enough decisions came in since the last."""
-        n, top = self.ws.store.count_decisions(since_id=max(self.trained_at_id, 0))
-        due = self.trained_at_id < 0 or n >= self.every
+    def poke(self, new: int = 0) -> None:
+        """Count ``new`` decisions; start a retraining if none runs and this is the first
+        round or ``every`` decisions came in since the last one started."""
         with self._lock:
+            self._new += new
+            due = not self._started or (
+                self._new >= self.every and time.monotonic() >= self._next_at
+            )
             if due and not self.busy:
-                self._thread = threading.Thread(target=self._train, args=(top,), daemon=True)
+                self._new, self._started = 0, True
+                self._thread = threading.Thread(target=self._train, daemon=True)
                 self._thread.start()
 
-    def _train(self, top: int) -> None:
-        from secprio.coders.supervised import suggest
-
+    def _train(self) -> None:
+        began = time.monotonic()
         try:
-            exclude = validation_texts(self.ws)
-            self.ranking = suggest(self.ws.project, 500, exclude=exclude)
-            self.error = ""
-        except SecprioError as exc:
-            self.error = str(exc)
+            ranking, error = train_elsewhere(self.ws.project, validation_texts(self.ws))
         except Exception as exc:  # keep serving; say why the queue is empty
-            self.error = f"the supervised coder could not be trained: {exc}"
-            print(f"secprio serve: {self.error}", file=sys.stderr)
-        self.trained_at_id = top
+            ranking, error = None, f"the supervised coder could not be trained: {exc}"
+        if ranking is not None:
+            self.ranking = ranking
+        self.error = error
+        if error:
+            print(f"secprio serve: {error}", file=sys.stderr)
         self.rounds += 1
+        took = time.monotonic() - began
+        self._next_at = time.monotonic() + max(self.min_gap, took)
 
     def wait(self, timeout: float = 300.0) -> None:
         thread = self._thread
@@ -79,8 +102,60 @@ class Trainer:
             thread.join(timeout)
 
 
+TRAIN_TIMEOUT = 1800.0
+
+
+def train_elsewhere(
+    project: Project, exclude: list[str], timeout: float = TRAIN_TIMEOUT
+) -> tuple[pd.DataFrame | None, str]:
+    """Train and rank in a child process at lower priority: (the ranking, "") or (None, why).
+
+    In the server's own process the training held the GIL for seconds at a time and every
+    request waited behind it (a decision's p95 latency under load rose by a quarter). The
+    child comes from a fork server that has the coder's modules imported, so a round starts
+    in milliseconds; it opens the project afresh (its own connections) and dies with us.
+    """
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["secprio.coders.supervised", "secprio.project"])
+    recv, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(
+        target=_rank, args=(project.root, project.settings, exclude, send), daemon=True
+    )
+    child.start()
+    send.close()
+    try:
+        if not recv.poll(timeout):
+            child.kill()
+            return None, f"the supervised coder took over {int(timeout)} s to train: stopped"
+        result: tuple[pd.DataFrame | None, str] = recv.recv()
+        return result
+    except EOFError:
+        child.join(5)
+        return None, f"the training process died (exit code {child.exitcode})"
+    finally:
+        recv.close()
+        child.join(5)
+
+
+def _rank(root: Path, settings: Any, exclude: list[str], send: Connection) -> None:
+    """In the child: suggest() on a fresh Project; the answer goes back through ``send``."""
+    with contextlib.suppress(OSError):
+        os.nice(10)
+    from secprio.coders.supervised import suggest
+    from secprio.project import Project
+
+    try:
+        send.send((suggest(Project(root, settings), 500, exclude=exclude), ""))
+    except SecprioError as exc:
+        send.send((None, str(exc)))
+    except Exception as exc:
+        send.send((None, f"the supervised coder could not be trained: {exc!r}"))
+    finally:
+        send.close()
+
+
 def validation_texts(ws: Workspace) -> list[str]:
-    rows = [d for d in ws.store.latest_decisions() if d["queue"] == "validation"]
+    rows = ws.store.latest_decisions(queue="validation")
     return [s["text"] for s in ws.store.sentences_of([d["segment_id"] for d in rows])]
 
 

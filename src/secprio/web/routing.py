@@ -102,20 +102,24 @@ async def _body(request: Request) -> dict[str, Any]:
 
 
 def endpoint(route: Page) -> Callable[[Request], Any]:
+    def guarded(request: Request, data: dict[str, Any]) -> tuple[Response, str | None]:
+        """Session, role, CSRF and the handler, in one worker thread (one hop per request)."""
+        ws: Workspace = request.app.state.ws
+        user, cookie = ws.user_for(request)
+        _allow(route, request, user)
+        if request.method == "POST" and route.role != "anonymous":
+            sent = request.headers.get("x-csrf-token") or data.get("csrf")
+            if user is None or not same(sent, user.csrf):
+                raise HTTPProblem(403, "CSRF token missing or wrong: reload the page")
+        return route.handler(Req(request, ws, user or ws.anonymous, data)), cookie
+
     async def run(request: Request) -> Response:
         ws: Workspace = request.app.state.ws
         try:
-            user, cookie = await run_in_threadpool(ws.user_for, request)
-            _allow(route, request, user)
-            data: dict[str, Any] = {}
-            if request.method == "POST":
-                data = await _body(request)
-                if route.role != "anonymous":
-                    sent = request.headers.get("x-csrf-token") or data.get("csrf")
-                    if user is None or not same(sent, user.csrf):
-                        raise HTTPProblem(403, "CSRF token missing or wrong: reload the page")
-            req = Req(request, ws, user or ws.anonymous, data)
-            response = await run_in_threadpool(route.handler, req)
+            # the body (at most MAX_BODY) is read before the session is looked up, so that
+            # the lookup, the checks and the handler share one trip to a worker thread
+            data = await _body(request) if request.method == "POST" else {}
+            response, cookie = await run_in_threadpool(guarded, request, data)
         except _Redirect as r:
             return RedirectResponse(r.to, status_code=303)
         except HTTPProblem as p:
