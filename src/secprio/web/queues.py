@@ -9,9 +9,7 @@ Queues: ``teach`` (the sentences whose label would teach the supervised coder mo
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
-import os
 import sys
 import threading
 import time
@@ -116,7 +114,9 @@ def train_elsewhere(
     in milliseconds; it opens the project afresh (its own connections) and dies with us.
     """
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["secprio.coders.supervised", "secprio.project"])
+    ctx.set_forkserver_preload(
+        ["secprio.web._lowpriority", "secprio.coders.supervised", "secprio.project"]
+    )
     recv, send = ctx.Pipe(duplex=False)
     child = ctx.Process(
         target=_rank, args=(project.root, project.settings, exclude, send), daemon=True
@@ -138,9 +138,8 @@ def train_elsewhere(
 
 
 def _rank(root: Path, settings: Any, exclude: list[str], send: Connection) -> None:
-    """In the child: suggest() on a fresh Project; the answer goes back through ``send``."""
-    with contextlib.suppress(OSError):
-        os.nice(10)
+    """In the child (niced by ``_lowpriority``, as its fork server is): suggest() on a fresh
+    Project; the answer goes back through ``send``."""
     from secprio.coders.supervised import suggest
     from secprio.project import Project
 
