@@ -252,3 +252,71 @@ def test_watch_without_a_source_says_how_to_give_one(wproject: Project) -> None:
     assert "--source DIR" in res.output and "Traceback" not in res.output
     res = RUN.invoke(app, ["watch", "-p", str(wproject.root)])
     assert res.exit_code == 2 and "--once" in res.output
+
+
+def test_window_new_and_frames_from_the_cli(wproject: Project, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    _baseline(src)
+    p = str(wproject.root)
+    assert RUN.invoke(app, ["watch", "-p", p, "--once", "--source", str(src)]).exit_code == 0
+    _burst(src)
+    res = RUN.invoke(
+        app,
+        [
+            "watch",
+            "-p",
+            p,
+            "--once",
+            "--window",
+            "new",
+            "--by",
+            "members",
+            "--attribution",
+            "every",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "3 significant shift(s)" in res.output  # all documents, AZ and TR
+    (digest,) = (wproject.root / "watch").glob("digest-*.md")
+    text = digest.read_text(encoding="utf-8")
+    assert "window: 8 document(s) of this cycle" in text
+    assert "| members = AZ | Energy security | up |" in text
+
+
+def test_api_shifts_matches_the_module(wproject: Project, tmp_path: Path) -> None:
+    from secprio import api
+
+    src = tmp_path / "src"
+    src.mkdir()
+    _baseline(src)
+    _burst(src)
+    wproject.ingest([src])
+    wproject.code()
+    found = api.shifts(wproject, window="30d", baseline="3m")
+    assert found.attrs["baseline"] == "2025-03-23 to 2025-06-22"
+    row = found.set_index("category").loc["energy_security"]
+    assert row["significant"] and row["baseline_documents"] == 13
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--window", "ten days"], "2y, 18m, 6w or 90d"),
+        (["--baseline", "forever"], "2y, 18m, 6w or 90d"),
+        (["--fdr", "1.5"], "not between 0 and 1"),
+        (["--fdr", "x"], "Invalid value"),
+        (["--by", "bogus"], "doc_type"),
+    ],
+)
+def test_bad_options_exit_2_before_any_work(
+    wproject: Project, tmp_path: Path, args: list[str], expected: str
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    _baseline(src, n=2)
+    res = RUN.invoke(
+        app, ["watch", "-p", str(wproject.root), "--once", "--source", str(src), *args]
+    )
+    assert res.exit_code == 2 and expected in res.output and "Traceback" not in res.output
+    assert wproject.documents().empty

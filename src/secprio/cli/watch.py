@@ -10,9 +10,10 @@ import typer
 
 from secprio import files
 from secprio.cli.app import ProjectOption, app, choices, console, guard, open_project, value
-from secprio.cli.core import _print_ingest
+from secprio.cli.core import Attribution, AttributionOption, _print_ingest
 from secprio.errors import ProjectError
 from secprio.measure import shifts as shifts_mod
+from secprio.measure.windows import offset
 from secprio.project import Project
 
 FRAMES = ("doc_type", "members", "issuer", "language")
@@ -129,6 +130,7 @@ def watch(
     by: list[Frame] = typer.Option(  # type: ignore[valid-type]
         [], "--by", help="Also test one frame per value of this field (repeatable)."
     ),
+    attribution: Attribution = AttributionOption,  # type: ignore[valid-type]
     fdr: float = typer.Option(0.05, help="Benjamini–Hochberg false discovery rate."),
     min_documents: int = typer.Option(5, help="Fewest documents in the window and baseline."),
     min_sentences: int = typer.Option(50, help="Fewest sentences in the window and baseline."),
@@ -143,6 +145,11 @@ def watch(
         raise typer.BadParameter(
             "only --once is built so far: run `secprio watch --once` from cron", param_hint="--once"
         )
+    if not 0 < fdr < 1:
+        raise typer.BadParameter(f"{fdr} is not between 0 and 1", param_hint="--fdr")
+    for span in (window, baseline):  # a bad span is refused before any work is done
+        if span and span != "new":
+            guard(lambda span=span: offset(span))
     folders = guard(lambda: sources(proj, source))
     result = guard(lambda: proj.ingest(folders))
     _print_ingest(result)
@@ -158,13 +165,23 @@ def watch(
         win, base, info = shifts_mod.cycle_windows(sents, new)
     else:
         win, base, info = guard(lambda: shifts_mod.date_windows(sents, window, baseline))
+    frames = [value(b) or "" for b in by]
+    rule = value(attribution) or "issuer"
     found = guard(
         lambda: shifts_mod.shifts(
-            sents, proj.codings(coder or None), proj.codebook, window=win, baseline=base,
-            by=[value(b) or "" for b in by], fdr=fdr, min_documents=min_documents,
-            min_sentences=min_sentences, top=top,
+            sents,
+            proj.codings(coder or None),
+            proj.codebook,
+            window=win,
+            baseline=base,
+            by=frames,
+            attribution=rule,
+            fdr=fdr,
+            min_documents=min_documents,
+            min_sentences=min_sentences,
+            top=top,
         )
-    )  # fmt: skip
+    )
     n_sig = int(found["significant"].sum())
     cycle = (f"added {len(result.added)}, new versions {len(result.versions)}, "
              f"coded {coded.documents}")  # fmt: skip
