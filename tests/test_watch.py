@@ -242,6 +242,7 @@ def test_watch_once_alerts_then_stays_quiet_on_rerun(wproject: Project, tmp_path
     res = RUN.invoke(app, ["watch", "-p", p, "--once"])
     assert res.exit_code == 0, res.output
     assert "added 0" in res.output and "nothing new" in res.output
+    assert "no digest" in res.output
     assert len(Project.open(wproject.root).documents()) == n_docs == 32
     assert list(folder.glob("digest-*.md")) == [digest]
 
@@ -280,7 +281,7 @@ def test_window_new_and_frames_from_the_cli(wproject: Project, tmp_path: Path) -
     assert "3 significant shift(s)" in res.output  # all documents, AZ and TR
     (digest,) = (wproject.root / "watch").glob("digest-*.md")
     text = digest.read_text(encoding="utf-8")
-    assert "window: 8 document(s) of this cycle" in text
+    assert "window: 8 new document(s); baseline: every other document" in text
     assert "| members = AZ | Energy security | up |" in text
 
 
@@ -320,3 +321,40 @@ def test_bad_options_exit_2_before_any_work(
     )
     assert res.exit_code == 2 and expected in res.output and "Traceback" not in res.output
     assert wproject.documents().empty
+
+
+def test_a_cycle_interrupted_before_or_after_its_digest_resumes_once(
+    wproject: Project, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    _baseline(src)
+    p = str(wproject.root)
+    assert RUN.invoke(app, ["watch", "-p", p, "--once", "--source", str(src)]).exit_code == 0
+    folder = wproject.root / "watch"
+    state = (folder / "state.json").read_text(encoding="utf-8")
+    # a cycle that stopped after ingest and code, before its shift test: the next run has
+    # nothing to ingest or code, yet the documents are new to the test and the alert comes
+    _burst(src)
+    wproject.ingest([src])
+    wproject.code()
+    res = RUN.invoke(app, ["watch", "-p", p, "--once"])
+    assert "added 0" in res.output and "coded 0" in res.output
+    assert "1 significant shift(s): digest written" in res.output, res.output
+    (digest,) = folder.glob("digest-*.md")
+    assert "8 document(s) new since the last shift test" in digest.read_text(encoding="utf-8")
+    # a cycle that stopped after writing its digest, before its state: no second digest
+    (folder / "state.json").write_text(state, encoding="utf-8")
+    res = RUN.invoke(app, ["watch", "-p", p, "--once"])
+    assert "already in" in res.output, res.output
+    assert list(folder.glob("digest-*.md")) == [digest]
+    res = RUN.invoke(app, ["watch", "-p", p, "--once"])
+    assert "nothing new" in res.output
+    assert len(wproject.documents()) == 32
+
+
+def test_an_empty_source_folder_is_no_error(wproject: Project, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    res = RUN.invoke(app, ["watch", "-p", str(wproject.root), "--once", "--source", str(src)])
+    assert res.exit_code == 0 and "no documents yet" in res.output, res.output

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import typer
@@ -47,6 +50,38 @@ def sources(proj: Project, given: list[Path]) -> list[Path]:
     )
 
 
+STATE = "state.json"  # the documents, codebook and coder of the last completed shift test
+MARK = "<!-- secprio watch cycle {} -->"
+
+
+def cycle_key(proj: Project, documents: list[int], coder: str) -> str:
+    """What a shift test saw: the active documents, the codebook version and the coder."""
+    blob = json.dumps([documents, proj.codebook.sha256, coder]).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def read_state(proj: Project) -> dict[str, Any]:
+    path = watch_dir(proj) / STATE
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # none yet, or unreadable: the next test rebuilds it
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def write_state(proj: Project, state: dict[str, Any]) -> None:
+    files.write_text(watch_dir(proj) / STATE, json.dumps(state, indent=1) + "\n")
+
+
+def written(proj: Project, key: str) -> Path | None:
+    """The digest already written for this cycle, if any."""
+    mark = MARK.format(key)
+    for path in sorted(watch_dir(proj).glob("digest-*.md")):
+        if mark in path.read_text(encoding="utf-8", errors="replace"):
+            return path
+    return None
+
+
 def _md(text: object) -> str:
     """Untrusted text made inert in Markdown: one line, no HTML, no table or link syntax."""
     s = " ".join(str(text).split())
@@ -62,7 +97,7 @@ def _num(x: float, digits: int = 2) -> str:
 
 
 def digest(
-    proj: Project, found: pd.DataFrame, info: dict[str, str], cycle: str, top: int
+    proj: Project, found: pd.DataFrame, info: dict[str, str], cycle: str, top: int, key: str
 ) -> str:  # fmt: skip
     sig = found[found["significant"]].sort_values(["q_value", "frame", "group", "category"])
     ids = {int(s) for ids in sig["segment_ids"] for s in ids}
@@ -102,7 +137,7 @@ def digest(
                 f"- {_md(row['text'])} — *{_md(row['title'])}*, {row['date'] or 'undated'}, "
                 f"`{_md(row['path'])}` (segment {s})"
             )
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, "", MARK.format(key)]) + "\n"
 
 
 def _target(folder: Path) -> Path:
@@ -155,12 +190,19 @@ def watch(
     _print_ingest(result)
     coded = guard(lambda: proj.code(coder or None))
     console.print(f"coded {coded.documents} document(s) with {coded.coder}")
-    if not (result.added or result.versions or coded.documents):
-        console.print("nothing new: no shift test, no digest")
+    active = sorted(int(d) for d in proj.documents()["document_id"])
+    if not active:
+        console.print("no documents yet: no shift test")
+        return
+    key = cycle_key(proj, active, coded.coder)
+    state = read_state(proj)
+    if state.get("key") == key:
+        console.print("nothing new since the last shift test: no test, no digest")
         return
     sents = proj.sentences()
-    docs = sents.drop_duplicates("document_id").set_index("path")["document_id"]
-    new = [int(docs[p]) for p in [*result.added, *result.versions] if p in docs.index]
+    # new: every active document the last completed test did not see (after a crash between
+    # coding and the digest, the documents of the interrupted cycle are still new)
+    new = sorted(set(active) - {int(d) for d in state.get("documents", [])})
     if window == "new":
         win, base, info = shifts_mod.cycle_windows(sents, new)
     else:
@@ -184,10 +226,15 @@ def watch(
     )
     n_sig = int(found["significant"].sum())
     cycle = (f"added {len(result.added)}, new versions {len(result.versions)}, "
-             f"coded {coded.documents}")  # fmt: skip
+             f"coded {coded.documents}; {len(new)} document(s) new since the last shift "
+             "test")  # fmt: skip
     if not n_sig:
         console.print(f"no significant shift ({info['window']} against {info['baseline']})")
-        return
-    path = _target(watch_dir(proj))
-    files.write_text(path, digest(proj, found, info, cycle, top))
-    console.print(f"{n_sig} significant shift(s): digest written to {path}")
+    elif done := written(proj, key):  # the digest of this cycle exists: a crash before the state
+        console.print(f"{n_sig} significant shift(s): already in {done}")
+    else:
+        path = _target(watch_dir(proj))
+        files.write_text(path, digest(proj, found, info, cycle, top, key))
+        console.print(f"{n_sig} significant shift(s): digest written to {path}")
+    write_state(proj, {"key": key, "documents": active, "coder": coded.coder,
+                       "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})  # fmt: skip

@@ -87,10 +87,11 @@ def date_windows(
 def cycle_windows(
     sentences: pd.DataFrame, new_documents: Sequence[int]
 ) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
-    """The window is the documents of this cycle, the baseline every other active document."""
+    """The window is the new documents (e.g. those since the last shift test), the baseline
+    every other active document."""
     win = sentences["document_id"].isin(list(new_documents)).to_numpy()
-    info = {"window": f"{len(set(new_documents))} document(s) of this cycle",
-            "baseline": "every earlier document"}  # fmt: skip
+    info = {"window": f"{len(set(new_documents))} new document(s)",
+            "baseline": "every other document"}  # fmt: skip
     return win, ~win, info
 
 
