@@ -133,6 +133,8 @@ def test_planted_burst_is_detected_with_its_sentences(wproject: Project, tmp_pat
     text = sents.set_index("segment_id")["text"]
     evidence = [text[s] for s in row["segment_ids"]]
     assert len(evidence) == 5 and all(e in planted for e in evidence)
+    by_seg = sents.set_index("segment_id")["document_id"]
+    assert len({by_seg[s] for s in row["segment_ids"]}) == 5  # one per document first
     # the stable categories do not alert; every row says why it is or is not an alert
     assert not found[found["category"] != "energy_security"]["significant"].any()
     assert found["reason"].str.len().gt(0).sum() == 2
@@ -358,3 +360,12 @@ def test_an_empty_source_folder_is_no_error(wproject: Project, tmp_path: Path) -
     src.mkdir()
     res = RUN.invoke(app, ["watch", "-p", str(wproject.root), "--once", "--source", str(src)])
     assert res.exit_code == 0 and "no documents yet" in res.output, res.output
+
+
+def test_document_text_is_inert_in_the_digest() -> None:
+    from secprio.cli.watch import _md
+
+    hostile = "Energy security <script>alert(1)</script> | [x](javascript:1)\n# title"
+    text = _md(hostile)
+    assert "\n" not in text and "<script>" not in text and "[x](" not in text
+    assert "\\|" in text and "\\<script\\>" in text

@@ -135,7 +135,7 @@ def digest(
             row = sents.loc[s]
             lines.append(
                 f"- {_md(row['text'])} — *{_md(row['title'])}*, {row['date'] or 'undated'}, "
-                f"`{_md(row['path'])}` (segment {s})"
+                f"{_md(row['path'])} (segment {s})"
             )
     return "\n".join([*lines, "", MARK.format(key)]) + "\n"
 

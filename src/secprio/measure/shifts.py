@@ -133,8 +133,8 @@ def shifts(
 ) -> pd.DataFrame:
     """One row per (frame, group, category); ``significant`` marks the alerts and
     ``segment_ids`` the sentences that drive each one (the window's coded sentences for a
-    rise, the baseline's for a fall; most confident first, then newest). ``reason`` says why a
-    row was not tested or not alerted."""
+    rise, the baseline's for a fall; one per document first, most confident, then newest).
+    ``reason`` says why a row was not tested or not alerted."""
     if not 0 < fdr < 1:
         raise MeasureError(f"the false discovery rate {fdr} is not between 0 and 1",
                            hint="give e.g. --fdr 0.05")  # fmt: skip
@@ -183,8 +183,7 @@ def shifts(
                 row["direction"] = "up" if up else "down"
                 side = w if up else b
                 hit = side[coded[side, j] > 0]
-                order = np.lexsort((seg[hit], _neg(dates[hit]), -conf[hit, j]))
-                row["segment_ids"] = [int(s) for s in seg[hit][order][:top]]
+                row["segment_ids"] = _evidence(hit, seg, docs, dates, conf[:, j], top)
             rows.append(row)
     out = pd.DataFrame(rows, columns=COLUMNS)
     tested = out["p_value"].notna()
@@ -201,6 +200,17 @@ def shifts(
         out["significant"] = sig & ~thin
     out.attrs.update(test=TEST, fdr=fdr)
     return out
+
+
+def _evidence(
+    hit: np.ndarray, seg: np.ndarray, docs: np.ndarray, dates: np.ndarray, conf: np.ndarray,
+    top: int,
+) -> list[int]:  # fmt: skip
+    """The segment ids of up to ``top`` coded sentences: one per document first (so the list
+    shows how widespread a shift is), each round most confident first, then newest."""
+    order = hit[np.lexsort((seg[hit], _neg(dates[hit]), -conf[hit]))]
+    rank = pd.Series(docs[order]).groupby(docs[order]).cumcount().to_numpy()
+    return [int(s) for s in seg[order[np.argsort(rank, kind="stable")]][:top]]
 
 
 def _neg(dates: np.ndarray) -> np.ndarray:
