@@ -24,6 +24,7 @@ from secprio.measure import claims as claims_mod
 from secprio.measure import compare, windows
 from secprio.measure import expert as expert_mod
 from secprio.measure import links as links_mod
+from secprio.measure import shifts as shifts_mod
 from secprio.measure import trends as tr
 from secprio.project import Project
 from secprio.timeline import events as tl
@@ -180,6 +181,28 @@ def window(
         seed=m.seed,
         event_id=event_id or event,
     )
+
+
+def shifts(
+    project: ProjectLike,
+    *,
+    window: str = "30d",
+    baseline: str = "",
+    by: tuple[str, ...] = (),
+    fdr: float = 0.05,
+    coder: str | None = None,
+) -> pd.DataFrame:
+    """Each category's shift in the newest ``window`` (by document date) against the baseline
+    before it: counts, rate ratio with its exact 95% interval, p and BH q values, whether it
+    alerts and the segment ids of the sentences that drive it (docs/watch.md)."""
+    p = _open(project)
+    sents = p.sentences()
+    win, base, info = shifts_mod.date_windows(sents, window, baseline)
+    out = shifts_mod.shifts(
+        sents, _codings(p, coder), p.codebook, window=win, baseline=base, by=by, fdr=fdr
+    )
+    out.attrs.update(info)
+    return out
 
 
 def trends(project: ProjectLike, *, coder: str | None = None) -> pd.DataFrame:

@@ -6,7 +6,7 @@ import importlib
 
 from secprio.cli.app import app
 
-for _name in ("core", "analysis", "coding", "serve"):
+for _name in ("core", "analysis", "coding", "serve", "watch"):
     try:
         importlib.import_module(f"secprio.cli.{_name}")
     except ModuleNotFoundError as _exc:  # a command group not written yet

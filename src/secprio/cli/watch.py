@@ -1,0 +1,240 @@
+"""watch: keep a project current and write a digest of the significant shifts (docs/watch.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import typer
+
+from secprio import files
+from secprio.cli.app import ProjectOption, app, choices, console, guard, open_project, value
+from secprio.cli.core import Attribution, AttributionOption, _print_ingest
+from secprio.errors import ProjectError
+from secprio.measure import shifts as shifts_mod
+from secprio.measure.windows import offset
+from secprio.project import Project
+
+FRAMES = ("doc_type", "members", "issuer", "language")
+Frame = choices("Frame", FRAMES)
+SOURCES = "sources.txt"  # in the project's watch/ folder: the folders watch re-ingests
+
+
+def watch_dir(proj: Project) -> Path:
+    folder = proj.root / "watch"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def sources(proj: Project, given: list[Path]) -> list[Path]:
+    """The folders to re-ingest: the ones given (then recorded for the next run), else the
+    record of an earlier run."""
+    record = watch_dir(proj) / SOURCES
+    if given:
+        lines = sorted({str(p.resolve()) for p in given})
+        known = record.read_text(encoding="utf-8").split("\n") if record.is_file() else []
+        merged = sorted({*lines, *[k for k in known if k]})
+        files.write_text(record, "\n".join(merged) + "\n")
+        return [Path(p) for p in merged]
+    if record.is_file():
+        return [Path(p) for p in record.read_text(encoding="utf-8").split("\n") if p]
+    raise ProjectError(
+        "watch does not know which folders to read",
+        path=record,
+        hint=f"run `secprio watch -p {proj.root} --once --source DIR` once (repeat --source "
+        "for more folders); they are recorded for later runs",
+    )
+
+
+STATE = "state.json"  # the documents, codebook and coder of the last completed shift test
+MARK = "<!-- secprio watch cycle {} -->"
+
+
+def cycle_key(proj: Project, documents: list[int], coder: str) -> str:
+    """What a shift test saw: the active documents, the codebook version and the coder."""
+    blob = json.dumps([documents, proj.codebook.sha256, coder]).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def read_state(proj: Project) -> dict[str, Any]:
+    path = watch_dir(proj) / STATE
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # none yet, or unreadable: the next test rebuilds it
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def write_state(proj: Project, state: dict[str, Any]) -> None:
+    files.write_text(watch_dir(proj) / STATE, json.dumps(state, indent=1) + "\n")
+
+
+def written(proj: Project, key: str) -> Path | None:
+    """The digest already written for this cycle, if any."""
+    mark = MARK.format(key)
+    for path in sorted(watch_dir(proj).glob("digest-*.md")):
+        if mark in path.read_text(encoding="utf-8", errors="replace"):
+            return path
+    return None
+
+
+def _md(text: object) -> str:
+    """Untrusted text made inert in Markdown: one line, no HTML, no table or link syntax."""
+    s = " ".join(str(text).split())
+    for ch in "\\`*_[]<>|#":
+        s = s.replace(ch, "\\" + ch)
+    return s
+
+
+def _num(x: float, digits: int = 2) -> str:
+    if pd.isna(x):
+        return "–"
+    return "∞" if x == float("inf") else f"{x:.{digits}f}"
+
+
+def digest(
+    proj: Project, found: pd.DataFrame, info: dict[str, str], cycle: str, top: int, key: str
+) -> str:  # fmt: skip
+    sig = found[found["significant"]].sort_values(["q_value", "frame", "group", "category"])
+    ids = {int(s) for ids in sig["segment_ids"] for s in ids}
+    sents = proj.sentences(text=True)
+    sents = sents[sents["segment_id"].isin(ids)].set_index("segment_id")
+    now = dt.datetime.now(dt.UTC)
+    lines = [
+        f"# secprio watch — {_md(proj.settings.name)} — {now:%Y-%m-%d %H:%M} UTC",
+        "",
+        f"- this cycle: {cycle}",
+        f"- window: {info['window']}; baseline: {info['baseline']}",
+        f"- test: {found.attrs['test']}; FDR {found.attrs['fdr']}",
+        f"- coder: {proj.coder()}",
+        "",
+        "| frame | category | direction | window | baseline | rate ratio (95% CI) | q |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in sig.itertuples():
+        frame = "all documents" if r.frame == shifts_mod.ALL else f"{r.frame} = {r.group}"
+        lines.append(
+            f"| {_md(frame)} | {_md(r.label)} | {r.direction} "
+            f"| {r.window_count}/{r.window_sentences} ({100 * r.window_share:.1f}%) "
+            f"| {r.baseline_count}/{r.baseline_sentences} ({100 * r.baseline_share:.1f}%) "
+            f"| {_num(r.rate_ratio)} ({_num(r.ratio_low)}–{_num(r.ratio_high)}) "
+            f"| {r.q_value:.2g} |"
+        )
+    for r in sig.itertuples():
+        frame = "all documents" if r.frame == shifts_mod.ALL else f"{r.frame} = {r.group}"
+        where = "in the window" if r.direction == "up" else "in the baseline (now rarer)"
+        lines += ["", f"## {_md(r.label)} — {_md(frame)} — {r.direction}", "",
+                  f"Top {min(top, len(r.segment_ids))} sentences {where}:", ""]  # fmt: skip
+        for s in r.segment_ids:
+            if s not in sents.index:
+                continue
+            row = sents.loc[s]
+            lines.append(
+                f"- {_md(row['text'])} — *{_md(row['title'])}*, {row['date'] or 'undated'}, "
+                f"{_md(row['path'])} (segment {s})"
+            )
+    return "\n".join([*lines, "", MARK.format(key)]) + "\n"
+
+
+def _target(folder: Path) -> Path:
+    day = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+    path, n = folder / f"digest-{day}.md", 2
+    while path.exists():
+        path, n = folder / f"digest-{day}-{n}.md", n + 1
+    return path
+
+
+@app.command()
+def watch(
+    once: bool = typer.Option(False, "--once", help="Run one cycle and exit (for cron)."),
+    source: list[Path] = typer.Option(
+        [], "--source", help="A folder to re-ingest (repeatable; recorded for later runs)."
+    ),
+    window: str = typer.Option(
+        "30d",
+        help="The newest window: a span by document date (30d, 6w, 3m) or 'new' "
+        "(the documents added in this cycle).",
+    ),
+    baseline: str = typer.Option(
+        "", help="The baseline span before the window (default: everything before it)."
+    ),
+    by: list[Frame] = typer.Option(  # type: ignore[valid-type]
+        [], "--by", help="Also test one frame per value of this field (repeatable)."
+    ),
+    attribution: Attribution = AttributionOption,  # type: ignore[valid-type]
+    fdr: float = typer.Option(0.05, help="Benjamini–Hochberg false discovery rate."),
+    min_documents: int = typer.Option(5, help="Fewest documents in the window and baseline."),
+    min_sentences: int = typer.Option(50, help="Fewest sentences in the window and baseline."),
+    top: int = typer.Option(5, help="Sentences listed per shift."),
+    coder: str = typer.Option("", help="Coder name (default: the one in secprio.yaml)."),
+    project: Path = ProjectOption,
+) -> None:
+    """Re-ingest the source folders, code what is new, and write a digest of the significant
+    shifts (watch/digest-DATE.md); no file when nothing is significant."""
+    proj = open_project(project)
+    if not once:
+        raise typer.BadParameter(
+            "only --once is built so far: run `secprio watch --once` from cron", param_hint="--once"
+        )
+    if not 0 < fdr < 1:
+        raise typer.BadParameter(f"{fdr} is not between 0 and 1", param_hint="--fdr")
+    for span in (window, baseline):  # a bad span is refused before any work is done
+        if span and span != "new":
+            guard(lambda span=span: offset(span))
+    folders = guard(lambda: sources(proj, source))
+    result = guard(lambda: proj.ingest(folders))
+    _print_ingest(result)
+    coded = guard(lambda: proj.code(coder or None))
+    console.print(f"coded {coded.documents} document(s) with {coded.coder}")
+    active = sorted(int(d) for d in proj.documents()["document_id"])
+    if not active:
+        console.print("no documents yet: no shift test")
+        return
+    key = cycle_key(proj, active, coded.coder)
+    state = read_state(proj)
+    if state.get("key") == key:
+        console.print("nothing new since the last shift test: no test, no digest")
+        return
+    sents = proj.sentences()
+    # new: every active document the last completed test did not see (after a crash between
+    # coding and the digest, the documents of the interrupted cycle are still new)
+    new = sorted(set(active) - {int(d) for d in state.get("documents", [])})
+    if window == "new":
+        win, base, info = shifts_mod.cycle_windows(sents, new)
+    else:
+        win, base, info = guard(lambda: shifts_mod.date_windows(sents, window, baseline))
+    frames = [value(b) or "" for b in by]
+    rule = value(attribution) or "issuer"
+    found = guard(
+        lambda: shifts_mod.shifts(
+            sents,
+            proj.codings(coder or None),
+            proj.codebook,
+            window=win,
+            baseline=base,
+            by=frames,
+            attribution=rule,
+            fdr=fdr,
+            min_documents=min_documents,
+            min_sentences=min_sentences,
+            top=top,
+        )
+    )
+    n_sig = int(found["significant"].sum())
+    cycle = (f"added {len(result.added)}, new versions {len(result.versions)}, "
+             f"coded {coded.documents}; {len(new)} document(s) new since the last shift "
+             "test")  # fmt: skip
+    if not n_sig:
+        console.print(f"no significant shift ({info['window']} against {info['baseline']})")
+    elif done := written(proj, key):  # the digest of this cycle exists: a crash before the state
+        console.print(f"{n_sig} significant shift(s): already in {done}")
+    else:
+        path = _target(watch_dir(proj))
+        files.write_text(path, digest(proj, found, info, cycle, top, key))
+        console.print(f"{n_sig} significant shift(s): digest written to {path}")
+    write_state(proj, {"key": key, "documents": active, "coder": coded.coder,
+                       "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})  # fmt: skip

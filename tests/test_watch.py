@@ -1,0 +1,371 @@
+"""watch and shift detection: a planted burst is found with its sentences, a stable stretch
+stays quiet (false alerts counted over seeded runs), and a rerun with nothing new does nothing.
+Every sentence here is written for the test."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from secprio.cli import app
+from secprio.codebook.load import load as load_codebook
+from secprio.config import MeasureSettings, Settings
+from secprio.measure import shifts
+from secprio.project import Project
+
+CODEBOOK = """\
+name: watch-mini
+version: "1"
+categories:
+  - id: energy_security
+    kind: priority
+    label: Energy security
+    definition: Secure supply and transit of energy.
+    patterns:
+      en: ["energy security", "gas pipeline*"]
+  - id: counter_terrorism
+    kind: priority
+    label: Counter-terrorism
+    definition: Cooperation against terrorism.
+    patterns:
+      en: ["counter-terrorism", "fight against terror*"]
+  - id: trade
+    kind: priority
+    label: Trade
+    definition: Trade and transport links.
+    patterns:
+      en: ["trade", "transport corridor*"]
+"""
+
+NEUTRAL = [
+    "The ministers met in the capital.",
+    "The delegation visited the new museum.",
+    "Student exchange programmes were extended.",
+    "A working group reviewed the statutes.",
+    "The chair thanked the host country.",
+    "Tourism routes along the old road were promoted.",
+    "The next summit will be held in autumn.",
+    "Youth sports games opened on Monday.",
+    "The archive of the secretariat was digitised.",
+    "Journalists from the member states attended.",
+]
+TERROR = ["Counter-terrorism cooperation was reviewed.", "The fight against terrorism goes on."]
+TRADE = ["Trade between the states grew.", "The transport corridor was opened to lorries."]
+ENERGY = [
+    "Energy security of the region was the main topic.",
+    "The new gas pipeline strengthens energy security.",
+    "Energy security is now a shared priority.",
+    "Two gas pipelines will diversify the supply routes.",
+]
+START = dt.date(2025, 1, 5)
+RUN = CliRunner(env={"COLUMNS": "200"})
+
+
+def _doc(folder: Path, name: str, date: dt.date, sentences: list[str]) -> Path:
+    head = (
+        f"---\ntitle: Bulletin {name}\ndate: {date.isoformat()}\ndoc_type: news\n"
+        f"issuer: TR\nmembers: [AZ, TR]\nlanguage: en\n---\n\n"
+    )
+    path = folder / f"{name}.md"
+    path.write_text(head + " ".join(sentences) + "\n", encoding="utf-8")
+    return path
+
+
+def _stable(rng: random.Random, n: int = 8) -> list[str]:
+    """n sentences: about one in eight on terrorism, one in eight on trade, one in sixty on
+    energy, the rest neutral."""
+    out = []
+    for _ in range(n):
+        u = rng.random()
+        pool = TERROR if u < 0.125 else TRADE if u < 0.25 else ENERGY if u < 0.266 else NEUTRAL
+        out.append(rng.choice(pool))
+    return out
+
+
+def _baseline(folder: Path, n: int = 24, seed: int = 3) -> None:
+    rng = random.Random(seed)
+    for i in range(n):
+        _doc(folder, f"base{i:02d}", START + dt.timedelta(days=7 * i), _stable(rng))
+
+
+def _burst(folder: Path, n: int = 8) -> list[str]:
+    """Documents in the month after the baseline, three energy sentences in each of eight."""
+    planted = []
+    for i in range(n):
+        energy = [ENERGY[(i + j) % len(ENERGY)] for j in range(3)]
+        planted += energy
+        rest = [TERROR[i % 2], TRADE[i % 2], *NEUTRAL[i % 5 : i % 5 + 2]]
+        day = dt.date(2025, 7, 1) + dt.timedelta(days=3 * i)
+        _doc(folder, f"new{i:02d}", day, [*energy[:2], *rest, energy[2], NEUTRAL[9]])
+    return planted
+
+
+@pytest.fixture
+def wproject(tmp_path: Path) -> Project:
+    book = tmp_path / "watch.yaml"
+    book.write_text(CODEBOOK, encoding="utf-8")
+    settings = Settings(name="watch", measure=MeasureSettings(bootstrap=50, seed=1))
+    return Project.init(tmp_path / "proj", codebook=book, settings=settings)
+
+
+def test_planted_burst_is_detected_with_its_sentences(wproject: Project, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    _baseline(src)
+    planted = set(_burst(src))
+    wproject.ingest([src])
+    wproject.code()
+    sents = wproject.sentences(text=True)
+    win, base, info = shifts.date_windows(sents, "30d")
+    assert info["window"] == "2025-06-23 to 2025-07-22"
+    found = shifts.shifts(sents, wproject.codings(), wproject.codebook, window=win, baseline=base)
+    row = found.set_index("category").loc["energy_security"]
+    assert row["significant"] and row["direction"] == "up"
+    assert row["window_count"] == 24 and row["window_documents"] == 8
+    assert row["ratio_low"] > 3 and row["q_value"] < 1e-6
+    text = sents.set_index("segment_id")["text"]
+    evidence = [text[s] for s in row["segment_ids"]]
+    assert len(evidence) == 5 and all(e in planted for e in evidence)
+    by_seg = sents.set_index("segment_id")["document_id"]
+    assert len({by_seg[s] for s in row["segment_ids"]}) == 5  # one per document first
+    # the stable categories do not alert; every row says why it is or is not an alert
+    assert not found[found["category"] != "energy_security"]["significant"].any()
+    assert found["reason"].str.len().gt(0).sum() == 2
+
+
+def test_quiet_when_the_window_is_thin(wproject: Project, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    _baseline(src)
+    _burst(src, n=3)  # with the last two baseline weeks: 5 documents, 40 sentences in 30 days
+    wproject.ingest([src])
+    wproject.code()
+    sents = wproject.sentences()
+    win, base, _ = shifts.date_windows(sents, "30d")
+    found = shifts.shifts(sents, wproject.codings(), wproject.codebook, window=win, baseline=base)
+    assert not found["significant"].any()
+    assert (
+        found["reason"]
+        .str.startswith("quiet: the window has 5 document(s) and 40 sentence(s)")
+        .all()
+    )
+
+
+def test_frames_by_doc_type_and_members(wproject: Project, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    _baseline(src)
+    _burst(src)
+    wproject.ingest([src])
+    wproject.code()
+    sents = wproject.sentences()
+    win, base, _ = shifts.date_windows(sents, "30d")
+    found = shifts.shifts(
+        sents, wproject.codings(), wproject.codebook, window=win, baseline=base,
+        by=["doc_type", "members"], attribution="every",
+    )  # fmt: skip
+    sig = found[found["significant"]]
+    assert set(zip(sig["frame"], sig["group"], sig["category"], strict=True)) == {
+        ("all", "", "energy_security"),
+        ("doc_type", "news", "energy_security"),
+        ("members", "AZ", "energy_security"),
+        ("members", "TR", "energy_security"),
+    }
+
+
+def _random_corpus(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A stable stretch: 40 documents over 120 days, 10 sentences each, every category at a
+    fixed rate per sentence."""
+    rng = np.random.default_rng(seed)
+    rates = {"energy_security": 0.05, "counter_terrorism": 0.12, "trade": 0.2}
+    days = np.sort(rng.integers(0, 120, size=40))
+    rows, codings = [], []
+    seg = 0
+    for d, day in enumerate(days):
+        date = (START + dt.timedelta(days=int(day))).isoformat()
+        for _ in range(10):
+            seg += 1
+            rows.append({"segment_id": seg, "document_id": d + 1, "date": date,
+                         "doc_type": "news", "issuer": "TR", "members": ["TR"]})  # fmt: skip
+            for cat, p in rates.items():
+                if rng.random() < p:
+                    codings.append({"segment_id": seg, "category": cat, "value": 1,
+                                    "confidence": 1.0})  # fmt: skip
+    return pd.DataFrame(rows), pd.DataFrame(codings)
+
+
+def test_stable_stretches_stay_at_the_declared_false_alert_rate(tmp_path: Path) -> None:
+    book_file = tmp_path / "watch.yaml"
+    book_file.write_text(CODEBOOK, encoding="utf-8")
+    book = load_codebook(book_file)
+    runs, fdr, alerts, tested = 200, 0.05, 0, 0
+    for seed in range(runs):
+        sents, codings = _random_corpus(seed)
+        win, base, _ = shifts.date_windows(sents, "30d")
+        found = shifts.shifts(sents, codings, book, window=win, baseline=base, fdr=fdr)
+        alerts += bool(found["significant"].any())
+        tested += bool(found["p_value"].notna().any())
+    assert tested > runs * 0.9  # the runs were tested, not silenced by the quiet floor
+    # when nothing changed, BH at q bounds P(any alert in a run) by q: count runs with an alert
+    tolerance = 2 * math.sqrt(runs * fdr * (1 - fdr))
+    assert alerts <= runs * fdr + tolerance, alerts
+
+
+def test_watch_once_alerts_then_stays_quiet_on_rerun(wproject: Project, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    _baseline(src)
+    p = str(wproject.root)
+    res = RUN.invoke(app, ["watch", "-p", p, "--once", "--source", str(src)])
+    assert res.exit_code == 0, res.output
+    assert "added 24" in res.output and "no significant shift" in res.output
+    folder = wproject.root / "watch"
+    assert not list(folder.glob("digest-*.md"))
+    assert (folder / "sources.txt").read_text(encoding="utf-8").strip() == str(src.resolve())
+
+    planted = _burst(src)  # new documents appear in the recorded folder
+    res = RUN.invoke(app, ["watch", "-p", p, "--once"])
+    assert res.exit_code == 0, res.output
+    assert "added 8" in res.output and "1 significant shift(s)" in res.output
+    (digest,) = folder.glob("digest-*.md")
+    text = digest.read_text(encoding="utf-8")
+    assert "| all documents | Energy security | up | 24/64 (37.5%) |" in text
+    assert sum(s in text for s in set(planted)) >= 3
+    assert "counter" not in text.lower()
+    n_docs = len(wproject.documents())
+
+    res = RUN.invoke(app, ["watch", "-p", p, "--once"])
+    assert res.exit_code == 0, res.output
+    assert "added 0" in res.output and "nothing new" in res.output
+    assert "no digest" in res.output
+    assert len(Project.open(wproject.root).documents()) == n_docs == 32
+    assert list(folder.glob("digest-*.md")) == [digest]
+
+
+def test_watch_without_a_source_says_how_to_give_one(wproject: Project) -> None:
+    res = RUN.invoke(app, ["watch", "-p", str(wproject.root), "--once"])
+    assert res.exit_code == 2
+    assert "--source DIR" in res.output and "Traceback" not in res.output
+    res = RUN.invoke(app, ["watch", "-p", str(wproject.root)])
+    assert res.exit_code == 2 and "--once" in res.output
+
+
+def test_window_new_and_frames_from_the_cli(wproject: Project, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    _baseline(src)
+    p = str(wproject.root)
+    assert RUN.invoke(app, ["watch", "-p", p, "--once", "--source", str(src)]).exit_code == 0
+    _burst(src)
+    res = RUN.invoke(
+        app,
+        [
+            "watch",
+            "-p",
+            p,
+            "--once",
+            "--window",
+            "new",
+            "--by",
+            "members",
+            "--attribution",
+            "every",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "3 significant shift(s)" in res.output  # all documents, AZ and TR
+    (digest,) = (wproject.root / "watch").glob("digest-*.md")
+    text = digest.read_text(encoding="utf-8")
+    assert "window: 8 new document(s); baseline: every other document" in text
+    assert "| members = AZ | Energy security | up |" in text
+
+
+def test_api_shifts_matches_the_module(wproject: Project, tmp_path: Path) -> None:
+    from secprio import api
+
+    src = tmp_path / "src"
+    src.mkdir()
+    _baseline(src)
+    _burst(src)
+    wproject.ingest([src])
+    wproject.code()
+    found = api.shifts(wproject, window="30d", baseline="3m")
+    assert found.attrs["baseline"] == "2025-03-23 to 2025-06-22"
+    row = found.set_index("category").loc["energy_security"]
+    assert row["significant"] and row["baseline_documents"] == 13
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--window", "ten days"], "2y, 18m, 6w or 90d"),
+        (["--baseline", "forever"], "2y, 18m, 6w or 90d"),
+        (["--fdr", "1.5"], "not between 0 and 1"),
+        (["--fdr", "x"], "Invalid value"),
+        (["--by", "bogus"], "doc_type"),
+    ],
+)
+def test_bad_options_exit_2_before_any_work(
+    wproject: Project, tmp_path: Path, args: list[str], expected: str
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    _baseline(src, n=2)
+    res = RUN.invoke(
+        app, ["watch", "-p", str(wproject.root), "--once", "--source", str(src), *args]
+    )
+    assert res.exit_code == 2 and expected in res.output and "Traceback" not in res.output
+    assert wproject.documents().empty
+
+
+def test_a_cycle_interrupted_before_or_after_its_digest_resumes_once(
+    wproject: Project, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    _baseline(src)
+    p = str(wproject.root)
+    assert RUN.invoke(app, ["watch", "-p", p, "--once", "--source", str(src)]).exit_code == 0
+    folder = wproject.root / "watch"
+    state = (folder / "state.json").read_text(encoding="utf-8")
+    # a cycle that stopped after ingest and code, before its shift test: the next run has
+    # nothing to ingest or code, yet the documents are new to the test and the alert comes
+    _burst(src)
+    wproject.ingest([src])
+    wproject.code()
+    res = RUN.invoke(app, ["watch", "-p", p, "--once"])
+    assert "added 0" in res.output and "coded 0" in res.output
+    assert "1 significant shift(s): digest written" in res.output, res.output
+    (digest,) = folder.glob("digest-*.md")
+    assert "8 document(s) new since the last shift test" in digest.read_text(encoding="utf-8")
+    # a cycle that stopped after writing its digest, before its state: no second digest
+    (folder / "state.json").write_text(state, encoding="utf-8")
+    res = RUN.invoke(app, ["watch", "-p", p, "--once"])
+    assert "already in" in res.output, res.output
+    assert list(folder.glob("digest-*.md")) == [digest]
+    res = RUN.invoke(app, ["watch", "-p", p, "--once"])
+    assert "nothing new" in res.output
+    assert len(wproject.documents()) == 32
+
+
+def test_an_empty_source_folder_is_no_error(wproject: Project, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    res = RUN.invoke(app, ["watch", "-p", str(wproject.root), "--once", "--source", str(src)])
+    assert res.exit_code == 0 and "no documents yet" in res.output, res.output
+
+
+def test_document_text_is_inert_in_the_digest() -> None:
+    from secprio.cli.watch import _md
+
+    hostile = "Energy security <script>alert(1)</script> | [x](javascript:1)\n# title"
+    text = _md(hostile)
+    assert "\n" not in text and "<script>" not in text and "[x](" not in text
+    assert "\\|" in text and "\\<script\\>" in text
