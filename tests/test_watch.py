@@ -369,3 +369,105 @@ def test_document_text_is_inert_in_the_digest() -> None:
     text = _md(hostile)
     assert "\n" not in text and "<script>" not in text and "[x](" not in text
     assert "\\|" in text and "\\<script\\>" in text
+
+
+class _Site:
+    """A feed server on 127.0.0.1: /feed.xml lists the documents of the current day, each
+    /doc/NAME answers with an ETag and 304 to a matching If-None-Match; requests counted."""
+
+    def __init__(self, folder: Path) -> None:
+        import http.server
+        import threading
+        import zlib
+
+        self.folder, self.names = folder, []
+        self.requests: dict[str, int] = {}
+        self.not_modified: dict[str, int] = {}
+        site = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                site.requests[self.path] = site.requests.get(self.path, 0) + 1
+                if self.path == "/feed.xml":
+                    body, ctype, tag = site.feed(), "application/rss+xml", ""
+                elif self.path.startswith("/doc/") and self.path[5:] in site.names:
+                    text = (site.folder / f"{self.path[5:]}.md").read_text(encoding="utf-8")
+                    body = text.split("---\n\n", 1)[1].encode()  # the sentences, no header
+                    ctype, tag = "text/plain; charset=utf-8", f'"{zlib.crc32(body)}"'
+                    if self.headers.get("If-None-Match") == tag:
+                        site.not_modified[self.path] = site.not_modified.get(self.path, 0) + 1
+                        self.send_response(304)
+                        self.send_header("ETag", tag)
+                        self.end_headers()
+                        return
+                else:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                if tag:
+                    self.send_header("ETag", tag)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def feed(self) -> bytes:
+        import email.utils
+
+        items = []
+        for name in self.names:
+            head = (self.folder / f"{name}.md").read_text(encoding="utf-8").split("\n")
+            day = dt.date.fromisoformat(head[2].removeprefix("date: "))
+            when = email.utils.format_datetime(dt.datetime(day.year, day.month, day.day, 9))
+            items.append(f"<item><title>Bulletin {name}</title><link>/doc/{name}</link>"
+                         f"<pubDate>{when}</pubDate></item>")  # fmt: skip
+        return ("<?xml version='1.0'?><rss version='2.0'><channel><title>Bulletins</title>"
+                + "".join(items) + "</channel></rss>").encode()  # fmt: skip
+
+
+def test_a_feed_growing_over_three_days_is_fetched_once_and_alerts_on_the_burst(
+    wproject: Project, tmp_path: Path
+) -> None:
+    site_dir = tmp_path / "site"
+    site_dir.mkdir()
+    _baseline(site_dir)
+    planted = _burst(site_dir)
+    site = _Site(site_dir)
+    p, feed = str(wproject.root), site.url + "/feed.xml"
+    folder = wproject.root / "watch"
+    args = ["watch", "-p", p, "--once", "--interval", "0", "--allow-private"]
+    try:
+        days = [[f"base{i:02d}" for i in range(16)], [f"base{i:02d}" for i in range(16, 24)],
+                [f"new{i:02d}" for i in range(8)]]  # fmt: skip
+        outputs = []
+        for n, names in enumerate(days, 1):
+            site.names += names
+            res = RUN.invoke(app, [*args, *(["--source", feed] if n == 1 else [])])
+            assert res.exit_code == 0, res.output
+            outputs.append(res.output)
+            assert f"added {len(names)}," in res.output, res.output
+            assert len(Project.open(wproject.root).documents()) == len(site.names)
+            assert len(list(folder.glob("digest-*.md"))) == (n == 3), res.output
+    finally:
+        site.server.shutdown()
+        site.server.server_close()
+    assert (folder / "sources.txt").read_text(encoding="utf-8").strip() == feed
+    # an item seen on day 1 was asked for on days 2 and 3 with its ETag and not sent again
+    assert site.requests["/doc/base00"] == 3 and site.not_modified["/doc/base00"] == 2
+    assert site.requests["/doc/new00"] == 1 and "/doc/new00" not in site.not_modified
+    assert "fetched 8, unchanged 16, failed 0" in outputs[1]
+    assert "fetched 8, unchanged 24, failed 0" in outputs[2]
+    assert "1 significant shift(s)" in outputs[2] and "new versions 0" in outputs[2]
+    (digest,) = folder.glob("digest-*.md")
+    text = digest.read_text(encoding="utf-8")
+    assert "| all documents | Energy security | up | 24/64 (37.5%) |" in text
+    assert sum(s in text for s in set(planted)) >= 3
+    docs = Project.open(wproject.root).documents()
+    assert docs["date"].astype(str).str.startswith("2025-").all()  # dates from the feed

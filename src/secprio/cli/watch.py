@@ -8,13 +8,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pandas as pd
 import typer
+from rich.markup import escape
 
 from secprio import files
 from secprio.cli.app import ProjectOption, app, choices, console, guard, open_project, value
 from secprio.cli.core import Attribution, AttributionOption, _print_ingest
-from secprio.errors import ProjectError
+from secprio.errors import FetchError, ProjectError
+from secprio.ingest import feeds
+from secprio.ingest import fetch as fetch_mod
 from secprio.measure import shifts as shifts_mod
 from secprio.measure.windows import offset
 from secprio.project import Project
@@ -30,18 +34,22 @@ def watch_dir(proj: Project) -> Path:
     return folder
 
 
-def sources(proj: Project, given: list[Path]) -> list[Path]:
-    """The folders to re-ingest: the ones given (then recorded for the next run), else the
-    record of an earlier run."""
+def is_feed(source: str) -> bool:
+    return source.lower().startswith(("http://", "https://"))
+
+
+def sources(proj: Project, given: list[str]) -> list[str]:
+    """The folders and feed URLs to read: the ones given (then recorded for the next run),
+    else the record of an earlier run."""
     record = watch_dir(proj) / SOURCES
     if given:
-        lines = sorted({str(p.resolve()) for p in given})
+        lines = sorted({s.strip() if is_feed(s) else str(Path(s).resolve()) for s in given})
         known = record.read_text(encoding="utf-8").split("\n") if record.is_file() else []
         merged = sorted({*lines, *[k for k in known if k]})
         files.write_text(record, "\n".join(merged) + "\n")
-        return [Path(p) for p in merged]
+        return merged
     if record.is_file():
-        return [Path(p) for p in record.read_text(encoding="utf-8").split("\n") if p]
+        return [p for p in record.read_text(encoding="utf-8").split("\n") if p]
     raise ProjectError(
         "watch does not know which folders to read",
         path=record,
@@ -140,6 +148,68 @@ def digest(
     return "\n".join([*lines, "", MARK.format(key)]) + "\n"
 
 
+def feed_dir(proj: Project, url: str) -> Path:
+    folder = watch_dir(proj) / "feeds" / fetch_mod._slug(url)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def read_feeds(
+    proj: Project, urls: list[str], policy: fetch_mod.Policy, state: dict[str, Any]
+) -> list[Path]:
+    """Fetch each feed and its items that are new or changed (a conditional request with the
+    ETag / Last-Modified kept in the state; 304 skips the item) into watch/feeds/SLUG/; the
+    validators are saved once the files are written. The folders to ingest."""
+    known: dict[str, dict[str, str]] = state.setdefault("validators", {})
+    folders = []
+    for url in urls:
+        folder = feed_dir(proj, url)
+        folders.append(folder)
+        old = known.get(url, {})
+        try:
+            got = fetch_mod.fetch_bytes(url, policy=policy, types=feeds.TYPES,
+                                        etag=old.get("etag", ""),
+                                        last_modified=old.get("last_modified", ""))  # fmt: skip
+            if got is None:
+                console.print(f"feed unchanged (304): {escape(url)}", highlight=False)
+                continue
+            body, _, seen = got
+            items = feeds.parse(body, url)
+        except FetchError as exc:
+            console.print(f"[yellow]feed failed[/] {escape(str(exc))}", highlight=False)
+            continue
+        rows = []
+        for it in items:
+            try:
+                link = str(httpx.URL(url).join(it.link))
+            except (httpx.InvalidURL, TypeError, ValueError):
+                continue
+            v = known.get(link, {})
+            row = {"url": link, "title": it.title, "date": it.date, **v}
+            rows.append({k: x for k, x in row.items() if x})
+        results = fetch_mod.fetch_all(rows, folder, policy=policy)
+        n = {"new": 0, "unchanged": 0, "failed": 0}
+        for r in results:
+            if r.unchanged:
+                n["unchanged"] += 1
+            elif r.path is None:
+                n["failed"] += 1
+                console.print(f"[yellow]failed[/] {escape(str(r.error))}", highlight=False)
+            else:
+                n["new"] += 1
+            if r.etag or r.last_modified:
+                known[r.url] = {k: x for k, x in (("etag", r.etag),
+                                ("last_modified", r.last_modified)) if x}  # fmt: skip
+        known[url] = {"etag": seen.get("etag", ""), "last_modified": seen.get("last-modified", "")}
+        console.print(
+            f"feed {escape(url)}: {len(items)} item(s); fetched {n['new']}, "
+            f"unchanged {n['unchanged']}, failed {n['failed']}",
+            highlight=False,
+        )
+        write_state(proj, state)  # the files are on disk: their validators can be kept
+    return folders
+
+
 def _target(folder: Path) -> Path:
     day = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
     path, n = folder / f"digest-{day}.md", 2
@@ -151,8 +221,11 @@ def _target(folder: Path) -> Path:
 @app.command()
 def watch(
     once: bool = typer.Option(False, "--once", help="Run one cycle and exit (for cron)."),
-    source: list[Path] = typer.Option(
-        [], "--source", help="A folder to re-ingest (repeatable; recorded for later runs)."
+    source: list[str] = typer.Option(
+        [],
+        "--source",
+        help="A folder to re-ingest, or the http(s) URL of an RSS or Atom feed (repeatable; "
+        "recorded for later runs).",
     ),
     window: str = typer.Option(
         "30d",
@@ -171,6 +244,10 @@ def watch(
     min_sentences: int = typer.Option(50, help="Fewest sentences in the window and baseline."),
     top: int = typer.Option(5, help="Sentences listed per shift."),
     coder: str = typer.Option("", help="Coder name (default: the one in secprio.yaml)."),
+    interval: float = typer.Option(1.0, help="Seconds between feed requests (rate limit)."),
+    allow_private: bool = typer.Option(
+        False, help="Also fetch feeds from loopback and private network addresses."
+    ),
     project: Path = ProjectOption,
 ) -> None:
     """Re-ingest the source folders, code what is new, and write a digest of the significant
@@ -185,7 +262,11 @@ def watch(
     for span in (window, baseline):  # a bad span is refused before any work is done
         if span and span != "new":
             guard(lambda span=span: offset(span))
-    folders = guard(lambda: sources(proj, source))
+    given = guard(lambda: sources(proj, source))
+    folders: list[Path] = [Path(s) for s in given if not is_feed(s)]
+    state = read_state(proj)
+    policy = fetch_mod.Policy(interval=interval, allow_private=allow_private)
+    folders += read_feeds(proj, [s for s in given if is_feed(s)], policy, state)
     result = guard(lambda: proj.ingest(folders))
     _print_ingest(result)
     coded = guard(lambda: proj.code(coder or None))
@@ -195,7 +276,6 @@ def watch(
         console.print("no documents yet: no shift test")
         return
     key = cycle_key(proj, active, coded.coder)
-    state = read_state(proj)
     if state.get("key") == key:
         console.print("nothing new since the last shift test: no test, no digest")
         return
@@ -236,5 +316,6 @@ def watch(
         path = _target(watch_dir(proj))
         files.write_text(path, digest(proj, found, info, cycle, top, key))
         console.print(f"{n_sig} significant shift(s): digest written to {path}")
-    write_state(proj, {"key": key, "documents": active, "coder": coded.coder,
-                       "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})  # fmt: skip
+    state.update({"key": key, "documents": active, "coder": coded.coder,
+                  "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})  # fmt: skip
+    write_state(proj, state)

@@ -49,6 +49,9 @@ class Fetched:
     path: Path | None  # None when it failed
     error: str = ""
     final_url: str = ""  # where the document was found, after redirects
+    etag: str = ""  # the validators the server sent, for a conditional request next time
+    last_modified: str = ""
+    unchanged: bool = False  # a conditional request answered 304 Not Modified: nothing written
 
 
 @dataclass(frozen=True)
@@ -238,7 +241,11 @@ def _fetch_one(
     url = str(row.get("url") or "").strip()
     guard.deadline = deadline
     try:
-        final, body, ctype = _download(client, guard, url, policy, deadline)
+        got = _download(client, guard, url, policy, deadline, headers=conditional(row))
+        if got is None:
+            return Fetched(url, None, unchanged=True, etag=row.get("etag", ""),
+                           last_modified=row.get("last_modified", ""))  # fmt: skip
+        final, body, ctype, seen = got
         path = folder / (_slug(url) + SUFFIX[ctype])
         _write(path, body)
         meta: dict[str, object] = {k: row[k] for k in META_KEYS if row.get(k)}
@@ -257,7 +264,37 @@ def _fetch_one(
         )))  # fmt: skip
     finally:
         guard.deadline = float("inf")
-    return Fetched(url, path, final_url=final)
+    return Fetched(url, path, final_url=final, etag=seen.get("etag", ""),
+                   last_modified=seen.get("last-modified", ""))  # fmt: skip
+
+
+def conditional(row: dict[str, str]) -> dict[str, str]:
+    """If-None-Match / If-Modified-Since from a row's stored ``etag`` / ``last_modified``."""
+    headers = {}
+    if row.get("etag"):
+        headers["If-None-Match"] = row["etag"]
+    if row.get("last_modified"):
+        headers["If-Modified-Since"] = row["last_modified"]
+    return headers
+
+
+def fetch_bytes(
+    url: str, *, policy: Policy = Policy(), types: tuple[str, ...] = (),
+    etag: str = "", last_modified: str = "",
+) -> tuple[bytes, str, dict[str, str]] | None:  # fmt: skip
+    """One URL's decoded body, content type and validators under ``policy`` (the same checks,
+    limits and deadline as a listed document), or None when a conditional request got 304.
+    ``types``: the content types accepted besides the document types (a feed's XML)."""
+    guard = _Guard(policy.allow_private)
+    with httpx.Client(headers={"User-Agent": USER_AGENT}, follow_redirects=False,
+                      timeout=policy.timeout, transport=_Transport(guard)) as client:  # fmt: skip
+        guard.deadline = time.monotonic() + policy.deadline
+        asked = conditional({"etag": etag, "last_modified": last_modified})
+        got = _download(client, guard, url, policy, guard.deadline, types=types, headers=asked)
+    if got is None:
+        return None
+    _, body, ctype, seen = got
+    return body, ctype, seen
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -272,14 +309,18 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def _download(
-    client: httpx.Client, guard: _Guard, url: str, policy: Policy, deadline: float
-) -> tuple[str, bytes, str]:
-    """The final URL, the decoded body and its content type; redirects followed by hand."""
+    client: httpx.Client, guard: _Guard, url: str, policy: Policy, deadline: float,
+    *, types: tuple[str, ...] = (), headers: dict[str, str] | None = None,
+) -> tuple[str, bytes, str, dict[str, str]] | None:  # fmt: skip
+    """The final URL, the decoded body, its content type and the validators sent (etag,
+    last-modified); None on 304 Not Modified; redirects followed by hand."""
     seen = {url}
     current = url
     for _ in range(policy.max_redirects + 1):
         check_url(current)
-        target = _attempts(client, guard, current, policy, deadline)
+        target = _attempts(client, guard, current, policy, deadline, types, headers or {})
+        if target is None:
+            return None
         if isinstance(target, tuple):
             return current, *target
         try:
@@ -298,14 +339,16 @@ def _download(
 
 
 def _attempts(
-    client: httpx.Client, guard: _Guard, url: str, policy: Policy, deadline: float
-) -> tuple[bytes, str] | str:
-    """The body and content type, or the Location of a redirect; with retries."""
+    client: httpx.Client, guard: _Guard, url: str, policy: Policy, deadline: float,
+    types: tuple[str, ...] = (), headers: dict[str, str] | None = None,
+) -> tuple[bytes, str, dict[str, str]] | str | None:  # fmt: skip
+    """The body, content type and validators, the Location of a redirect, or None on 304;
+    with retries."""
     delay = policy.backoff
     for attempt in range(policy.retries + 1):
         guard.refused = ""
         try:
-            return _request(client, url, policy)
+            return _request(client, url, policy, types, headers or {})
         except (httpx.TransportError, _Retry) as exc:
             if guard.refused:
                 raise FetchError(f"{guard.refused}; not fetched", path=url,
@@ -333,8 +376,13 @@ def _attempts(
     raise AssertionError("unreachable")
 
 
-def _request(client: httpx.Client, url: str, policy: Policy) -> tuple[bytes, str] | str:
-    with client.stream("GET", url) as resp:
+def _request(
+    client: httpx.Client, url: str, policy: Policy, types: tuple[str, ...] = (),
+    headers: dict[str, str] | None = None,
+) -> tuple[bytes, str, dict[str, str]] | str | None:  # fmt: skip
+    with client.stream("GET", url, headers=headers or None) as resp:
+        if resp.status_code == 304 and headers:
+            return None
         if resp.is_redirect and "location" in resp.headers:
             return resp.headers["location"]
         if resp.status_code == 429 or resp.status_code >= 500:
@@ -346,13 +394,14 @@ def _request(client: httpx.Client, url: str, policy: Policy) -> tuple[bytes, str
                 hint="check the URL; the server refused it",
             )
         ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype not in SUFFIX:
+        if ctype not in SUFFIX and ctype not in types:
             raise FetchError(
                 f"unsupported content type {ctype or 'none'!r}",
                 path=url,
                 hint="secprio reads PDF, HTML, DOCX and plain text",
             )
-        return b"".join(_capped(resp.iter_bytes(), url, policy.max_bytes)), ctype
+        seen = {k: resp.headers[k] for k in ("etag", "last-modified") if k in resp.headers}
+        return b"".join(_capped(resp.iter_bytes(), url, policy.max_bytes)), ctype, seen
 
 
 class _Retry(Exception):
