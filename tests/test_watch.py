@@ -471,3 +471,143 @@ def test_a_feed_growing_over_three_days_is_fetched_once_and_alerts_on_the_burst(
     assert sum(s in text for s in set(planted)) >= 3
     docs = Project.open(wproject.root).documents()
     assert docs["date"].astype(str).str.startswith("2025-").all()  # dates from the feed
+
+
+class _Receivers:
+    """A webhook receiver (HTTP) and a fake SMTP server on 127.0.0.1, each keeping what came."""
+
+    def __init__(self, webhook_status: int = 200) -> None:
+        import http.server
+        import socketserver
+        import threading
+
+        self.posts: list[tuple[str, bytes]] = []
+        self.mails: list[bytes] = []
+        self.status = webhook_status
+        box = self
+
+        class Hook(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                box.posts.append((self.headers.get("Content-Type", ""), body))
+                self.send_response(box.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        class Smtp(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                def say(line: str) -> None:
+                    self.wfile.write(line.encode() + b"\r\n")
+
+                say("220 localhost fake")
+                while line := self.rfile.readline():
+                    verb = line.decode(errors="replace").strip().upper()
+                    if verb.startswith(("EHLO", "HELO")):
+                        say("250 localhost")
+                    elif verb.startswith(("MAIL", "RCPT", "RSET", "NOOP")):
+                        say("250 OK")
+                    elif verb == "DATA":
+                        say("354 end with <CRLF>.<CRLF>")
+                        data = b""
+                        while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                            data += chunk
+                        box.mails.append(data)
+                        say("250 queued")
+                    elif verb == "QUIT":
+                        say("221 bye")
+                        return
+                    else:
+                        say("502 not implemented")
+
+        self.http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        self.smtp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Smtp)
+        for server in (self.http, self.smtp):
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.webhook = f"http://127.0.0.1:{self.http.server_address[1]}/hook"
+        self.server = f"127.0.0.1:{self.smtp.server_address[1]}"
+
+    def close(self) -> None:
+        for server in (self.http, self.smtp):
+            server.shutdown()
+            server.server_close()
+
+
+def test_shifts_are_posted_and_mailed_only_when_significant(
+    wproject: Project, tmp_path: Path
+) -> None:
+    import email
+    import json
+
+    src = tmp_path / "src"
+    src.mkdir()
+    _baseline(src)
+    box = _Receivers()
+    p = str(wproject.root)
+    send = ["--webhook", box.webhook, "--smtp", box.server, "--mail-to", "analyst@example.org"]
+    try:
+        res = RUN.invoke(app, ["watch", "-p", p, "--once", "--source", str(src), *send])
+        assert res.exit_code == 0 and "no significant shift" in res.output, res.output
+        assert box.posts == [] and box.mails == []  # quiet: nothing significant, nothing sent
+        planted = _burst(src)
+        res = RUN.invoke(app, ["watch", "-p", p, "--once", *send])
+        assert res.exit_code == 0, res.output
+        assert res.output.count("delivered:") == 2, res.output
+        res = RUN.invoke(app, ["watch", "-p", p, "--once", *send])  # nothing new: nothing sent
+        assert res.exit_code == 0 and "nothing new" in res.output, res.output
+    finally:
+        box.close()
+    ((ctype, body),) = box.posts
+    assert ctype.startswith("application/json")
+    sent = json.loads(body)
+    (shift,) = sent["shifts"]
+    assert shift["category"] == "energy_security" and shift["direction"] == "up"
+    assert shift["window_count"] == 24 and shift["frame"] == "all"
+    assert shift["ratio_low"] > 3 and shift["q_value"] < 1e-6
+    assert len(shift["evidence"]) == 5 and all(e["text"] in planted for e in shift["evidence"])
+    (digest,) = (wproject.root / "watch").glob("digest-*.md")
+    assert sent["digest"] == str(digest)
+    (raw,) = box.mails
+    msg = email.message_from_bytes(raw)
+    assert msg["To"] == "analyst@example.org" and "1 significant shift" in msg["Subject"]
+    assert msg.get_content_type() == "text/plain"
+    text = msg.get_payload(decode=True).decode("utf-8")
+    assert text.replace("\r\n", "\n") == digest.read_text(encoding="utf-8")
+
+
+def test_a_failed_delivery_is_retried_once_by_the_next_run(
+    wproject: Project, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    _baseline(src)
+    _burst(src)
+    box = _Receivers(webhook_status=500)
+    p = str(wproject.root)
+    send = ["--webhook", box.webhook, "--smtp", box.server, "--mail-to", "a@example.org"]
+    try:
+        res = RUN.invoke(app, ["watch", "-p", p, "--once", "--source", str(src), *send])
+        assert res.exit_code == 1 and "HTTP 500" in res.output, res.output
+        assert len(box.posts) == 1 and len(box.mails) == 1
+        box.status = 200
+        res = RUN.invoke(app, ["watch", "-p", p, "--once", *send])
+        assert res.exit_code == 0 and "already in" in res.output, res.output
+        assert len(box.posts) == 2 and len(box.mails) == 1  # the mail is not sent twice
+        res = RUN.invoke(app, ["watch", "-p", p, "--once", *send])
+        assert "nothing new" in res.output and len(box.posts) == 2
+    finally:
+        box.close()
+    assert len(list((wproject.root / "watch").glob("digest-*.md"))) == 1
+
+
+def test_delivery_options_are_checked_before_any_work(wproject: Project) -> None:
+    p = str(wproject.root)
+    for bad in (["--smtp", "localhost:25"], ["--mail-to", "a@example.org"],
+                ["--smtp", "localhost:x", "--mail-to", "a@example.org"]):  # fmt: skip
+        res = RUN.invoke(app, ["watch", "-p", p, "--once", "--source", "x", *bad])
+        assert res.exit_code == 2, res.output
+    res = RUN.invoke(app, ["watch", "-p", p, "--once", "--webhook", "file:///etc/passwd"])
+    assert res.exit_code != 0 and "http(s)" in res.output, res.output
+    assert not (wproject.root / "watch" / "sources.txt").exists()

@@ -16,9 +16,10 @@ from rich.markup import escape
 from secprio import files
 from secprio.cli.app import ProjectOption, app, choices, console, guard, open_project, value
 from secprio.cli.core import Attribution, AttributionOption, _print_ingest
-from secprio.errors import FetchError, ProjectError
+from secprio.errors import FetchError, ProjectError, SecprioError
 from secprio.ingest import feeds
 from secprio.ingest import fetch as fetch_mod
+from secprio.measure import deliver
 from secprio.measure import shifts as shifts_mod
 from secprio.measure.windows import offset
 from secprio.project import Project
@@ -248,6 +249,12 @@ def watch(
     allow_private: bool = typer.Option(
         False, help="Also fetch feeds from loopback and private network addresses."
     ),
+    webhook: str = typer.Option(
+        "", help="POST the significant shifts with their evidence as JSON to this URL."
+    ),
+    smtp: str = typer.Option("", help="Mail the digest through this SMTP server (HOST:PORT)."),
+    mail_to: str = typer.Option("", help="The address the digest is mailed to (with --smtp)."),
+    mail_from: str = typer.Option("secprio@localhost", help="The sender of the mail."),
     project: Path = ProjectOption,
 ) -> None:
     """Re-ingest the source folders, code what is new, and write a digest of the significant
@@ -262,6 +269,16 @@ def watch(
     for span in (window, baseline):  # a bad span is refused before any work is done
         if span and span != "new":
             guard(lambda span=span: offset(span))
+    if webhook:
+        guard(lambda: deliver.check_webhook(webhook))
+    if smtp or mail_to:
+        if not (smtp and mail_to):
+            raise typer.BadParameter("give both --smtp HOST:PORT and --mail-to ADDRESS",
+                                     param_hint="--smtp/--mail-to")  # fmt: skip
+        try:
+            deliver.smtp_address(smtp)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--smtp") from exc
     given = guard(lambda: sources(proj, source))
     folders: list[Path] = [Path(s) for s in given if not is_feed(s)]
     state = read_state(proj)
@@ -310,12 +327,42 @@ def watch(
              "test")  # fmt: skip
     if not n_sig:
         console.print(f"no significant shift ({info['window']} against {info['baseline']})")
-    elif done := written(proj, key):  # the digest of this cycle exists: a crash before the state
-        console.print(f"{n_sig} significant shift(s): already in {done}")
     else:
-        path = _target(watch_dir(proj))
-        files.write_text(path, digest(proj, found, info, cycle, top, key))
-        console.print(f"{n_sig} significant shift(s): digest written to {path}")
+        if done := written(proj, key):  # this cycle's digest exists: a crash before the state
+            console.print(f"{n_sig} significant shift(s): already in {done}")
+            text = done.read_text(encoding="utf-8")
+        else:
+            done, text = _target(watch_dir(proj)), digest(proj, found, info, cycle, top, key)
+            files.write_text(done, text)
+            console.print(f"{n_sig} significant shift(s): digest written to {done}")
+        targets = {**({"webhook " + webhook: "webhook"} if webhook else {}),
+                   **({f"mail {mail_to} via {smtp}": "mail"} if smtp else {})}  # fmt: skip
+        sent = state.get("delivered", {}).get(key, [])
+        failed = []
+        for target, kind in targets.items():
+            if target in sent:  # delivered before a crash: not twice
+                continue
+            try:
+                if kind == "webhook":
+                    meta = {"project": proj.settings.name, "cycle": key, "digest": str(done),
+                            "summary": cycle, "coder": coded.coder}  # fmt: skip
+                    deliver.post(webhook, deliver.payload(found, proj.sentences(text=True),
+                                                          info, meta))  # fmt: skip
+                else:
+                    subject = f"secprio watch: {n_sig} significant shift(s) in {proj.settings.name}"
+                    deliver.mail(smtp, mail_to, mail_from, subject, text)
+            except SecprioError as exc:
+                failed.append(target)
+                console.print(f"[red]not delivered[/] {escape(str(exc))}", highlight=False)
+                continue
+            sent = [*sent, target]
+            state["delivered"] = {key: sent}
+            write_state(proj, state)
+            console.print(f"delivered: {escape(target)}", highlight=False)
+        if failed:  # the state keeps the last completed test: the next run delivers again
+            console.print("[red]the digest was not delivered to every target[/]; the next run "
+                          "tries again")  # fmt: skip
+            raise typer.Exit(1)
     state.update({"key": key, "documents": active, "coder": coded.coder,
                   "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})  # fmt: skip
     write_state(proj, state)
