@@ -611,3 +611,28 @@ def test_delivery_options_are_checked_before_any_work(wproject: Project) -> None
     res = RUN.invoke(app, ["watch", "-p", p, "--once", "--webhook", "file:///etc/passwd"])
     assert res.exit_code != 0 and "http(s)" in res.output, res.output
     assert not (wproject.root / "watch" / "sources.txt").exists()
+
+
+def test_feed_formats_and_hostile_xml() -> None:
+    from secprio.errors import FetchError
+    from secprio.ingest import feeds
+
+    atom = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+      <entry><title>One</title><link rel="alternate" href="https://x.test/1"/>
+        <updated>2025-03-04T10:00:00Z</updated></entry>
+      <entry><title>Two</title><link href="https://x.test/2"/>
+        <published>2025-03-05T10:00:00+02:00</published></entry>
+      <entry><title>Dup</title><link href="https://x.test/1"/></entry></feed>"""
+    assert feeds.parse(atom) == [feeds.Item("https://x.test/1", "One", "2025-03-04"),
+                                 feeds.Item("https://x.test/2", "Two", "2025-03-05")]  # fmt: skip
+    rdf = b"""<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+      xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+      <item><title>Three</title><link>https://x.test/3</link><dc:date>2025-01-02</dc:date></item>
+      </rdf:RDF>"""
+    assert feeds.parse(rdf) == [feeds.Item("https://x.test/3", "Three", "2025-01-02")]
+    rss = b"<rss><channel><item><link>/a</link><pubDate>nonsense</pubDate></item></channel></rss>"
+    assert feeds.parse(rss) == [feeds.Item("/a", "", "")]
+    bomb = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><rss>&a;</rss>'
+    for bad in (bomb, b"<html><body>no feed</body></html>", b"not xml"):
+        with pytest.raises(FetchError):
+            feeds.parse(bad)
