@@ -636,3 +636,25 @@ def test_feed_formats_and_hostile_xml() -> None:
     for bad in (bomb, b"<html><body>no feed</body></html>", b"not xml"):
         with pytest.raises(FetchError):
             feeds.parse(bad)
+
+
+def test_a_changed_feed_item_becomes_a_new_version(wproject: Project, tmp_path: Path) -> None:
+    site_dir = tmp_path / "site"
+    site_dir.mkdir()
+    _baseline(site_dir, n=3)
+    site = _Site(site_dir)
+    site.names += ["base00", "base01", "base02"]
+    args = ["watch", "-p", str(wproject.root), "--once", "--interval", "0", "--allow-private"]
+    try:
+        res = RUN.invoke(app, [*args, "--source", site.url + "/feed.xml"])
+        assert "added 3," in res.output, res.output
+        changed = site_dir / "base01.md"
+        changed.write_text(changed.read_text(encoding="utf-8") + "Trade grew.\n", "utf-8")
+        res = RUN.invoke(app, args)
+        assert "fetched 1, unchanged 2" in res.output and "new versions 1" in res.output
+        res = RUN.invoke(app, args)
+        assert "fetched 0, unchanged 3" in res.output and "nothing new" in res.output
+    finally:
+        site.server.shutdown()
+        site.server.server_close()
+    assert len(Project.open(wproject.root).documents()) == 3
