@@ -115,13 +115,20 @@ def wproject(tmp_path: Path) -> Project:
     return Project.init(tmp_path / "proj", codebook=book, settings=settings)
 
 
-def test_planted_burst_is_detected_with_its_sentences(wproject: Project, tmp_path: Path) -> None:
+def _planted(project: Project, tmp_path: Path) -> set[str]:
+    """A project with the stable baseline and the energy burst ingested and coded; the
+    planted sentences."""
     src = tmp_path / "src"
     src.mkdir()
     _baseline(src)
     planted = set(_burst(src))
-    wproject.ingest([src])
-    wproject.code()
+    project.ingest([src])
+    project.code()
+    return planted
+
+
+def test_planted_burst_is_detected_with_its_sentences(wproject: Project, tmp_path: Path) -> None:
+    planted = _planted(wproject, tmp_path)
     sents = wproject.sentences(text=True)
     win, base, info = shifts.date_windows(sents, "30d")
     assert info["window"] == "2025-06-23 to 2025-07-22"
@@ -159,12 +166,7 @@ def test_quiet_when_the_window_is_thin(wproject: Project, tmp_path: Path) -> Non
 
 
 def test_frames_by_doc_type_and_members(wproject: Project, tmp_path: Path) -> None:
-    src = tmp_path / "src"
-    src.mkdir()
-    _baseline(src)
-    _burst(src)
-    wproject.ingest([src])
-    wproject.code()
+    _planted(wproject, tmp_path)
     sents = wproject.sentences()
     win, base, _ = shifts.date_windows(sents, "30d")
     found = shifts.shifts(
@@ -290,12 +292,7 @@ def test_window_new_and_frames_from_the_cli(wproject: Project, tmp_path: Path) -
 def test_api_shifts_matches_the_module(wproject: Project, tmp_path: Path) -> None:
     from secprio import api
 
-    src = tmp_path / "src"
-    src.mkdir()
-    _baseline(src)
-    _burst(src)
-    wproject.ingest([src])
-    wproject.code()
+    _planted(wproject, tmp_path)
     found = api.shifts(wproject, window="30d", baseline="3m")
     assert found.attrs["baseline"] == "2025-03-23 to 2025-06-22"
     row = found.set_index("category").loc["energy_security"]

@@ -229,6 +229,10 @@ def projection(
     )
 
 
+def _assessment(p: Project, file: Path | str | None) -> expert_mod.Assessment:
+    return expert_mod.load(_context(p, "expert", file), categories=p.codebook.ids())
+
+
 def expert(
     project: ProjectLike,
     *,
@@ -238,8 +242,7 @@ def expert(
 ) -> pd.DataFrame:
     """Per rated category: expert rating, evidence score [95% CI] and points, difference."""
     p = _open(project)
-    assessment = expert_mod.load(_context(p, "expert", file), categories=p.codebook.ids())
-    return expert_mod.differences(p.scores(scale=scale, coder=coder), assessment)
+    return expert_mod.differences(p.scores(scale=scale, coder=coder), _assessment(p, file))
 
 
 def expert_by_period(
@@ -251,7 +254,7 @@ def expert_by_period(
 ) -> pd.DataFrame:
     """The expert ratings beside the evidence of all documents and of every period."""
     p = _open(project)
-    assessment = expert_mod.load(_context(p, "expert", file), categories=p.codebook.ids())
+    assessment = _assessment(p, file)
     frames = pd.concat(
         [p.scores(scale=scale, coder=coder), p.scores(by="period", scale=scale, coder=coder)],
         ignore_index=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from secprio.coders.base import Coder
@@ -33,18 +34,22 @@ def _dictionary(project: Project) -> Coder:
 AUTO = "auto"
 
 
-def _record(project: Project) -> dict[str, Any]:
+def validation_file(project: Project) -> Path | None:
     """The pack's validation.yaml, when the project uses that pack's codebook unchanged (else
     nothing is known)."""
-    import yaml
-
     from secprio import packs
 
     folder = packs.matching(project.codebook.sha256)
     path = folder / "validation.yaml" if folder else None
-    if path is None or not path.is_file():
-        return {}
-    record = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return path if path is not None and path.is_file() else None
+
+
+def validation_record(project: Project) -> dict[str, Any]:
+    """What validation_file says ({} when there is none)."""
+    import yaml
+
+    path = validation_file(project)
+    record = yaml.safe_load(path.read_text(encoding="utf-8")) if path else None
     return record if isinstance(record, dict) else {}
 
 
@@ -53,7 +58,7 @@ def validated(project: Project) -> list[dict[str, object]]:
     by the held-out set's figures where the coder was scored there (the dev set's are
     optimistic, even cross-validated: the codebook was written from it), else by its
     out-of-sample dev figure (``rank_score``; none for in-sample figures)."""
-    record = _record(project)
+    record = validation_record(project)
     fresh = record.get("fresh") or {}
     rows = []
     for name, fields in (record.get("coders") or {}).items():
@@ -69,7 +74,7 @@ def validated(project: Project) -> list[dict[str, object]]:
 def held_out(name: str, project: Project) -> dict[str, Any] | None:
     """The coder's agreement on the pack's held-out set (``fresh:``), labelled after the
     codebook and weights were fixed and never tuned on: the honest estimate."""
-    fresh = _record(project).get("fresh") or {}
+    fresh = validation_record(project).get("fresh") or {}
     row = fresh.get(name)
     return {**row, "data": fresh.get("data", "")} if isinstance(row, dict) else None
 

@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import yaml
 
-from secprio import __version__, packs
+from secprio import __version__
 from secprio.report.corpus import counts, span, synthetic
 from secprio.report.html import table
 from secprio.report.sections import Context, Section, register
@@ -35,12 +34,12 @@ SCALE_WORDS = {
 
 def _validation(project: Project) -> tuple[str, dict[str, Any]]:
     """The pack's validation record for this codebook, and where it lives."""
-    folder = packs.matching(project.codebook.sha256)
-    path = folder / "validation.yaml" if folder else None
-    if path is None or not path.is_file():
+    from secprio.coders.registry import validation_file, validation_record
+
+    path = validation_file(project)
+    if path is None:
         return "", {}
-    rel = f"secprio/packs/{folder.name}/validation.yaml" if folder else str(path)
-    return rel, yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return f"secprio/packs/{path.parent.name}/validation.yaml", validation_record(project)
 
 
 def agreement(project: Project, coder: str) -> str:
