@@ -79,6 +79,11 @@ LANG_GROUPS = {
     "Turkic (all)": ("tr", "az", "kk", "ky", "uz", "tk"),
 }
 META = ("title", "date", "doc_type", "issuer", "language", "url")
+# the labellers' page kinds outside secprio's doc_type vocabulary (ingest/model.py), as the
+# nearest kind: an unknown doc_type makes ingest skip the page, and a skipped page would be
+# scored as if it had been coded with nothing
+DOC_TYPE = {"interview": "speech", "press_release": "statement", "opinion": "analysis",
+            "official_page": "statement"}  # fmt: skip
 FEATURES: list[str] = []  # --features: the supervised coder's blocks (empty: its defaults)
 
 
@@ -106,7 +111,8 @@ def build_project(
         w.writerow(["file", *META])
         for name in files:
             shutil.copyfile(docs / name, folder / name)
-            row = manifest.get(name, {})
+            row = dict(manifest.get(name, {}))
+            row["doc_type"] = DOC_TYPE.get(row.get("doc_type", ""), row.get("doc_type", ""))
             w.writerow([name, *(row.get(k, "") for k in META)])
     project = Project.init(root / "project", pack="ots", codebook=args.codebook)
     if args.cache:  # the vectors of earlier runs: embedding is the slow part
@@ -114,8 +120,10 @@ def build_project(
         (project.root / CACHE_NAME).parent.mkdir(parents=True, exist_ok=True)
         (project.root / CACHE_NAME).symlink_to(args.cache / "embeddings.sqlite")
     result = project.ingest([folder], workers=1)
-    if result.skipped:
-        print(f"skipped at ingest: {[(s.path, s.reason) for s in result.skipped]}")
+    if result.skipped:  # its sentences would count as coded with nothing: refuse
+        lines = "\n".join(f"  {s.path}: {s.reason}" for s in result.skipped)
+        raise SystemExit(f"error: {len(result.skipped)} labelled pages were not ingested:\n"
+                         f"{lines}\n  fix: correct their manifest rows")  # fmt: skip
     return project
 
 
