@@ -63,6 +63,7 @@ from secprio.coders.supervised import (  # noqa: E402
     sentence_units,
 )
 from secprio.exchange import standoff  # noqa: E402
+from secprio.ingest.model import DOC_TYPES  # noqa: E402
 from secprio.measure.agreement import by_category  # noqa: E402
 from secprio.measure.validation import evaluate  # noqa: E402
 from secprio.project import Project  # noqa: E402
@@ -80,8 +81,8 @@ LANG_GROUPS = {
 }
 META = ("title", "date", "doc_type", "issuer", "language", "url")
 # the labellers' page kinds outside secprio's doc_type vocabulary (ingest/model.py), as the
-# nearest kind: an unknown doc_type makes ingest skip the page, and a skipped page would be
-# scored as if it had been coded with nothing
+# nearest kind, any other (e.g. "other") left unset: an unknown doc_type makes ingest skip
+# the page, and a skipped page would be scored as if it had been coded with nothing
 DOC_TYPE = {"interview": "speech", "press_release": "statement", "opinion": "analysis",
             "official_page": "statement"}  # fmt: skip
 FEATURES: list[str] = []  # --features: the supervised coder's blocks (empty: its defaults)
@@ -112,7 +113,8 @@ def build_project(
         for name in files:
             shutil.copyfile(docs / name, folder / name)
             row = dict(manifest.get(name, {}))
-            row["doc_type"] = DOC_TYPE.get(row.get("doc_type", ""), row.get("doc_type", ""))
+            kind = DOC_TYPE.get(row.get("doc_type", ""), row.get("doc_type", ""))
+            row["doc_type"] = kind if kind in DOC_TYPES else ""  # unknown: left unset
             w.writerow([name, *(row.get(k, "") for k in META)])
     project = Project.init(root / "project", pack="ots", codebook=args.codebook)
     if args.cache:  # the vectors of earlier runs: embedding is the slow part
