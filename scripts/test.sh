@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run the test suite: set up .venv with the dev extras, Chromium for the browser tests,
-# PostgreSQL for the team-store tests, pytest.
+# PostgreSQL for the team-store tests; then the linters (ruff check, ruff format --check,
+# mypy over src and tests: any finding fails the run), then pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh dev,semantic
@@ -10,4 +11,8 @@ if pg=$(bash scripts/setup-postgres.sh | tail -n1); then
 else
   echo "warning: PostgreSQL unavailable; its tests will be skipped" >&2
 fi
+echo "lint: ruff check, ruff format --check, mypy (src tests)" >&2
+.venv/bin/ruff check src tests
+.venv/bin/ruff format --check src tests
+.venv/bin/mypy src tests
 exec .venv/bin/python -m pytest -q "$@"

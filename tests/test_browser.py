@@ -33,7 +33,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
+def browser():
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     with sync_api.sync_playwright() as pw:
         chromium = launch(pw)
@@ -42,9 +42,9 @@ def browser():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def page(report: Path, browser):  # type: ignore[no-untyped-def]
+def page(report: Path, browser):
     pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-    pg.errors, pg.remote = [], []  # type: ignore[attr-defined]
+    pg.errors, pg.remote = [], []
     pg.on("console", lambda m: m.type == "error" and pg.errors.append(m.text))
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
     pg.on(
@@ -59,20 +59,20 @@ def page(report: Path, browser):  # type: ignore[no-untyped-def]
     pg.close()
 
 
-def test_sections_are_in_the_table_of_contents(page) -> None:  # type: ignore[no-untyped-def]
+def test_sections_are_in_the_table_of_contents(page) -> None:
     for sid in SECTIONS:
         assert page.locator(f'nav a[href="#{sid}"]').count() == 1, sid
         assert page.locator(f"section#{sid}").count() == 1, sid
 
 
-def test_table1_shows_seven_threats_with_passages(page) -> None:  # type: ignore[no-untyped-def]
+def test_table1_shows_seven_threats_with_passages(page) -> None:
     rows = page.locator("#table1 tbody tr")
     assert rows.count() == 7
     assert page.locator("#table1 blockquote").count() >= 7
     assert page.locator("#table1 .badge.agree").count() >= 1
 
 
-def test_heatmap_cell_drills_down_to_sentences(page) -> None:  # type: ignore[no-untyped-def]
+def test_heatmap_cell_drills_down_to_sentences(page) -> None:
     cell = (
         page.locator('#compare table.grid[data-by="members"] td.cg[data-count]')
         .filter(has_not_text="0")
@@ -86,7 +86,7 @@ def test_heatmap_cell_drills_down_to_sentences(page) -> None:  # type: ignore[no
     page.locator("#drill-close").click()
 
 
-def test_toggle_switches_counts_to_percentages(page) -> None:  # type: ignore[no-untyped-def]
+def test_toggle_switches_counts_to_percentages(page) -> None:
     cell = page.locator("#compare td.cg .v").first
     page.locator('.toggle button[data-mode="rowpct"]').click()
     assert cell.inner_text().endswith("%")
@@ -94,14 +94,14 @@ def test_toggle_switches_counts_to_percentages(page) -> None:  # type: ignore[no
     assert cell.inner_text().isdigit()
 
 
-def test_timeline_marker_lists_the_documents_sentences(page) -> None:  # type: ignore[no-untyped-def]
+def test_timeline_marker_lists_the_documents_sentences(page) -> None:
     marker = page.locator('svg.timeline g.tl-event[data-event="istanbul-summit-2021"]').first
     marker.dispatch_event("click")
     assert page.locator("#drill .sent").count() > 0
     page.locator("#drill-close").click()
 
 
-def test_no_console_errors_and_no_network(page) -> None:  # type: ignore[no-untyped-def]
+def test_no_console_errors_and_no_network(page) -> None:
     page.reload()
     page.wait_for_load_state("load")
     assert page.errors == []
@@ -119,7 +119,7 @@ OVERFLOW_JS = """() => {
 
 
 @pytest.mark.parametrize("width", [390, 1440])
-def test_no_horizontal_overflow_and_every_heatmap_cell_shows_n(  # type: ignore[no-untyped-def]
+def test_no_horizontal_overflow_and_every_heatmap_cell_shows_n(
     report: Path, browser, width: int
 ) -> None:
     pg = browser.new_page(viewport={"width": width, "height": 900})
@@ -138,7 +138,7 @@ def test_no_horizontal_overflow_and_every_heatmap_cell_shows_n(  # type: ignore[
     pg.close()
 
 
-def test_printed_tables_are_not_clipped(report: Path, browser) -> None:  # type: ignore[no-untyped-def]
+def test_printed_tables_are_not_clipped(report: Path, browser) -> None:
     pg = browser.new_page(viewport={"width": 718, "height": 1000})  # A4 less 12 mm margins
     pg.goto(report.as_uri())
     pg.emulate_media(media="print")

@@ -32,6 +32,7 @@ def _flags() -> dict[str, set[str]]:
     commands = [("", c) for c in app.registered_commands] + [
         (f"{g.name} ", c)
         for g in app.registered_groups
+        if g.typer_instance is not None
         for c in g.typer_instance.registered_commands
     ]
     out = {}

@@ -15,6 +15,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -40,7 +41,7 @@ def _docs(results: list[Document | Skipped]) -> set[str]:
     return {Path(r.path).name for r in results if isinstance(r, Document)}
 
 
-def _with_limits(project: Project, **limits: object) -> Project:
+def _with_limits(project: Project, **limits: Any) -> Project:
     settings = dataclasses.replace(
         project.settings, ingest=dataclasses.replace(project.settings.ingest, **limits)
     )
@@ -325,7 +326,8 @@ def test_a_14_mb_single_line_text_is_segmented(tmp_path: Path) -> None:
 def _children(pid: int) -> set[int]:
     out = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True).stdout
     pairs = [tuple(map(int, line.split())) for line in out.splitlines() if line.strip()]
-    found, frontier = set(), {pid}
+    found: set[int] = set()
+    frontier = {pid}
     while frontier:
         frontier = {p for p, parent in pairs if parent in frontier} - found
         found |= frontier
@@ -448,6 +450,7 @@ def test_a_full_disk_leaves_the_store_intact_and_says_so(
         assert "the disk is full" in str(err.value) and "the store is intact" in str(err.value)
         assert "run the same command again" in str(err.value)
         database = project.store.engine.url.database
+        assert database is not None
         assert sqlite3.connect(database).execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert len(project.documents()) == 1  # the first document is still there
         if kind == "tmpfs":  # the CLI says it too, without a traceback

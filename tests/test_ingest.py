@@ -195,7 +195,9 @@ def test_metadata_precedence_sidecar_then_csv_then_front_matter(tmp_path: Path) 
         "metadata_source": "metadata.csv",
         "date_precision": "month",
     }
-    assert [w.split(": ", 1)[1][:9] for w in b.extra["warnings"]] == ["no issuer"]
+    warnings = b.extra["warnings"]
+    assert isinstance(warnings, list)
+    assert [w.split(": ", 1)[1][:9] for w in warnings] == ["no issuer"]
     assert (c.title, c.date, c.extra["date_precision"]) == (
         "From front matter",
         dt.date(2020, 1, 1),

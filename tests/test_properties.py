@@ -206,7 +206,7 @@ def _commands(p: str) -> list[tuple[str, ...]]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(docs=st.lists(documents(), min_size=1, max_size=4))
-def test_any_corpus_goes_through_every_command(tmp_path_factory, docs) -> None:  # type: ignore[no-untyped-def]
+def test_any_corpus_goes_through_every_command(tmp_path_factory, docs) -> None:
     root = tmp_path_factory.mktemp("corpus")
     _write(root / "docs", docs)
     p = str(_project(root))

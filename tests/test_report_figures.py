@@ -58,6 +58,7 @@ def test_figures_come_as_300_dpi_png_svg_and_pdf() -> None:
     assert set(files) == {"heatmap.png", "heatmap.svg", "heatmap.pdf"}
     dpi = Image.open(io.BytesIO(files["heatmap.png"])).info["dpi"]  # type: ignore[arg-type]
     assert round(dpi[0]) == 300
-    assert bytes(files["heatmap.pdf"][:5]) == b"%PDF-"
-    assert b"<svg" in bytes(files["heatmap.svg"])
+    pdf, svg = files["heatmap.pdf"], files["heatmap.svg"]
+    assert isinstance(pdf, bytes) and isinstance(svg, bytes)
+    assert pdf[:5] == b"%PDF-" and b"<svg" in svg
     assert preview[:4] == b"\x89PNG"

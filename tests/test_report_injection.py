@@ -188,12 +188,14 @@ def test_in_chromium_no_payload_runs_and_no_request_leaves(report: Path) -> None
         page = browser.new_page()
         errors: list[str] = []
         remote: list[str] = []
-        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on(
             "request",
             lambda r: (
-                r.url.split(":", 1)[0] not in ("file", "data", "about") and remote.append(r.url)
+                remote.append(r.url)
+                if r.url.split(":", 1)[0] not in ("file", "data", "about")
+                else None
             ),
         )
         page.add_init_script(

@@ -126,7 +126,8 @@ def test_svg_marks_scope_sourcing_and_dates() -> None:
     assert len(marks) == 3  # one per (event, domain)
     assert {g.get("data-dates") for g in marks if g.get("data-event") == "a"} == {"2019-05-02"}
     hollow = [g for g in marks if g.get("data-event") == "b"]
-    assert all(g.find(f"{ns}polygon").get("fill") == "#fff" for g in hollow)
+    polygons = [g.find(f"{ns}polygon") for g in hollow]
+    assert all(p is not None and p.get("fill") == "#fff" for p in polygons)
     assert len(groups) - len(marks) == 2  # the two document dates
     assert "Military" in text and "UNSOURCED" in text
 

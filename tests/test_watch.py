@@ -377,7 +377,8 @@ class _Site:
         import threading
         import zlib
 
-        self.folder, self.names = folder, []
+        self.folder = folder
+        self.names: list[str] = []
         self.requests: dict[str, int] = {}
         self.not_modified: dict[str, int] = {}
         site = self
@@ -570,7 +571,9 @@ def test_shifts_are_posted_and_mailed_only_when_significant(
     msg = email.message_from_bytes(raw)
     assert msg["To"] == "analyst@example.org" and "1 significant shift" in msg["Subject"]
     assert msg.get_content_type() == "text/plain"
-    text = msg.get_payload(decode=True).decode("utf-8")
+    payload = msg.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    text = payload.decode("utf-8")
     assert text.replace("\r\n", "\n") == digest.read_text(encoding="utf-8")
 
 

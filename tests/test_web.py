@@ -14,7 +14,7 @@ from tests.web_helpers import client, served
 
 
 @pytest.fixture
-def solo(coded: Project):  # type: ignore[no-untyped-def]
+def solo(coded: Project):
     with served(coded, team=False, local_user="ana") as url:
         b = client(url)
         b.page("/")
@@ -26,7 +26,7 @@ def _segment(project: Project, text: str) -> int:
     return int(sents.loc[sents["text"].str.contains(text), "segment_id"].iat[0])
 
 
-def test_corpus_lists_filters_and_searches_documents(solo) -> None:  # type: ignore[no-untyped-def]
+def test_corpus_lists_filters_and_searches_documents(solo) -> None:
     _, b = solo
     page = b.page("/").text
     assert all(f"Document {n}" in page for n in ("a.md", "b.md", "c.md"))
@@ -37,7 +37,7 @@ def test_corpus_lists_filters_and_searches_documents(solo) -> None:  # type: ign
     assert "Document c.md" in b.page("/?language=ru").text
 
 
-def test_document_shows_sentences_with_codings_and_evidence(solo) -> None:  # type: ignore[no-untyped-def]
+def test_document_shows_sentences_with_codings_and_evidence(solo) -> None:
     project, b = solo
     doc_id = int(
         project.documents().set_index("path").filter(like="a.md", axis=0)["document_id"].iat[0]
@@ -49,7 +49,7 @@ def test_document_shows_sentences_with_codings_and_evidence(solo) -> None:  # ty
     assert "dictionary" in page and "Military cooperation" in page  # coder and legend
 
 
-def test_a_decision_is_stored_as_a_human_coding_with_name_time_and_memo(solo) -> None:  # type: ignore[no-untyped-def]
+def test_a_decision_is_stored_as_a_human_coding_with_name_time_and_memo(solo) -> None:
     project, b = solo
     seg = _segment(project, "Culture week")
     res = b.post_json("/api/decide", {"segment": seg, "labels": ["military_cooperation"],
@@ -75,7 +75,7 @@ def test_a_decision_is_stored_as_a_human_coding_with_name_time_and_memo(solo) ->
     assert "<b>ana</b>" in page and "a stretch" in page
 
 
-def test_reject_overrides_the_machine_and_undo_restores_it(solo) -> None:  # type: ignore[no-untyped-def]
+def test_reject_overrides_the_machine_and_undo_restores_it(solo) -> None:
     project, b = solo
     seg = _segment(project, "Terrorism remains a threat")
     before = project.scores()
@@ -92,7 +92,7 @@ def test_reject_overrides_the_machine_and_undo_restores_it(solo) -> None:  # typ
     assert not (cod["source"] == "human").any()
 
 
-def test_a_stale_decision_is_refused_and_reported_not_stored(solo) -> None:  # type: ignore[no-untyped-def]
+def test_a_stale_decision_is_refused_and_reported_not_stored(solo) -> None:
     project, b = solo
     seg = _segment(project, "Trade grew fast")
     first = b.post_json(
@@ -120,7 +120,7 @@ def test_a_stale_decision_is_refused_and_reported_not_stored(solo) -> None:  # t
         ({"segment": "SEG", "labels": [], "version": 0, "memo": "m" * 5000}, 400),
     ],
 )
-def test_bad_decisions_are_refused_with_a_reason(solo, body, status) -> None:  # type: ignore[no-untyped-def]
+def test_bad_decisions_are_refused_with_a_reason(solo, body, status) -> None:
     project, b = solo
     if body["segment"] == "SEG":
         body = {**body, "segment": _segment(project, "Trade grew fast")}
@@ -129,7 +129,7 @@ def test_bad_decisions_are_refused_with_a_reason(solo, body, status) -> None:  #
     assert not (project.codings()["source"] == "human").any()
 
 
-def test_heatmap_cell_leads_to_its_sentences(solo) -> None:  # type: ignore[no-untyped-def]
+def test_heatmap_cell_leads_to_its_sentences(solo) -> None:
     _, b = solo
     grid = b.page("/grid?by=issuer").text
     link = re.search(
@@ -140,13 +140,13 @@ def test_heatmap_cell_leads_to_its_sentences(solo) -> None:  # type: ignore[no-u
     assert "The states agreed on" in cell and "Trade grew" not in cell
 
 
-def test_codebook_page_shows_definitions(solo) -> None:  # type: ignore[no-untyped-def]
+def test_codebook_page_shows_definitions(solo) -> None:
     _, b = solo
     page = b.page("/codebook").text
     assert "Joint defence activity among the states." in page and "joint exercise*" in page
 
 
-def test_queues_offer_undecided_sentences_and_metrics_follow_decisions(solo) -> None:  # type: ignore[no-untyped-def]
+def test_queues_offer_undecided_sentences_and_metrics_follow_decisions(solo) -> None:
     project, b = solo
     sample = b.page("/queue/validation").text
     segs = [int(s) for s in re.findall(r'data-seg="(\d+)"', sample)]
@@ -173,7 +173,9 @@ def test_the_trainer_ranks_the_teach_queue_in_a_child_process(coded: Project) ->
     ws.trainer.poke()
     ws.trainer.wait(120)
     assert ws.trainer.error == "" and ws.trainer.rounds == 1
-    ranked = {int(i[4:]) for i in ws.trainer.ranking["id"]}
+    ranking = ws.trainer.ranking
+    assert ranking is not None
+    ranked = {int(i[4:]) for i in ranking["id"]}
     assert ranked and ranked <= set(ids[4:])  # reviewed sentences are not offered again
     ws.trainer._next_at = 0.0  # (the pause after a round is as long as the round took)
     ws.trainer.poke(new=1)  # one decision: not due yet

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -42,7 +43,7 @@ DISPUTED = {0, 5, 10, 15}  # where the second coder also applies category 3
 
 
 @pytest.fixture(scope="module")
-def pw():  # type: ignore[no-untyped-def]
+def pw():
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     with sync_api.sync_playwright() as p:
         browser = launch(p)
@@ -56,16 +57,16 @@ def _shots(tmp_path: Path) -> Path:
     return folder
 
 
-def _page(browser, errors: list[str]):  # type: ignore[no-untyped-def]
+def _page(browser, errors: list[str]):
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     page = ctx.new_page()
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("response", lambda r: r.status >= 400 and errors.append(f"{r.status} {r.url}"))
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     return page
 
 
-def _login(page, url: str, name: str) -> None:  # type: ignore[no-untyped-def]
+def _login(page, url: str, name: str) -> None:
     page.goto(f"{url}/login")
     page.fill("input[name=name]", name)
     page.fill("input[name=password]", PASSWORD)
@@ -90,12 +91,12 @@ def ots(tmp_path: Path) -> Project:
     return project
 
 
-def _press(page, keys: list[str]) -> None:  # type: ignore[no-untyped-def]
+def _press(page, keys: list[str]) -> None:
     for k in keys:
         page.keyboard.press(k)
 
 
-def _code_by_keyboard(page, plan: list[list[str]], start: int, stop: int) -> None:  # type: ignore[no-untyped-def]
+def _code_by_keyboard(page, plan: list[list[str]], start: int, stop: int) -> None:
     """Code cards ``start`` to ``stop`` of the page in order, each with its keys of ``plan``;
     wait for each to be stored (the keyboard moves on to the next undecided card)."""
     cards = page.locator("section.coding article.card")
@@ -115,8 +116,9 @@ def _code_by_keyboard(page, plan: list[list[str]], start: int, stop: int) -> Non
             raise AssertionError(f"card {i} not stored: {status!r}") from exc
 
 
-def test_blind_double_coding_to_gold_and_report(pw, ots: Project, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    shots, errors = _shots(tmp_path), []
+def test_blind_double_coding_to_gold_and_report(pw, ots: Project, tmp_path: Path) -> None:
+    shots = _shots(tmp_path)
+    errors: list[str] = []
     cats = ots.codebook.ids()
     with served(ots, team=True) as url:
         admin = _page(pw, errors)
@@ -259,7 +261,7 @@ INJECTED = (
 
 
 @pytest.fixture
-def hostile(coded: Project, tmp_path: Path):  # type: ignore[no-untyped-def]
+def hostile(coded: Project, tmp_path: Path):
     folder = tmp_path / "evil"
     folder.mkdir()
     text = f"Military cooperation grew. {' '.join(PAYLOADS)} Terrorism is a threat."
@@ -287,7 +289,7 @@ def hostile(coded: Project, tmp_path: Path):  # type: ignore[no-untyped-def]
         yield coded, url, doc_id, aid
 
 
-def test_injected_markup_renders_inert_in_every_view(pw, hostile, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_injected_markup_renders_inert_in_every_view(pw, hostile, tmp_path: Path) -> None:
     _, url, doc_id, aid = hostile
     errors: list[str] = []
     dialogs: list[str] = []
@@ -307,9 +309,14 @@ def test_injected_markup_renders_inert_in_every_view(pw, hostile, tmp_path: Path
         # (cem's queues leave out what cem decided: the hostile sentences, in the assignment)
         "cem": [f"/doc/{doc_id}", f"/assignments/{aid}", "/?q=pwned", cell],
     }
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
     for who, paths in pages.items():
         page = _page(pw, errors)
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.on("dialog", on_dialog)
         _login(page, url, who)
         for path in paths:
             page.goto(url + path)

@@ -61,7 +61,8 @@ def test_team_mode_needs_an_admin_and_user_add_makes_one(coded: Project) -> None
         input="long enough pw\n",
     )
     assert res.exit_code == 0, res.output
-    assert coded.store.user("boss")["role"] == "admin"
+    boss = coded.store.user("boss")
+    assert boss is not None and boss["role"] == "admin"
     res = runner.invoke(
         app,
         ["user", "add", "boss", "--password-stdin", "-p", str(coded.root)],

@@ -17,7 +17,7 @@ from tests.web_helpers import add_user, fresh_postgres, login, served
 
 
 @pytest.fixture
-def pg_project(tmp_path: Path, codebook_file: Path, corpus: Path):  # type: ignore[no-untyped-def]
+def pg_project(tmp_path: Path, codebook_file: Path, corpus: Path):
     with fresh_postgres() as url:
         settings = Settings(name="pg", store=url, measure=MeasureSettings(bootstrap=200, seed=7))
         project = Project.init(tmp_path / "pg", codebook=codebook_file, settings=settings)

@@ -13,13 +13,13 @@ from tests.web_helpers import PASSWORD, add_user, client, login, served
 
 
 @pytest.fixture
-def team(coded: Project):  # type: ignore[no-untyped-def]
+def team(coded: Project):
     add_user(coded, "boss", "admin")
     with served(coded, team=True) as url:
         yield coded, url
 
 
-def _assign(admin, coders: list[str], n: int = 6, blind: bool = True) -> int:  # type: ignore[no-untyped-def]
+def _assign(admin, coders: list[str], n: int = 6, blind: bool = True) -> int:
     res = admin.post_form(
         "/assignments",
         {
@@ -38,7 +38,7 @@ def _segs(page: str) -> list[int]:
     return [int(s) for s in re.findall(r'data-seg="(\d+)"', page)]
 
 
-def test_admin_creates_coders_who_log_in_with_their_roles(team) -> None:  # type: ignore[no-untyped-def]
+def test_admin_creates_coders_who_log_in_with_their_roles(team) -> None:
     project, url = team
     admin = login(url, "boss")
     for name, role in (("cem", "coder"), ("vera", "viewer")):
@@ -67,7 +67,7 @@ def test_admin_creates_coders_who_log_in_with_their_roles(team) -> None:  # type
     assert actions.count("user.add") == 3 and "decide" in actions and "login" in actions
 
 
-def test_a_disabled_account_loses_its_session_and_cannot_log_in(team) -> None:  # type: ignore[no-untyped-def]
+def test_a_disabled_account_loses_its_session_and_cannot_log_in(team) -> None:
     project, url = team
     add_user(project, "cem", "coder")
     coder = login(url, "cem")
@@ -75,12 +75,12 @@ def test_a_disabled_account_loses_its_session_and_cannot_log_in(team) -> None:  
     assert admin.post_form("/admin/users/cem", {"role": "coder", "active": "0"}).status_code == 303
     assert coder.page("/").status_code == 303  # back to the login page
     fresh = client(url)
-    token = re.search(r'name="csrf" value="([^"]*)"', fresh.get("/login").text).group(1)
+    token = re.findall(r'name="csrf" value="([^"]*)"', fresh.get("/login").text)[0]
     res = fresh.post("/login", data={"csrf": token, "name": "cem", "password": PASSWORD})
     assert res.status_code == 401
 
 
-def test_blind_double_coding_then_adjudication_makes_the_gold(team) -> None:  # type: ignore[no-untyped-def]
+def test_blind_double_coding_then_adjudication_makes_the_gold(team) -> None:
     project, url = team
     add_user(project, "cem", "coder")
     add_user(project, "dana", "coder")
@@ -145,7 +145,7 @@ def test_blind_double_coding_then_adjudication_makes_the_gold(team) -> None:  # 
     assert project.store.assignment(aid)["status"] == "adjudicated"
 
 
-def test_finishing_merges_with_an_existing_gold_file(team) -> None:  # type: ignore[no-untyped-def]
+def test_finishing_merges_with_an_existing_gold_file(team) -> None:
     project, url = team
     add_user(project, "cem", "coder")
     pd.DataFrame(

@@ -161,24 +161,24 @@ class Project:
         self, paths: Iterable[Path | str], limits: Limits, workers: int | None, progress: Progress
     ) -> IngestResult:
         result = IngestResult()
-        paths = [Path(p) for p in paths]
-        for path in paths:
+        roots = [Path(p) for p in paths]
+        for path in roots:
             if not path.exists() and not path.is_symlink():  # a broken link is a Skipped
                 raise IngestError(
                     "no such file or folder",
                     path=path,
                     hint="check the path (relative paths start from the current folder)",
                 )
-        files = list(walk(paths, limits=limits))
+        files = list(walk(roots, limits=limits))
         known = self.store.known_hashes()
         todo = []
-        for path in files:
-            if isinstance(path, Skipped):
-                result.skipped.append(path)
-            elif path.is_file() and sha256_file(path) in known:
-                result.unchanged.append(str(path))
+        for entry in files:
+            if isinstance(entry, Skipped):
+                result.skipped.append(entry)
+            elif entry.is_file() and sha256_file(entry) in known:
+                result.unchanged.append(str(entry))
             else:
-                todo.append(path)
+                todo.append(entry)
         progress(len(result.unchanged) + len(result.skipped), len(files))
         n_workers = workers or min(os.cpu_count() or 1, max(1, len(todo) // 8))
         # scan streams one document at a time: memory stays flat whatever the corpus size

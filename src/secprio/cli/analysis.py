@@ -66,8 +66,7 @@ def links(
     """Threat → response links: lift, log-odds ratio [95% CI], Fisher p and BH q per pair."""
     proj = open_project(project)
     fn = api.links if all_pairs else api.table1
-    kw = {"unit": value(unit), "window": window, "alpha": alpha, "min_count": min_count}
-    df = guard(lambda: fn(proj, **kw))  # type: ignore[operator]
+    df = guard(lambda: fn(proj, unit=value(unit), window=window, alpha=alpha, min_count=min_count))
     _save(df, csv, json)
     if all_pairs:
         rows = [
@@ -127,7 +126,7 @@ def compare_cmd(
     before: str = typer.Option("2y", help="Window before the event: 2y, 18m, 90d."),
     after: str = typer.Option("2y", help="Window from the event on."),
     by: Grouping = typer.Option(None, help="Without --event: a grid by this field."),  # type: ignore[valid-type]
-    show: GridValue = typer.Option(GridValue.count, "--value", help="Grid value."),  # type: ignore[attr-defined,valid-type]
+    show: GridValue = typer.Option(GridValue.count, "--value", help="Grid value."),  # type: ignore[valid-type]
     attribution: Attribution = AttributionOption,  # type: ignore[valid-type]
     csv: Path = CsvOption,
     json: Path = JsonOption,

@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, overload
 
 import typer
 from rich.console import Console
@@ -36,8 +36,10 @@ T = TypeVar("T")
 EXIT_ERROR = 2  # bad input, or an unexpected error (its traceback is written to a file)
 EXIT_SKIPPED = 3  # the run completed, but some input was skipped
 # click's own errors (usage, bad values) pass through: click prints them and exits 2
-_PASS = (typer.Exit, typer.Abort) + tuple(
-    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+_PASS: tuple[type[BaseException], ...] = (typer.Exit, typer.Abort) + tuple(
+    c
+    for c in typer.BadParameter.__mro__
+    if issubclass(c, BaseException) and c.__name__ == "ClickException"
 )
 
 
@@ -111,6 +113,12 @@ def choices(name: str, values: Iterable[str]) -> type[enum.StrEnum]:
     return enum.StrEnum(name, {v: v for v in values})  # type: ignore[return-value]
 
 
+@overload
+def value(option: enum.StrEnum | str) -> str: ...
+@overload
+def value(option: None) -> None: ...
+@overload
+def value(option: enum.StrEnum | str | None) -> str | None: ...
 def value(option: enum.StrEnum | str | None) -> str | None:
     """The plain string of a choice option (None when not given)."""
     if option is None:

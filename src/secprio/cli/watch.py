@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -268,7 +269,7 @@ def watch(
         raise typer.BadParameter(f"{fdr} is not between 0 and 1", param_hint="--fdr")
     for span in (window, baseline):  # a bad span is refused before any work is done
         if span and span != "new":
-            guard(lambda span=span: offset(span))
+            guard(partial(offset, span))
     if webhook:
         guard(lambda: deliver.check_webhook(webhook))
     if smtp or mail_to:

@@ -421,7 +421,7 @@ def _items(value: Any, line: int, *, raw_only: bool = True) -> list[tuple[Any, i
 
 def dump(codebook: Codebook, path: str | Path | None = None) -> str:
     """The codebook as YAML (written to ``path`` when given); ``load`` reads it back."""
-    tree = {"name": codebook.name, "version": codebook.version}
+    tree: dict[str, object] = {"name": codebook.name, "version": codebook.version}
     if codebook.description:
         tree["description"] = codebook.description
     if codebook.ignore:

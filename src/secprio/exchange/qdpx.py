@@ -29,7 +29,7 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
 from defusedxml import DefusedXmlException
@@ -303,7 +303,7 @@ class _Stream:
     def tag(self, el: ET.Element) -> str:
         return el.tag.rpartition("}")[2]
 
-    def run(self, stream: IO[bytes]) -> QdaProject:
+    def run(self, stream: Bounded) -> QdaProject:
         events = DefusedET.iterparse(stream, events=("start", "end"), forbid_dtd=True)
         source: ET.Element | None = None
         for event, el in events:
@@ -412,9 +412,7 @@ class _Stream:
             ) from exc
 
 
-def _parse(
-    stream: IO[bytes], read_file: ReadFile, *, path: Path, limits: ImportLimits
-) -> QdaProject:
+def _parse(stream: Bounded, read_file: ReadFile, *, path: Path, limits: ImportLimits) -> QdaProject:
     return _Stream(read_file, path, limits).run(stream)
 
 

@@ -108,7 +108,7 @@ def align(spans: Sequence[Span], segments: pd.DataFrame) -> list[list[int]]:
     characters does not count.
     """
     by_file = {f: g.sort_values("start") for f, g in segments.groupby("file")}
-    out = []
+    out: list[list[int]] = []
     for span in spans:
         g = by_file.get(span.file)
         if g is None:

@@ -108,7 +108,7 @@ def _ratio(k_w: int, k_b: int, n_w: int, n_b: int) -> tuple[float, float, float,
     return float(res.pvalue), point, rr(ci.low), rr(ci.high)
 
 
-def _frames(sentences: pd.DataFrame, by: Sequence[str], attribution: str):  # type: ignore[no-untyped-def]
+def _frames(sentences: pd.DataFrame, by: Sequence[str], attribution: str):
     yield ALL, "", np.arange(len(sentences))
     for field in by:
         assigned = groups.assign(sentences, field, attribution=attribution)

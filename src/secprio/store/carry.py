@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -102,7 +103,7 @@ def _targets(
     return out
 
 
-def _listing(row: Mapping[str, object], old: Sequence[Sentence], text: str) -> dict[str, object]:
+def _listing(row: Mapping[Any, object], old: Sequence[Sentence], text: str) -> dict[str, object]:
     span = next(((s, e) for i, s, e in old if i == row["segment_id"]), (0, 0))
     return {
         "coding_id": int(str(row["id"])),

@@ -187,7 +187,7 @@ def queue(ws: Workspace, kind: str, user: User, n: int = SIZE) -> tuple[list[int
     if kind == "validation":
         sents = ws.project.sentences()
         rng = np.random.default_rng(ws.project.settings.measure.seed)
-        order = rng.permutation(sents["segment_id"].to_numpy()) if len(sents) else []
+        order = rng.permutation(sents["segment_id"].to_numpy()) if len(sents) else np.empty(0, int)
         return [int(i) for i in order if int(i) not in done][
             :n
         ], "a seeded random sample: an unbiased validation set"

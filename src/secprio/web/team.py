@@ -210,7 +210,7 @@ def adjudicate_view(req: Req) -> Response:
         card.decided = bool(d and d["labels"])
         card.on = (
             sorted(c for c, v in d["labels"].items() if v)
-            if card.decided
+            if d is not None and card.decided
             else _majority(list(votes.values()), len(a["coders"]))
         )
     table = alpha_table(req, a, labels) if len(a["coders"]) >= 2 else pd.DataFrame()
