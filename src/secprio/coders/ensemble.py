@@ -131,7 +131,8 @@ class EnsembleCoder:
     def save(self, path: Path | str, *, trained_on: str) -> Path:
         """The combination's weights and thresholds (no sentence): to ship beside the
         supervised coder's weights, which stay a file of their own."""
-        if getattr(self, "coef_", None) is None:
+        coef = getattr(self, "coef_", None)
+        if coef is None:
             raise CoderError("the ensemble has no calibrated weights to save",
                              hint="fit it with a gold set of at least "
                                   f"{MIN_GOLD} sentences")  # fmt: skip
@@ -143,7 +144,7 @@ class EnsembleCoder:
         }  # fmt: skip
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as handle:
-            np.savez(handle, meta=np.array(json.dumps(meta)), coef=self.coef_,
+            np.savez(handle, meta=np.array(json.dumps(meta)), coef=coef,
                      intercept=np.array([self.intercept_]),
                      thresholds=self.thresholds_)  # fmt: skip
         return path
