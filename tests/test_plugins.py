@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from secprio.errors import DuplicateName, PluginError, UnknownName
@@ -101,6 +102,22 @@ def test_a_plugin_package_adds_a_reader_and_a_coder_the_cli_uses(
     texts = project.sentences(text=True).set_index("segment_id")["text"]
     assert [texts[i] for i in codings["segment_id"]] == ["The states signed a defence alliance."]
     assert set(codings["category"]) == {"military_cooperation"}
+
+    gold = tmp_path / "gold.csv"  # validate measures the plugin's coder like any other
+    gold.write_text(
+        "id,text,category,coder\n"
+        "g1,The states signed a defence alliance.,military_cooperation,ana\n"
+        "g2,Trade grew in the region.,,ana\n"
+        "g3,Their alliance against terrorism holds.,counter_terrorism,ana\n",
+        encoding="utf-8",
+    )
+    res = secprio(site, "validate", str(gold), "-c", "toy", "--boot", "20", "-o", "v", "-p", "p",
+                  cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    metrics = pd.read_csv(tmp_path / "v" / "validation_metrics.csv")
+    toy = metrics[metrics["coder"] == "toy"].set_index("category")
+    assert toy.loc["military_cooperation", "recall"] == 1.0
+    assert toy.loc["military_cooperation", "precision"] == 0.5  # g3 is not military
 
 
 def test_without_the_plugin_the_coder_name_is_refused_with_the_known_names(
