@@ -3,6 +3,7 @@ second run gives the same codings. Human decisions override machine codings acro
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pytest
@@ -80,7 +81,10 @@ categories:
       negative: ["Heavy snow threatens the harvest."]
 """
 
-MACHINE = ("dictionary", "semantic", "supervised", "ensemble")
+BUILTIN = ("dictionary", "semantic", "supervised", "ensemble")
+# the common check runs over the registry, as scikit-learn's parametrize_with_checks does: a
+# coder registered (by secprio or an installed plugin) is checked without editing this file
+MACHINE = tuple(REGISTRY)
 
 
 def write_codebook(folder: Path) -> Path:
@@ -110,7 +114,7 @@ def example_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
 
 
 def test_every_coder_is_registered() -> None:
-    assert set(MACHINE) <= set(REGISTRY)
+    assert set(BUILTIN) <= set(REGISTRY)
 
 
 @pytest.mark.parametrize("name", MACHINE)
@@ -135,6 +139,21 @@ def test_contract(example_project: Project, name: str) -> None:
         assert any(c.start >= 0 for c in first), "pattern matches carry their span"
     again = list(make_coder(name, example_project).code(units))
     assert again == first, "a coder must be deterministic"
+
+
+@pytest.mark.parametrize("name", MACHINE)
+def test_parameters_are_stored_and_randomness_comes_from_random_state(
+    example_project: Project, name: str
+) -> None:
+    """scikit-learn's contract: ``__init__`` keeps each parameter under its own name (so a
+    coder can be described and rebuilt from plain data), and a coder that draws random
+    numbers takes them from ``random_state`` only."""
+    coder = make_coder(name, example_project)
+    params = [p for p in inspect.signature(type(coder).__init__).parameters if p != "self"]
+    assert params and params[0] == "codebook", "a coder is built from its codebook"
+    assert [p for p in params if not hasattr(coder, p)] == []
+    if "random_state" in params:  # the project's seed reaches the coder, and only this way
+        assert vars(coder)["random_state"] == example_project.settings.measure.seed
 
 
 @pytest.mark.parametrize("name", MACHINE)

@@ -211,3 +211,11 @@ def test_report_has_a_validation_section(coded: Project, tmp_path: Path) -> None
     assert "Validation against human coding" in html
     assert "0.667" in html and "0.800" in html
     assert (tmp_path / "report" / "validation_alpha.csv").is_file()
+
+
+def test_validate_refuses_an_unknown_coder(coded: Project, tmp_path: Path) -> None:
+    gold = gold_for(coded, tmp_path / "gold.csv")
+    res = runner.invoke(app, ["validate", str(gold), "-c", "bogus", "-p", str(coded.root)])
+    assert res.exit_code == 2
+    assert "[E308]" in res.output and "unknown coder(s): bogus" in res.output
+    assert "--coder NAME" in res.output and "F1 per category" not in res.output

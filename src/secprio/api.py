@@ -51,6 +51,7 @@ def _context(p: Project, key: str, file: Path | str | None) -> Path:
             f"no {key} file",
             path=path or p.root,
             hint=f"pass file=..., or set '{key}:' in secprio.yaml",
+            code="E501",
         )
     return path
 

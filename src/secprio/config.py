@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from secprio.errors import ProjectError
+from secprio.errors import Hint, ProjectError
 from secprio.exchange.limits import ImportLimits
 from secprio.ingest.limits import Limits
 
@@ -71,13 +71,21 @@ def load(path: Path) -> Settings:
         raise ProjectError(
             f"cannot read settings: {exc}",
             path=path,
-            hint="fix the YAML or run `secprio init` in a new folder",
+            hint=Hint(
+                "fix the YAML or run `secprio init` in a new folder",
+                "fix the YAML or call Project.init on a new folder",
+            ),
+            code="E709",
         ) from exc
     if not isinstance(raw, dict):
         raise ProjectError(
             "the settings are not a set of key: value lines",
             path=path,
-            hint="fix secprio.yaml or run `secprio init` in a new folder",
+            hint=Hint(
+                "fix secprio.yaml or run `secprio init` in a new folder",
+                "fix secprio.yaml or call Project.init on a new folder",
+            ),
+            code="E708",
         )
     measure = raw.pop("measure", {}) or {}
     ingest = raw.pop("ingest", {}) or {}
@@ -92,6 +100,7 @@ def load(path: Path) -> Settings:
             f"imports.{bad[0]} is {imports[bad[0]]!r}",
             path=path,
             hint="limits are whole numbers of at least 1 (bytes, rows, selections)",
+            code="E707",
         )
     settings = Settings(
         **raw,
@@ -108,12 +117,14 @@ def load(path: Path) -> Settings:
                 path=path,
                 hint="a whole number of documents, at least 1 (default "
                 f"{getattr(MeasureSettings(), key)})",
+                code="E706",
             )
     if settings.measure.scale not in SCALES:
         raise ProjectError(
             f"measure.scale is {settings.measure.scale!r}",
             path=path,
             hint=f"use one of: {', '.join(SCALES)}",
+            code="E705",
         )
     return settings
 
@@ -124,6 +135,7 @@ def _check_keys(raw: dict[str, Any], cls: type, path: Path, prefix: str) -> None
             f"{prefix.rstrip('.') or 'the settings'} must be a set of key: value lines",
             path=path,
             hint="indent its settings under it, one 'key: value' per line",
+            code="E704",
         )
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(map(str, raw)) - known)
@@ -132,6 +144,7 @@ def _check_keys(raw: dict[str, Any], cls: type, path: Path, prefix: str) -> None
             f"unknown setting(s): {', '.join(prefix + str(k) for k in unknown)}",
             path=path,
             hint=f"known settings: {', '.join(sorted(known))}",
+            code="E703",
         )
 
 

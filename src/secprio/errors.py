@@ -1,19 +1,70 @@
-"""One exception base, a subclass per stage. Every error names its input and the fix."""
+"""One exception base, a subclass per stage. Every error names its input and the fix.
+
+Every condition has its own code (``code=`` where it is raised; the class's code is the
+stage's default), listed in docs/errors.md. A fix that names an option is a ``Hint``: the
+CLI shows its flag, Python its parameter.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Interface = Literal["python", "cli"]
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A fix worded for each interface: ``cli`` names flags and commands, ``python``
+    parameters and methods (``str(hint)`` is the Python wording)."""
+
+    cli: str
+    python: str
+
+    def __str__(self) -> str:
+        return self.python
+
+    def render(self, interface: Interface) -> str:
+        return self.cli if interface == "cli" else self.python
 
 
 class SecprioError(Exception):
     """Base of every error secprio raises on purpose."""
 
     code = "E000"
+    condition = ""  # set when the class is one condition (its code is that condition's)
 
-    def __init__(self, message: str, *, path: object = None, hint: str = "") -> None:
+    def __init__(
+        self, message: str, *, path: object = None, hint: str | Hint = "", code: str = ""
+    ) -> None:
         self.path = str(path) if path is not None else None
-        self.hint = hint
+        self.message = message
+        self.hints = hint if isinstance(hint, Hint) else Hint(hint, hint)
+        self.hint = self.hints.python
+        if code:
+            self.code = code
+        super().__init__(self.render("python"))
+
+    def render(self, interface: Interface) -> str:
+        """The message with the fix in the words of ``interface``."""
         where = f"{self.path}: " if self.path else ""
+        hint = self.hints.render(interface)
         fix = f"\n  fix: {hint}" if hint else ""
-        super().__init__(f"[{self.code}] {where}{message}{fix}")
+        return f"[{self.code}] {where}{self.message}{fix}"
+
+
+class PluginError(SecprioError):
+    """A component cannot be registered or an installed plugin cannot be loaded."""
+
+    code = "E010"
+
+
+class DuplicateName(PluginError):
+    code = "E011"
+
+
+class UnknownName(PluginError):
+    code = "E012"
 
 
 class IngestError(SecprioError):
@@ -44,12 +95,23 @@ class ProjectError(SecprioError):
     code = "E700"
 
 
+class TimelineError(SecprioError):
+    code = "E550"
+
+
+class ExchangeError(SecprioError):
+    """A gold file or a REFI-QDA file that cannot be read as it is."""
+
+    code = "E350"
+
+
 class FetchError(SecprioError):
     code = "E800"
 
 
 class MissingDependency(SecprioError):
     code = "E900"
+    condition = "an optional dependency is not installed (the fix is its pip install line)"
 
     def __init__(self, module: str, extra: str) -> None:
         super().__init__(
@@ -62,6 +124,7 @@ class ConflictError(StoreError):
     """Someone else changed the thing first: the caller sees the newer state, nothing is lost."""
 
     code = "E410"
+    condition = "someone else changed the decision first (the web app answers 409)"
 
     def __init__(self, message: str, *, current: int, hint: str = "") -> None:
         self.current = current

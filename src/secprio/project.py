@@ -17,7 +17,7 @@ from secprio import config, packs
 from secprio.codebook.load import load as load_codebook
 from secprio.codebook.model import Codebook
 from secprio.coders.registry import make_coder
-from secprio.errors import IngestError, MeasureError, ProjectError
+from secprio.errors import Hint, IngestError, MeasureError, ProjectError
 from secprio.ingest.corpus import scan, sha256_file, walk
 from secprio.ingest.limits import Limits
 from secprio.ingest.metadata import project_warnings
@@ -83,12 +83,17 @@ class Project:
                 "a project already exists here",
                 path=root,
                 hint="open it with Project.open, or choose another folder",
+                code="E713",
             )
         if codebook is not None and not Path(codebook).is_file():
             raise ProjectError(
                 "the codebook file does not exist",
                 path=codebook,
-                hint="give the path of a codebook YAML, or leave --codebook out for a template",
+                hint=Hint(
+                    "give the path of a codebook YAML, or leave --codebook out for a template",
+                    "give the path of a codebook YAML, or codebook=None for a template",
+                ),
+                code="E712",
             )
         root.mkdir(parents=True, exist_ok=True)
         settings = settings or config.Settings(name=name or root.resolve().name)
@@ -118,7 +123,8 @@ class Project:
             raise ProjectError(
                 "not a secprio project (no secprio.yaml)",
                 path=root,
-                hint=f"run `secprio init {root}` first",
+                hint=Hint(f"run `secprio init {root}` first", f"Project.init({str(root)!r}) first"),
+                code="E711",
             )
         return cls(root, config.load(path))
 
@@ -168,6 +174,7 @@ class Project:
                     "no such file or folder",
                     path=path,
                     hint="check the path (relative paths start from the current folder)",
+                    code="E101",
                 )
         files = list(walk(roots, limits=limits))
         known = self.store.known_hashes()
@@ -345,19 +352,22 @@ class Project:
         name = self.coder(coder)
         cov = self.coverage(name)
         fix = f"run `secprio code -p {self.root}" + (f" --coder {name}`" if coder else "`")
+        call = "run project.code(" + (f"{name!r})" if coder else ")")
         if cov["current"] == 0 and cov["stale"]:
             raise MeasureError(
                 f"the codebook changed since the {name} coder coded the corpus: its codings "
                 f"of {cov['stale']} document(s) were made with another codebook version and "
                 "are not used",
                 path=self.root / self.settings.codebook,
-                hint=f"{fix} to recode with the current codebook",
+                hint=Hint(f"{fix} to recode with the current codebook", f"{call} to recode"),
+                code="E523",
             )
         if cov["current"] == 0:
             raise MeasureError(
                 f"nothing is coded by the {name} coder yet, so there is nothing to measure",
                 path=self.root,
-                hint=f"{fix} first",
+                hint=Hint(f"{fix} first", f"{call} first"),
+                code="E522",
             )
         missing = cov["documents"] - cov["current"]
         if not missing:
@@ -385,7 +395,11 @@ class Project:
             raise MeasureError(
                 "the project has no documents to score",
                 path=self.root,
-                hint=f"run `secprio ingest -p {self.root} DOCUMENTS...` first",
+                hint=Hint(
+                    f"run `secprio ingest -p {self.root} DOCUMENTS...` first",
+                    "run project.ingest([FOLDER_OR_FILES]) first",
+                ),
+                code="E521",
             )
         warning = self.require_codings(coder)
         out = score_sentences(

@@ -225,6 +225,7 @@ def trends(
                 "no document is dated, so there is no year to follow",
                 path=proj.root,
                 hint="add `date:` to the documents' metadata (docs/formats.md), then ingest again",
+                code="E502",
             )
         )
     _save(df, csv, json)

@@ -45,7 +45,7 @@ _PASS: tuple[type[BaseException], ...] = (typer.Exit, typer.Abort) + tuple(
 
 def fail(exc: SecprioError) -> NoReturn:
     """Print an expected error (input and fix) and exit 2."""
-    console.print(f"[bold red]error[/] {escape(str(exc))}", highlight=False)
+    console.print(f"[bold red]error[/] {escape(exc.render('cli'))}", highlight=False)
     raise typer.Exit(EXIT_ERROR) from exc
 
 
@@ -145,7 +145,7 @@ def require_file(path: Path, what: str, hint: str) -> Path:
     """``path`` when it is a readable file, else the contract's error (input and fix)."""
     if not path.is_file():
         why = "is a folder, not a file" if path.is_dir() else "does not exist"
-        fail(SecprioError(f"{what} {why}", path=path, hint=hint))
+        fail(SecprioError(f"{what} {why}", path=path, hint=hint, code="E001"))
     return path
 
 

@@ -64,6 +64,7 @@ def _gold(proj: Project, gold: Path | None) -> Gold:
         raise ExchangeError(
             "no gold file given and none in the project",
             hint="pass a file, or put gold.csv in the project folder",
+            code="E353",
         )
     if gold is None and packs.ROOT in path.resolve().parents:
         console.print(
@@ -189,6 +190,7 @@ def export(
                 f"cannot export to {suffix or 'no suffix'}",
                 path=target,
                 hint="name the file .qdpx or .qdc",
+                code="E352",
             )
         )
     console.print(f"wrote {target}")
@@ -242,7 +244,9 @@ def import_qdpx(
         if not sep:
             _fail(
                 ExchangeError(
-                    f"--map {item!r} has no '='", hint="write --map 'Code name=category_id'"
+                    f"--map {item!r} has no '='",
+                    hint="write --map 'Code name=category_id'",
+                    code="E351",
                 )
             )
         mapping[name.strip()] = cat.strip()

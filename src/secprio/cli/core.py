@@ -296,7 +296,7 @@ def demo(
         try:
             proj.code(progress=update)
         except MissingDependency as exc:  # a plain install still runs the demo
-            notes.append(f"the {proj.coder()} coder is unavailable ({exc.hint})")
+            notes.append(f"the {proj.coder()} coder is unavailable ({exc.hints.cli})")
             notes.append("the demo coded with the dictionary coder instead")
             proj.settings.measure.coder = "dictionary"
             config.save(proj.settings, proj.root / config.CONFIG_NAME)

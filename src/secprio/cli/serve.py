@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from secprio.cli.app import ProjectOption, app, console, guard, open_project, out
+from secprio.cli.app import ProjectOption, app, console, fail, guard, open_project, out
 from secprio.errors import ProjectError
 from secprio.project import Project
 
@@ -55,6 +55,7 @@ def _bind(host: str, port: int) -> socket.socket:
         raise ProjectError(
             f"cannot listen on {host}:{port}: {exc.strerror}",
             hint="choose another --port (0 picks a free one) or stop what uses this one",
+            code="E702",
         ) from exc
     return sock
 
@@ -84,20 +85,22 @@ def serve(
     from secprio.web import create_app
 
     if not team and not _loopback(host):
-        guard(
-            lambda: _refuse(
+        fail(
+            ProjectError(
                 f"solo mode on {host} would let anyone on the network code as you",
-                "add --team (accounts and roles), or keep the default host",
+                hint="add --team (accounts and roles), or keep the default host",
+                code="E701",
             )
         )
     proj = _project(project, db)
     if team and not any(
         u["role"] == "admin" and u["active"] for u in proj.store.users() if u["name"] != user
     ):
-        guard(
-            lambda: _refuse(
+        fail(
+            ProjectError(
                 "team mode needs an admin account",
-                f"run `secprio user add NAME --role admin -p {project}` first",
+                hint=f"run `secprio user add NAME --role admin -p {project}` first",
+                code="E714",
             )
         )
     name = user or _os_user()
@@ -123,10 +126,6 @@ def serve(
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def _refuse(message: str, hint: str) -> None:
-    raise ProjectError(message, hint=hint)
-
-
 def _os_user() -> str:
     try:
         name = getpass.getuser()
@@ -143,9 +142,11 @@ def _password(stdin: bool) -> str:
     else:
         pw = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     if len(pw) < MIN_PASSWORD:
-        guard(
-            lambda: _refuse(
-                f"the password is shorter than {MIN_PASSWORD} characters", "choose a longer one"
+        fail(
+            ProjectError(
+                f"the password is shorter than {MIN_PASSWORD} characters",
+                hint="choose a longer one",
+                code="E715",
             )
         )
     return pw

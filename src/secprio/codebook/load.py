@@ -133,7 +133,7 @@ def load(path: str | Path) -> Codebook:
     if problems or codebook is None:
         listing = "\n".join(f"  {p}" for p in problems)
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-        err = CodebookError(f"the codebook has {count}:\n{listing}", path=path)
+        err = CodebookError(f"the codebook has {count}:\n{listing}", path=path, code="E201")
         err.problems = problems  # type: ignore[attr-defined]
         raise err
     return codebook

@@ -125,7 +125,7 @@ def prepare(text: str) -> Pattern:
     """Compile ``text`` (as written in a codebook); CodebookError if it cannot be."""
     problem = check(text)
     if problem:
-        raise CodebookError(problem[0], hint=problem[1])
+        raise CodebookError(problem[0], hint=problem[1], code="E203")
     if text.startswith(REGEX_PREFIX):
         body = text[len(REGEX_PREFIX) :]
         return Pattern(text, body, _hyperscan(body), _literal(body))
@@ -139,7 +139,9 @@ def _glob(text: str) -> Pattern:
     tokens = [tok.split("*") for tok in norm.split()]
     chars = "".join(piece for tok in tokens for piece in tok)
     if not chars:
-        raise CodebookError(f"pattern {text!r} has no letters", hint="write a word or a stem")
+        raise CodebookError(
+            f"pattern {text!r} has no letters", hint="write a word or a stem", code="E202"
+        )
     lead = _WORD.match(chars[0]) is not None and tokens[0][0] != ""
     trail = _WORD.match(chars[-1]) is not None and tokens[-1][-1] != ""
     body = r"\s+".join(r"\w*".join(re.escape(p) for p in tok) for tok in tokens)

@@ -144,6 +144,7 @@ class DictionaryCoder:
                 path=self.codebook.path or None,
                 hint="simplify or remove that regex; `secprio validate CODEBOOK` lists patterns "
                 "that backtrack",
+                code="E304",
             ) from None
         for hits in found.values():
             if len(hits) > 1:
@@ -198,7 +199,9 @@ def _entries(codebook: Codebook) -> list[Entry]:
                 problem = check(text)
                 if problem:
                     message = f"category {category.id!r}: {problem[0]}"
-                    raise CodebookError(message, path=codebook.path or None, hint=problem[1])
+                    raise CodebookError(
+                        message, path=codebook.path or None, hint=problem[1], code="E203"
+                    )
                 pattern = prepare(text)
                 out.append(Entry(len(out), category.id, lang, pattern, re.compile(pattern.regex)))
     return out
@@ -349,20 +352,22 @@ def _cache_path(hs: Any, flags: int, exprs: list[tuple[int, str]]) -> Path | Non
 
 def _scanner(entries: list[Entry], backend: str, cache: bool) -> tuple[str, _Hyperscan | _Aho]:
     if backend not in BACKENDS:
-        raise CoderError(f"unknown backend {backend!r}", hint=f"use one of {', '.join(BACKENDS)}")
+        raise CoderError(
+            f"unknown backend {backend!r}", hint=f"use one of {', '.join(BACKENDS)}", code="E303"
+        )
     if backend != "aho":
         try:
             import hyperscan
         except ImportError:
             if backend == "hyperscan":
                 hint = "pip install hyperscan (x86_64 wheels), or use backend='aho'"
-                raise CoderError("hyperscan cannot be imported", hint=hint) from None
+                raise CoderError("hyperscan cannot be imported", hint=hint, code="E302") from None
         else:
             return "hyperscan", _Hyperscan(entries, hyperscan, cache=cache)
     try:
         import ahocorasick
     except ImportError:
         raise CoderError(
-            "pyahocorasick cannot be imported", hint="pip install pyahocorasick"
+            "pyahocorasick cannot be imported", hint="pip install pyahocorasick", code="E301"
         ) from None
     return "aho", _Aho(entries, ahocorasick)

@@ -51,7 +51,9 @@ BACKENDS = {
 def backend(model: str) -> Backend:
     if model not in BACKENDS:
         raise CoderError(
-            f"unknown embedding model {model!r}", hint=f"use one of: {', '.join(BACKENDS)}"
+            f"unknown embedding model {model!r}",
+            hint=f"use one of: {', '.join(BACKENDS)}",
+            code="E305",
         )
     return BACKENDS[model]
 

@@ -7,21 +7,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from secprio.coders.base import Coder
-from secprio.errors import CoderError
+from secprio.errors import CoderError, Hint
+from secprio.plugins import Registry
 
 if TYPE_CHECKING:
     from secprio.project import Project
 
 Factory = Callable[["Project"], Coder]
-REGISTRY: dict[str, Factory] = {}
-
-
-def register(name: str) -> Callable[[Factory], Factory]:
-    def wrap(factory: Factory) -> Factory:
-        REGISTRY[name] = factory
-        return factory
-
-    return wrap
+# the coders by name; installed packages add theirs in the entry-point group secprio.coders
+REGISTRY: Registry[Factory] = Registry("coder", "secprio.coders")
+register = REGISTRY.register
 
 
 @register("dictionary")
@@ -138,7 +133,12 @@ def make_coder(name: str, project: Project) -> Coder:
     name = resolve(name, project)
     if name not in REGISTRY:
         raise CoderError(
-            f"unknown coder {name!r}", hint=f"use one of: {AUTO}, {', '.join(REGISTRY)}"
+            f"unknown coder {name!r}",
+            hint=Hint(
+                f"use one of: {AUTO}, {', '.join(REGISTRY)} (--coder NAME)",
+                f"use one of: {AUTO}, {', '.join(REGISTRY)} (coder='NAME')",
+            ),
+            code="E306",
         )
     return REGISTRY[name](project)
 

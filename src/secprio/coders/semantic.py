@@ -79,6 +79,7 @@ class SemanticCoder:
             raise CoderError(
                 "the codebook has no positive examples",
                 hint="add examples.positive to each category (docs/formats.md)",
+                code="E307",
             )
         self.examples_ = texts
         self.owner_ = np.array(owner)

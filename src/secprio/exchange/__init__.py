@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-from secprio.errors import SecprioError
-
-
-class ExchangeError(SecprioError):
-    """A gold file or a REFI-QDA file that cannot be read as it is."""
-
-    code = "E350"
-
+from secprio.errors import ExchangeError  # defined with the others; imported from here too
 
 __all__ = ["ExchangeError"]

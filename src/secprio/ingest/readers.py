@@ -17,6 +17,7 @@ import yaml
 
 from secprio.errors import IngestError
 from secprio.ingest.limits import MB, Limits, over
+from secprio.plugins import Registry
 
 Reader = Callable[[Path, Limits], tuple[str, dict[str, Any]]]
 CONTROL_SHARE = 0.01  # more control characters than this and a .txt is binary, not text
@@ -446,11 +447,15 @@ def prepare(suffixes: Iterable[str]) -> None:
     detect("warm up")
 
 
-READERS: dict[str, Reader] = {
+# the readers by file suffix; installed packages add theirs in the entry-point group
+# secprio.readers (name: the suffix with its dot, value: a function like read_plain)
+READERS: Registry[Reader] = Registry("reader", "secprio.readers")
+for _suffix, _reader in {
     ".pdf": read_pdf,
     ".docx": read_docx,
     ".html": read_html,
     ".htm": read_html,
     ".txt": read_plain,
     ".md": read_plain,
-}
+}.items():
+    READERS.add(_suffix, _reader)

@@ -65,15 +65,23 @@ def load(path: Path | str, *, categories: list[str] | None = None) -> list[Claim
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     except (OSError, yaml.YAMLError) as exc:
         raise MeasureError(
-            f"cannot read claims: {exc}", path=path, hint="see docs/formats.md, 'Claims'"
+            f"cannot read claims: {exc}",
+            path=path,
+            hint="see docs/formats.md, 'Claims'",
+            code="E506",
         ) from exc
     if not isinstance(raw, list):
-        raise MeasureError("claims must be a YAML list", path=path, hint="start with '- id: ...'")
+        raise MeasureError(
+            "claims must be a YAML list", path=path, hint="start with '- id: ...'", code="E505"
+        )
     out = []
     for n, item in enumerate(raw, 1):
         if not isinstance(item, dict) or not item.get("id") or not item.get("text"):
             raise MeasureError(
-                f"claim {n} needs an id and a text", path=path, hint="see docs/formats.md, 'Claims'"
+                f"claim {n} needs an id and a text",
+                path=path,
+                hint="see docs/formats.md, 'Claims'",
+                code="E504",
             )
         cats = tuple(str(c) for c in item.get("categories") or [])
         unknown = [c for c in cats if categories is not None and c not in categories]
@@ -84,6 +92,7 @@ def load(path: Path | str, *, categories: list[str] | None = None) -> list[Claim
                 f"claim {item['id']!r}: {what}",
                 path=path,
                 hint=f"categories are codebook ids; expected one of {VERDICTS}",
+                code="E503",
             )
         date = item.get("date")
         out.append(

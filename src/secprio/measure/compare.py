@@ -48,6 +48,7 @@ def grid(
             f"the codebook has no {kind} categories",
             path=codebook.path,
             hint="use kind priority or threat",
+            code="E508",
         )
     coded = coded_matrix(sentences, codings, cats)
     rows = groups.assign(sentences, by, attribution=attribution)
@@ -95,7 +96,9 @@ def _count(x: float) -> int | float:
 def wide(long: pd.DataFrame, value: str = "count") -> pd.DataFrame:
     """The grid as a group × category matrix of one value (count, pct or row_pct)."""
     if value not in VALUES:
-        raise MeasureError(f"unknown grid value {value!r}", hint=f"use one of: {', '.join(VALUES)}")
+        raise MeasureError(
+            f"unknown grid value {value!r}", hint=f"use one of: {', '.join(VALUES)}", code="E507"
+        )
     mat = long.pivot(index="group", columns="category", values=value)
     cats = list(dict.fromkeys(long["category"]))
     order = list(dict.fromkeys(long["group"]))

@@ -47,6 +47,7 @@ def load(path: Path | str, *, categories: list[str] | None = None) -> Assessment
             f"cannot read the expert assessment: {exc}",
             path=path,
             hint="see docs/formats.md, 'Expert assessment'",
+            code="E511",
         ) from exc
     ratings = {str(k): float(v) for k, v in (raw.get("ratings") or {}).items()}
     pairs = {
@@ -63,6 +64,7 @@ def load(path: Path | str, *, categories: list[str] | None = None) -> Assessment
             f"expert assessment: {what}",
             path=path,
             hint="ratings: {category_id: 1-9, ...} with the codebook's ids",
+            code="E510",
         )
     return Assessment(
         name=str(raw.get("name", path.stem)),
@@ -147,7 +149,9 @@ def correlations(
     rated = [c for c in assessment.ratings if c in codebook.ids()]
     kinds = {codebook.get(c).kind for c in rated}
     if len(rated) < 3 or len(kinds) != 1:
-        raise MeasureError("need at least 3 rated categories of one kind", hint="check ratings")
+        raise MeasureError(
+            "need at least 3 rated categories of one kind", hint="check ratings", code="E509"
+        )
     cats = codebook.ids(kinds.pop())
     cols = [cats.index(c) for c in rated]
     expert = np.array([assessment.ratings[c] for c in rated])

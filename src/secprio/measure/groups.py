@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from secprio.errors import MeasureError
+from secprio.errors import Hint, MeasureError
 from secprio.ingest.countries import is_country
 
 GROUPINGS = ("period", "year", "doc_type", "issuer", "language", "members")
@@ -30,11 +30,14 @@ NONE = "(none)"
 
 def check(by: str, attribution: str = "issuer") -> None:
     if by not in GROUPINGS:
-        raise MeasureError(f"cannot group by {by!r}", hint=f"use one of: {', '.join(GROUPINGS)}")
+        raise MeasureError(
+            f"cannot group by {by!r}", hint=f"use one of: {', '.join(GROUPINGS)}", code="E515"
+        )
     if attribution not in ATTRIBUTIONS:
         raise MeasureError(
             f"unknown member attribution {attribution!r}",
             hint=f"use one of: {', '.join(ATTRIBUTIONS)}",
+            code="E514",
         )
 
 
@@ -81,12 +84,18 @@ def empty_reason(sentences: pd.DataFrame, by: str, attribution: str) -> MeasureE
         return MeasureError(
             "no document is issued by a member state, so no sentence is attributed to one "
             "under the rule 'issuer'",
-            hint="use --attribution fractional or every (documents' members lists), or "
-            "give documents an issuer that is a state code (docs/formats.md)",
+            hint=Hint(
+                "use --attribution fractional or every (documents' members lists), or "
+                "give documents an issuer that is a state code (docs/formats.md)",
+                "use attribution='fractional' or 'every' (documents' members lists), or "
+                "give documents an issuer that is a state code (docs/formats.md)",
+            ),
+            code="E513",
         )
     what = "members lists" if by == "members" else f"{by} values"
     return MeasureError(
         f"no document has {what} to group by ({len(sentences)} sentences)",
         hint=f"add `{by}:` to the documents' metadata (docs/formats.md), or group by "
         f"another field: {', '.join(g for g in GROUPINGS if g != by)}",
+        code="E512",
     )

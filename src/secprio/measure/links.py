@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from scipy.stats import fisher_exact, norm
 
 from secprio.codebook.model import Codebook
-from secprio.errors import MeasureError
+from secprio.errors import Hint, MeasureError
 from secprio.measure.scores import coded_matrix
 
 UNITS = ("paragraph", "sentence")
@@ -37,9 +37,13 @@ def assign_units(
 ) -> tuple[NDArray[np.int64], pd.DataFrame]:
     """The unit of each sentence: its paragraph, or its block of ``window`` sentences."""
     if unit not in UNITS:
-        raise MeasureError(f"unknown unit {unit!r}", hint="use paragraph or sentence")
+        raise MeasureError(f"unknown unit {unit!r}", hint="use paragraph or sentence", code="E518")
     if window < 1:
-        raise MeasureError(f"window must be at least 1, not {window}", hint="use --window 1..n")
+        raise MeasureError(
+            f"window must be at least 1, not {window}",
+            hint=Hint("use --window 1..n", "use window=1..n"),
+            code="E517",
+        )
     if unit == "paragraph":
         local = sentences["paragraph"].to_numpy()
     else:
@@ -125,6 +129,7 @@ def link_table(
             "links need categories of both kinds, threat and priority",
             path=codebook.path,
             hint="add kind: threat categories to the codebook",
+            code="E516",
         )
     u = units(sentences, codings, threats + prios, unit=unit, window=window)
     t_mat, p_mat = u.present[:, : len(threats)], u.present[:, len(threats) :]

@@ -31,6 +31,8 @@ def to_scale(salience: Floats, method: str = "ratio") -> Floats:
             ranks = 1 + (s[..., None, :] > s[..., :, None]).sum(axis=-1)
             out = 10.0 - ranks
         else:
-            raise MeasureError(f"unknown scale {method!r}", hint="use ratio, linear or rank")
+            raise MeasureError(
+                f"unknown scale {method!r}", hint="use ratio, linear or rank", code="E519"
+            )
     out = np.where(s > 0, out, 1.0)
     return np.clip(np.nan_to_num(out, nan=1.0), 1.0, 9.0)

@@ -14,10 +14,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
 from itertools import product
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from secprio.coders.base import Coder, Unit
+from secprio.errors import CoderError, Hint
 
 if TYPE_CHECKING:
     from secprio.exchange.gold import Gold
@@ -205,14 +208,43 @@ class Validation:
 
 
 def available_coders() -> list[str]:
-    """Every coder whose dependencies are installed (the embedding ones need a model)."""
+    """Every coder whose dependencies are installed (the embedding ones need a model), then
+    the coders installed packages add."""
     from secprio.coders.embed import BACKENDS, DEFAULT_MODEL
+    from secprio.coders.ensemble import CODERS
+    from secprio.coders.registry import REGISTRY
 
+    plugins = [name for name in REGISTRY if name not in CODERS]
     try:
         import_module(BACKENDS[DEFAULT_MODEL].module)
     except ImportError:
-        return ["dictionary"]
-    return ["dictionary", "semantic", "supervised", "ensemble"]
+        return ["dictionary", *plugins]
+    return [*CODERS, *plugins]
+
+
+def _check_names(coders: Sequence[str]) -> None:
+    """An unknown coder name is refused, never validated as a coder that coded nothing."""
+    from secprio.coders.registry import REGISTRY
+
+    unknown = [c for c in coders if c not in REGISTRY]
+    if unknown:
+        known = ", ".join(REGISTRY)
+        raise CoderError(
+            f"unknown coder(s): {', '.join(unknown)}",
+            hint=Hint(f"use one of: {known} (--coder NAME)", f"use one of: {known} (coders=[...])"),
+            code="E308",
+        )
+
+
+def _coded(coder: Coder, texts: Sequence[str], langs: Sequence[str], cats: Sequence[str]) -> Any:
+    """0/1 predictions of a coder that learns nothing from gold: it codes every sentence."""
+    units = [Unit(i, text, lang) for i, (text, lang) in enumerate(zip(texts, langs, strict=True))]
+    col = {c: j for j, c in enumerate(cats)}
+    out = np.zeros((len(units), len(cats)), dtype=bool)
+    for c in coder.code(units):
+        if c.category in col and c.value == 1:
+            out[c.unit_id, col[c.category]] = True
+    return out
 
 
 def validate(
@@ -229,12 +261,14 @@ def validate(
     """Per-category P/R/F1 with bootstrap intervals, confusions and Krippendorff's alpha.
     ``progress(done, total)``: after the cross-fitted predictions, then after each coder."""
     from secprio.coders.embed import CACHE_NAME, DEFAULT_MODEL
-    from secprio.coders.ensemble import cross_predict, project_base
+    from secprio.coders.ensemble import CODERS, cross_predict, project_base
+    from secprio.coders.registry import make_coder
     from secprio.coders.supervised import gold_examples
     from secprio.measure.agreement import by_category
 
     cats = project.codebook.ids()
     coders = list(coders or available_coders())
+    _check_names(coders)
     reference = gold.coders[0]
     examples = gold_examples(gold, cats, coder=reference)
     units = list(gold.units([reference])["unit"])
@@ -246,12 +280,16 @@ def validate(
         project.codebook,
         examples,
         base=project_base(project),
-        coders=coders,
+        coders=[c for c in coders if c in CODERS],
         model=model,
         cache=project.root / CACHE_NAME,
         folds=folds,
         seed=seed,
     )
+    for name in coders:  # a plugin's coder: built as `code` builds it, it codes every sentence
+        if name not in CODERS:
+            coder = make_coder(name, project)
+            preds[name] = _coded(coder, examples.texts, examples.langs, cats)
     step(1, total)
     metrics, confused, alphas = [], [], []
     human = gold.all_labels()

@@ -29,7 +29,9 @@ def offset(span: str) -> pd.DateOffset:
     m = _SPAN.match(str(span))
     if not m:
         raise MeasureError(
-            f"cannot read the span {span!r}", hint="write a number and a unit: 2y, 18m, 6w or 90d"
+            f"cannot read the span {span!r}",
+            hint="write a number and a unit: 2y, 18m, 6w or 90d",
+            code="E520",
         )
     n, unit = float(m.group(1)), m.group(2).lower()
     if unit == "y":

@@ -15,7 +15,9 @@ def path(name: str) -> Path:
     if not (folder / "codebook.yaml").is_file():
         known = sorted(p.name for p in ROOT.iterdir() if (p / "codebook.yaml").is_file())
         raise ProjectError(
-            f"no bundled pack named {name!r}", hint=f"bundled packs: {', '.join(known) or 'none'}"
+            f"no bundled pack named {name!r}",
+            hint=f"bundled packs: {', '.join(known) or 'none'}",
+            code="E710",
         )
     return folder
 

@@ -46,20 +46,19 @@ def _env() -> Environment:
 
 
 def _load_plugins() -> None:
-    """Import optional analysis modules so their sections register themselves."""
+    """Import every module of this package, and every module installed packages declare in the
+    entry-point group ``secprio.sections``, so that all their sections register themselves:
+    a new section module is found, never silently left out."""
     import importlib
+    import pkgutil
 
-    for name in (
-        "secprio.report.analyses",
-        "secprio.report.validation",
-        "secprio.report.methods",
-        "secprio.report.robustness",
-    ):
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+    from secprio import report
+    from secprio.plugins import entry_points, load_entry_point
+
+    for info in pkgutil.iter_modules(report.__path__, f"{report.__name__}."):
+        importlib.import_module(info.name)
+    for ep in entry_points("secprio.sections"):
+        load_entry_point(ep)
 
 
 def _quiet(_done: int, _total: int) -> None:

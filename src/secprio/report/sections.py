@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from secprio.errors import DuplicateName
+
 if TYPE_CHECKING:
     from secprio.project import Project
 
@@ -54,9 +56,18 @@ BUILDERS: list[tuple[float, Builder]] = []
 
 
 def register(order: float) -> Callable[[Builder], Builder]:
-    """Add a section builder; ``order`` places it in the report (core sections use 0–100)."""
+    """Add a section builder; ``order`` places it in the report (core sections use 0–100).
+    A builder is registered once: a module imported twice under two names would otherwise
+    put its sections twice in the report."""
 
     def wrap(builder: Builder) -> Builder:
+        name = f"{builder.__module__}.{builder.__qualname__}"
+        if any(f"{b.__module__}.{b.__qualname__}" == name for _, b in BUILDERS):
+            raise DuplicateName(
+                f"the report section {name} is registered twice",
+                hint="import the module once, under one name",
+                code="E014",
+            )
         BUILDERS.append((order, builder))
         return builder
 

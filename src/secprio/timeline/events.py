@@ -11,14 +11,10 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from secprio.errors import SecprioError
+from secprio.errors import TimelineError
 
 TYPES = ("summit", "agreement", "statement", "meeting", "conflict", "crisis", "institutional")
 SCOPES = ("organization", "bilateral", "external")
-
-
-class TimelineError(SecprioError):
-    code = "E550"
 
 
 @dataclass(frozen=True)
@@ -52,6 +48,7 @@ def _date(value: Any, where: str, path: Path) -> dt.date:
             f"{where}: date {text!r} is not an ISO date",
             path=path,
             hint="write dates as YYYY-MM-DD",
+            code="E560",
         ) from exc
 
 
@@ -67,13 +64,16 @@ def parse(raw: Any, *, path: Path, categories: Iterable[str] | None = None) -> l
             "events must be a YAML list of events",
             path=path,
             hint="start each event with '- id: ...' (see docs/formats.md)",
+            code="E559",
         )
     known = set(categories) if categories is not None else None
     events, seen = [], set()
     for n, item in enumerate(raw, 1):
         where = f"event {n}"
         if not isinstance(item, dict) or not item.get("id"):
-            raise TimelineError(f"{where} has no id", path=path, hint="give every event an id")
+            raise TimelineError(
+                f"{where} has no id", path=path, hint="give every event an id", code="E558"
+            )
         where = f"event {item['id']!r}"
         missing = [k for k in ("date", "title", "type", "scope") if not item.get(k)]
         if missing:
@@ -81,9 +81,12 @@ def parse(raw: Any, *, path: Path, categories: Iterable[str] | None = None) -> l
                 f"{where} lacks {', '.join(missing)}",
                 path=path,
                 hint="see docs/formats.md, 'Timeline events'",
+                code="E557",
             )
         if item["id"] in seen:
-            raise TimelineError(f"{where} appears twice", path=path, hint="ids must be unique")
+            raise TimelineError(
+                f"{where} appears twice", path=path, hint="ids must be unique", code="E556"
+            )
         seen.add(item["id"])
         for field, allowed in (("type", TYPES), ("scope", SCOPES)):
             if item[field] not in allowed:
@@ -91,6 +94,7 @@ def parse(raw: Any, *, path: Path, categories: Iterable[str] | None = None) -> l
                     f"{where}: {field} {item[field]!r} is unknown",
                     path=path,
                     hint=f"use one of: {', '.join(allowed)}",
+                    code="E555",
                 )
         domains = _list(item.get("domains"))
         unknown = [d for d in domains if known is not None and d not in known]
@@ -99,6 +103,7 @@ def parse(raw: Any, *, path: Path, categories: Iterable[str] | None = None) -> l
                 f"{where}: unknown domain(s) {', '.join(unknown)}",
                 path=path,
                 hint="domains are category ids of the codebook",
+                code="E554",
             )
         events.append(
             Event(
@@ -127,9 +132,12 @@ def load(path: Path | str, *, categories: Iterable[str] | None = None) -> list[E
             f"cannot read events: {exc.strerror}",
             path=path,
             hint="check the events: setting in secprio.yaml",
+            code="E553",
         ) from exc
     except yaml.YAMLError as exc:
-        raise TimelineError(f"invalid YAML: {exc}", path=path, hint="fix the YAML") from exc
+        raise TimelineError(
+            f"invalid YAML: {exc}", path=path, hint="fix the YAML", code="E552"
+        ) from exc
     return parse(raw or [], path=path, categories=categories)
 
 
@@ -138,7 +146,9 @@ def find(events: list[Event], event_id: str) -> Event:
         if e.id == event_id:
             return e
     raise TimelineError(
-        f"no event with id {event_id!r}", hint=f"known ids: {', '.join(e.id for e in events)}"
+        f"no event with id {event_id!r}",
+        hint=f"known ids: {', '.join(e.id for e in events)}",
+        code="E551",
     )
 
 

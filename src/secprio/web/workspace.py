@@ -30,6 +30,7 @@ def check_name(name: str) -> str:
             f"{name!r} cannot be a user name",
             hint="2-32 letters, digits, '.', '_' or '-', starting with a letter; not a coder "
             f"name ({', '.join(sorted(RESERVED | set(REGISTRY)))})",
+            code="E401",
         )
     return name
 
