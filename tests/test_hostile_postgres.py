@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
 
 
 @pytest.fixture
-def pg(tmp_path: Path, codebook_file: Path):  # type: ignore[no-untyped-def]
+def pg(tmp_path: Path, codebook_file: Path) -> Iterator[Project]:
     with fresh_postgres() as url:
         settings = Settings(name="pg", store=url, measure=MeasureSettings(bootstrap=50, seed=7))
         project = Project.init(tmp_path / "pg", codebook=codebook_file, settings=settings)
