@@ -13,10 +13,10 @@ every file the stages wrote with the reference, checks for duplicate rows, lost 
 codings, ``PRAGMA integrity_check``, stray temporary files and processes left running.
 
 A trial is *effective* when the kill landed while the stage was running: the process had not
-finished and had been running longer than the CLI takes to start and open the project
-(measured); *partial* says what the kill left half done (rows in the store, files written).
-Prints one line per trial and a table stage × trials × effective × identical; exits 1 if any
-trial differs.
+finished, and it had written something (rows in the store, files) or had been running longer
+than the CLI takes to start and open the project (measured); *left* says what the kill left
+half done (rows in the store, files written). Prints one line per trial and a table
+stage × trials × effective × identical; exits 1 if any trial differs.
 """
 
 from __future__ import annotations
@@ -315,7 +315,8 @@ def trial(i: int, name: str, work: Path, base: Path, ref: Reference, delay: floa
     if left:
         problems.append(f"{len(left)} processes left running")
     shutil.rmtree(project.parent, ignore_errors=True)
-    effective = not finished and delay >= startup
+    # running: it had started writing (store rows, files), or was past the CLI's start-up
+    effective = not finished and (delay >= startup or state != "nothing")
     left_by = "finished first" if finished else state
     return Trial(name, delay, effective, left_by, problems)
 
