@@ -184,3 +184,34 @@ def test_fetch_command_ingests_the_good_ones_despite_hostile_urls(
     from secprio.project import Project
 
     assert Project.open(tmp_path / "p").documents()["title"].tolist() == ["Summit declaration"]
+
+
+def test_a_dns_lookup_that_never_answers_ends_within_the_deadline(
+    tmp_path: Path, servers: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A resolver that hangs (a dead DNS server) costs the URL its deadline, not the run."""
+    import socket
+
+    base, _ = servers
+    real = socket.getaddrinfo
+    released = threading.Event()
+    hanging: list[str] = []
+
+    def resolver(host: str, *args: object, **kwargs: object) -> list:
+        if host == "hangs.example":
+            hanging.append(host)
+            released.wait(60)  # far past the deadline; the test releases it at the end
+            hanging.remove(host)
+            raise socket.gaierror("the stub resolver was released")
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    policy = Policy(interval=0, retries=1, backoff=0.01, deadline=2, allow_private=True)
+    rows = [{"url": "http://hangs.example/a.html"}, {"url": f"{base}/doc.html"}]
+    try:
+        hung, good = fetch_all(rows, tmp_path, policy=policy)
+        assert hanging  # fetch gave up on the lookup; it did not wait for the resolver
+    finally:
+        released.set()
+    assert "deadline of 2 s" in hung.error and "fix:" in hung.error, hung.error
+    assert good.path is not None and good.error == ""

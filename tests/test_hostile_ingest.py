@@ -6,6 +6,7 @@ Every input is made by the test; the project, the store and the reader processes
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import io
 import os
 import signal
@@ -79,12 +80,11 @@ def test_hostile_sidecars_are_skipped_and_the_rest_is_stored(
     assert len(sidecars["laughs"].encode()) < 400
     result = project.ingest([corpus])
     reasons = {Path(s.path).name: s.reason for s in result.skipped}
-    assert {Path(p).name for p in result.added} == {"fine.txt", "dated_key.txt"}
+    added = {"fine.txt", "dated_key.txt", "future.txt", "ancient.txt"}
+    assert {Path(p).name for p in result.added} == added
     expected = {
         "circular.txt": "references (*name) are not allowed",
         "laughs.txt": "references (*name) are not allowed",
-        "future.txt": "outside 1800–2100",
-        "ancient.txt": "outside 1800–2100",
         "feb30.txt": "day is out of range",
         "hour25.txt": "hour must be in",
         "deep.txt": "nested too deeply",
@@ -96,6 +96,29 @@ def test_hostile_sidecars_are_skipped_and_the_rest_is_stored(
     stored = project.documents()
     extra = stored[stored["path"].str.endswith("dated_key.txt")]["extra"].iloc[0]
     assert extra["notes"] == {"2020-01-01": "signed"}
+
+
+def test_one_date_rule_a_date_outside_1900_to_today_keeps_the_document_undated(
+    project: Project, tmp_path: Path
+) -> None:
+    """Every date outside 1900–today is treated alike, the 1850 typo as the hostile year 9999:
+    the document is stored, undated, with a warning that names the date and the fix."""
+    corpus = tmp_path / "dates"
+    corpus.mkdir()
+    dates = {"ancient": "0001-01-01", "victorian": "1850-05-05", "ok": "2019-05-01",
+             "next_year": str(dt.date.today().year + 1), "far": "9999-12-31"}  # fmt: skip
+    for name, date in dates.items():
+        (corpus / f"{name}.txt").write_text(f"{name.title()}. {GOOD}", encoding="utf-8")
+        (corpus / f"{name}.yaml").write_text(f"date: '{date}'\ndoc_type: news\nissuer: TR\n")
+    result = project.ingest([corpus])
+    assert len(result.added) == 5 and not result.skipped
+    docs = project.documents().set_index(project.documents()["path"].map(lambda p: Path(p).stem))
+    assert docs.loc["ok", "date"] == "2019-05-01"
+    for name in ("ancient", "victorian", "next_year", "far"):
+        assert not docs.loc[name, "date"], name  # undated
+        (warning,) = docs.loc[name, "extra"]["warnings"]
+        assert "is out of range (before 1900 or after today)" in warning and "fix:" in warning
+    assert "date 1850-05-05" in docs.loc["victorian", "extra"]["warnings"][0]
 
 
 def test_metadata_csv_in_latin1_or_with_a_huge_field_is_a_clear_skip(tmp_path: Path) -> None:

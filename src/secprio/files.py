@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @contextlib.contextmanager
@@ -13,16 +18,35 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     """A temporary path next to ``path``; renamed over it when the block ends without error.
 
     A process killed mid-write leaves the previous file intact (and at worst a stray
-    ``.NAME.*.tmp``); the rename also replaces a symlink at ``path`` instead of writing
-    through it.
+    ``.NAME.PID.tmp``, which the next write of ``path`` removes); the rename also replaces
+    a symlink at ``path`` instead of writing through it.
     """
     path = Path(path)
+    _sweep(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         yield tmp
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _sweep(path: Path) -> None:
+    """Remove what a killed writer of ``path`` left (its process is gone)."""
+    for old in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = old.name[len(path.name) + 2 : -len(".tmp")]
+        if pid.isdigit() and not _alive(int(pid)):
+            old.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_bytes(path: Path | str, data: bytes) -> Path:
@@ -33,3 +57,46 @@ def write_bytes(path: Path | str, data: bytes) -> Path:
 
 def write_text(path: Path | str, text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value: object) -> object:
+    """A text cell a spreadsheet will show, not run: OWASP's rule, a leading ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def revert(value: str) -> str:
+    """The text :func:`inert` was given (for CSV files secprio reads back)."""
+    if value.startswith("'") and value[1:].startswith(FORMULA_START):
+        return value[1:]
+    return value
+
+
+def write_csv(path: Path | str, df: pd.DataFrame) -> Path:
+    """Write a table as CSV, atomically, with every text cell inert in a spreadsheet.
+
+    Numbers stay numbers (``-1.5`` is a number, not a formula); only cells of text columns
+    are touched, so a CSV secprio reads back (gold files) is undone by :func:`revert`.
+    """
+    import csv
+
+    import pandas as pd
+
+    out = df.copy()
+    bare_cr = False
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(inert)
+            bare_cr = bare_cr or out[col].map(lambda v: isinstance(v, str) and "\r" in v).any()
+    out.columns = [inert(c) for c in out.columns]
+    # Python 3.11's csv writer leaves a field with a lone CR unquoted, which splits the row
+    # in every reader: quote all text cells then.
+    quoting = csv.QUOTE_NONNUMERIC if bare_cr else csv.QUOTE_MINIMAL
+    with atomic_path(path) as tmp:
+        out.to_csv(tmp, index=False, quoting=quoting)
+    return Path(path)

@@ -8,7 +8,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from secprio import api
+from secprio import api, files
 from secprio.cli.app import (
     ProjectOption,
     app,
@@ -38,7 +38,7 @@ JsonOption = typer.Option(None, "--json", help="Also write the table to this JSO
 
 def _save(df: pd.DataFrame, csv: Path | None, json: Path | None) -> None:
     if csv:
-        df.to_csv(csv, index=False)
+        files.write_csv(csv, df)
     if json:
         df.to_json(json, orient="records", force_ascii=False, indent=1)
 

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from secprio import packs
+from secprio import files, packs
 from secprio.cli.app import (
     ProjectOption,
     app,
@@ -44,7 +44,7 @@ def suggest(
     proj = open_project(project)
     df = guard(lambda: propose(proj, n))
     path = out_file or proj.root / "suggest.csv"
-    df.to_csv(path, index=False)
+    files.write_csv(path, df)
     table = Table(title=f"{len(df)} sentences to review (most uncertain first)")
     for col in ("id", "uncertain", "probability", "machine", "text"):
         table.add_column(col, overflow="fold")
@@ -140,9 +140,9 @@ def validate(
     save(result, proj.root, proj.codebook.sha256)  # the report shows it from now on
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
-        result.metrics.to_csv(out_dir / "validation_metrics.csv", index=False)
-        result.confusions.to_csv(out_dir / "validation_confusions.csv", index=False)
-        result.alpha.to_csv(out_dir / "validation_alpha.csv", index=False)
+        files.write_csv(out_dir / "validation_metrics.csv", result.metrics)
+        files.write_csv(out_dir / "validation_confusions.csv", result.confusions)
+        files.write_csv(out_dir / "validation_alpha.csv", result.alpha)
         console.print(f"tables written to {out_dir}")
 
 

@@ -10,7 +10,7 @@ from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
 
-from secprio import config, packs
+from secprio import config, files, packs
 from secprio.cli.app import (
     EXIT_SKIPPED,
     ProjectOption,
@@ -166,7 +166,7 @@ def score(
     )
     console.print(f"coder: {validity(proj.coder(), proj)}", highlight=False)
     if csv:
-        df.to_csv(csv, index=False)
+        files.write_csv(csv, df)
     out.print(score_table(df))
     if df.attrs.get("attribution"):
         console.print(f"member states by the rule '{df.attrs['attribution']}' (--attribution)")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from secprio import files
 from secprio.exchange import ExchangeError
 from secprio.exchange.limits import ImportLimits
 
@@ -137,7 +138,8 @@ def _csv(path: Path, limits: ImportLimits) -> Iterator[tuple[int, dict[str, str]
                 "optional: id, coder, lang",
             )
         for r in reader:
-            yield reader.line_num, {k: (v or "") for k, v in r.items() if k}
+            # a cell secprio made inert for spreadsheets (files.write_csv) reads as written
+            yield reader.line_num, {k: files.revert(v or "") for k, v in r.items() if k}
 
 
 def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
@@ -270,7 +272,7 @@ def write(gold: Gold | pd.DataFrame, path: Path | str) -> Path:
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         out.to_json(path, orient="records", lines=True, force_ascii=False)
     else:
-        out.to_csv(path, index=False)
+        files.write_csv(path, out)
     return path
 
 

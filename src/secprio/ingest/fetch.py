@@ -18,6 +18,7 @@ import os
 import re
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -140,7 +141,7 @@ class _Guard(httpcore.NetworkBackend):
         local_address: str | None = None, socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:  # fmt: skip
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            infos = _resolve(host, port, self.left(timeout))
         except (OSError, UnicodeError) as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
@@ -167,6 +168,27 @@ class _Guard(httpcore.NetworkBackend):
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
+
+
+def _resolve(host: str, port: int, timeout: float) -> list[Any]:
+    """``getaddrinfo`` within ``timeout``: the C resolver has no timeout a caller can set, so it
+    runs in a daemon thread that is abandoned (and ends when the resolver gives up) if late."""
+    box: dict[str, Any] = {}
+
+    def lookup() -> None:
+        try:
+            box["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=lookup, name=f"resolve {host}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise httpcore.ConnectTimeout(f"no DNS answer for {host} within {timeout:.3g} s")
+    if "error" in box:
+        raise box["error"]
+    return list(box["infos"])
 
 
 class _Transport(httpx.HTTPTransport):

@@ -33,9 +33,11 @@ SIDECAR_SUFFIXES = (".yaml", ".yml")
 _MEMBER = re.compile(r"[A-Z]{2}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
 METADATA_MB = 1  # a sidecar or metadata.csv larger than this is not metadata
-DATES = (dt.date(1800, 1, 1), dt.date(2100, 12, 31))  # document dates outside are typos
 NESTING = 20  # levels of lists and mappings kept in Metadata.extra
-MIN_DATE = dt.date(1900, 1, 1)  # earlier is a typo in any corpus of regional organizations
+# One rule for dates: a document's date lies between MIN_DATE and today (a day's grace for time
+# zones). A date outside is a typo or hostile: the document is kept, undated, with a warning,
+# so it can neither vanish from the corpus nor stretch years, trends and windows.
+MIN_DATE = dt.date(1900, 1, 1)
 Fail = Callable[[str, str], IngestError]  # (message, hint) -> the error to raise
 
 
@@ -161,6 +163,9 @@ def _validate(
     date, precision = parse_date(raw.get("date"), fail=fail)
     extra = {str(k): plain(v) for k, v in raw.items() if k not in FIELDS}
     extra["metadata_source"] = source
+    if date is not None and not in_range(date):
+        extra["date_out_of_range"] = date.isoformat()
+        date, precision = None, "day"
     if precision != "day":
         extra["date_precision"] = precision
     meta = Metadata(
@@ -194,15 +199,16 @@ def _doubts(raw: Mapping[str, Any], meta: Metadata, *, path: Path, origin: Path)
         ]
     where = _where(path, origin)
     out = []
-    if meta.date is None:
+    if "date_out_of_range" in meta.extra:
+        out.append(
+            f"{path}: date {meta.extra['date_out_of_range']} is out of range (before "
+            f"{MIN_DATE.year} or after today), so the document is kept undated: left out of "
+            f"years, periods, trends and case windows; fix: correct `date:` {where}"
+        )
+    elif meta.date is None:
         out.append(
             f"{path}: no date, so it is left out of years, periods, trends and case "
             f"windows; fix: add `date: YYYY-MM-DD` {where}"
-        )
-    elif not MIN_DATE <= meta.date <= dt.date.today():
-        out.append(
-            f"{path}: date {meta.date.isoformat()} is out of range (before "
-            f"{MIN_DATE.year} or in the future); fix: correct `date:` {where}"
         )
     if not raw.get("doc_type"):
         out.append(
@@ -267,15 +273,14 @@ def plain(value: Any, depth: int = 0) -> Any:
     return str(value)
 
 
+def in_range(date: dt.date) -> bool:
+    """Whether ``date`` can be a document's date (see MIN_DATE)."""
+    return MIN_DATE <= date <= dt.date.today() + dt.timedelta(days=1)
+
+
 def parse_date(value: Any, *, fail: Fail) -> tuple[dt.date | None, str]:
-    """A date and its precision (day, month, year), from 1800 to 2100."""
-    date, precision = _parse_date(value, fail=fail)
-    if date is not None and not DATES[0] <= date <= DATES[1]:
-        raise fail(
-            f"date '{value}' is outside {DATES[0].year}–{DATES[1].year}",
-            "write the document's date of publication, e.g. 2022-11-11",
-        )
-    return date, precision
+    """A date and its precision (day, month, year); not a date at all is an error."""
+    return _parse_date(value, fail=fail)
 
 
 def _parse_date(value: Any, *, fail: Fail) -> tuple[dt.date | None, str]:

@@ -121,7 +121,7 @@ def scrollable(html: str) -> str:
 def _write_section_files(section: Section, out: Path) -> list[Path]:
     written = []
     for name, df in section.tables.items():
-        df.to_csv(out / f"{name}.csv", index=False)
+        files.write_csv(out / f"{name}.csv", df)
         df.to_json(
             out / f"{name}.json", orient="records", force_ascii=False, indent=1, date_format="iso"
         )

@@ -112,12 +112,18 @@ def heatmap(scores: pd.DataFrame, *, title: str, value: str = "score") -> Figure
     return fig
 
 
+# The same data makes the same bytes: no creation date, SVG ids from a fixed salt.
+NO_DATE: dict[str, dict[str, None]] = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}
+
+
 def render(fig: Figure, *, dpi: int = 300, preview_dpi: int = 110) -> dict[str, bytes]:
     """The figure as print PNG (``dpi``), SVG, PDF and a light PNG for embedding in the page."""
     out = {}
     for fmt, res in (("png", dpi), ("svg", dpi), ("pdf", dpi), ("preview", preview_dpi)):
         buf = io.BytesIO()
-        fig.savefig(buf, format="png" if fmt == "preview" else fmt, dpi=res)
+        with matplotlib.rc_context({"svg.hashsalt": "secprio"}):
+            fig.savefig(buf, format="png" if fmt == "preview" else fmt, dpi=res,
+                        metadata=NO_DATE.get(fmt))  # fmt: skip
         out[fmt] = buf.getvalue()
     plt.close(fig)
     return out
@@ -138,7 +144,8 @@ def to_png(fig: Figure) -> bytes:
 
 def to_svg(fig: Figure) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg")
+    with matplotlib.rc_context({"svg.hashsalt": "secprio"}):
+        fig.savefig(buf, format="svg", metadata=NO_DATE["svg"])
     plt.close(fig)
     return buf.getvalue()
 

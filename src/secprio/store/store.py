@@ -67,14 +67,21 @@ class Store(ReviewStore):
 
     @contextlib.contextmanager
     def _pg_lock(self, what: str) -> Iterator[None]:
+        # An advisory lock is per database and held by a session: a writer killed with -9
+        # (or a machine lost) drops its connection, and the server releases the lock.
         key = int(hashlib.sha256(b"secprio-writer").hexdigest()[:15], 16)
         with self.engine.connect() as conn:
             if not conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
-                raise _busy(what, self.url, "")
+                raise _busy(what, self.url, _pg_holder(conn, key))
+            # what this session does, for the writer refused meanwhile (pg_stat_activity)
+            conn.execute(sa.text("SELECT set_config('application_name', :n, false)"),
+                         {"n": f"secprio: pid {os.getpid()}, {what}"[:63]})  # fmt: skip
+            conn.commit()
             try:
                 yield
             finally:
                 conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
 
     # -- documents -------------------------------------------------------------------------
     def add_document(
@@ -297,6 +304,21 @@ class Store(ReviewStore):
 
     def table(self, name: str) -> pd.DataFrame:
         return self.frame(sa.select(t.metadata.tables[name]))
+
+
+def _pg_holder(conn: sa.Connection, key: int) -> str:
+    """The application name of the session holding the writer lock ("secprio: pid N, what")."""
+    name = conn.execute(
+        sa.text(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND l.classid = :hi AND l.objid = :lo"
+        ),
+        {"hi": key >> 32, "lo": key & 0xFFFFFFFF},
+    ).scalar()
+    conn.rollback()
+    return str(name or "").removeprefix("secprio: ")
 
 
 def _busy(what: str, where: str, holder: str) -> StoreError:
