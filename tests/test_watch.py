@@ -136,7 +136,12 @@ def test_planted_burst_is_detected_with_its_sentences(wproject: Project, tmp_pat
     row = found.set_index("category").loc["energy_security"]
     assert row["significant"] and row["direction"] == "up"
     assert row["window_count"] == 24 and row["window_documents"] == 8
-    assert row["ratio_low"] > 3 and row["q_value"] < 1e-6
+    # document level (the default): the smallest p-value is 1/(permutations + 1)
+    assert row["ratio_low"] > 3 and row["q_value"] <= 3 / (found.attrs["permutations"] + 1)
+    exact = shifts.shifts(sents, wproject.codings(), wproject.codebook, window=win,
+                          baseline=base, unit="sentences").set_index("category")  # fmt: skip
+    assert exact.loc["energy_security", "q_value"] < 1e-6
+    assert exact["significant"].tolist() == found.set_index("category")["significant"].tolist()
     text = sents.set_index("segment_id")["text"]
     evidence = [text[s] for s in row["segment_ids"]]
     assert len(evidence) == 5 and all(e in planted for e in evidence)
@@ -182,9 +187,11 @@ def test_frames_by_doc_type_and_members(wproject: Project, tmp_path: Path) -> No
     }
 
 
-def _random_corpus(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _random_corpus(seed: int, clustered: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A stable stretch: 40 documents over 120 days, 10 sentences each, every category at a
-    fixed rate per sentence."""
+    fixed rate per sentence. ``clustered``: 3 to 39 sentences a document and each document
+    with its own rate of each category (Beta around the same mean), as real documents are —
+    still no change over time."""
     rng = np.random.default_rng(seed)
     rates = {"energy_security": 0.05, "counter_terrorism": 0.12, "trade": 0.2}
     days = np.sort(rng.integers(0, 120, size=40))
@@ -192,32 +199,74 @@ def _random_corpus(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     seg = 0
     for d, day in enumerate(days):
         date = (START + dt.timedelta(days=int(day))).isoformat()
-        for _ in range(10):
+        n = int(rng.integers(3, 40)) if clustered else 10
+        own = {c: rng.beta(0.5, 0.5 * (1 - p) / p) if clustered else p for c, p in rates.items()}
+        for _ in range(n):
             seg += 1
             rows.append({"segment_id": seg, "document_id": d + 1, "date": date,
                          "doc_type": "news", "issuer": "TR", "members": ["TR"]})  # fmt: skip
-            for cat, p in rates.items():
+            for cat, p in own.items():
                 if rng.random() < p:
                     codings.append({"segment_id": seg, "category": cat, "value": 1,
                                     "confidence": 1.0})  # fmt: skip
     return pd.DataFrame(rows), pd.DataFrame(codings)
 
 
-def test_stable_stretches_stay_at_the_declared_false_alert_rate(tmp_path: Path) -> None:
+def _false_alerts(tmp_path: Path, runs: int, *, clustered: bool, unit: str) -> tuple[int, int]:
     book_file = tmp_path / "watch.yaml"
     book_file.write_text(CODEBOOK, encoding="utf-8")
     book = load_codebook(book_file)
-    runs, fdr, alerts, tested = 200, 0.05, 0, 0
+    alerts = tested = 0
     for seed in range(runs):
-        sents, codings = _random_corpus(seed)
+        sents, codings = _random_corpus(seed, clustered)
         win, base, _ = shifts.date_windows(sents, "30d")
-        found = shifts.shifts(sents, codings, book, window=win, baseline=base, fdr=fdr)
+        found = shifts.shifts(sents, codings, book, window=win, baseline=base, unit=unit)
         alerts += bool(found["significant"].any())
         tested += bool(found["p_value"].notna().any())
     assert tested > runs * 0.9  # the runs were tested, not silenced by the quiet floor
+    return alerts, runs
+
+
+def _at_most_the_rate(alerts: int, runs: int, fdr: float = 0.05) -> bool:
     # when nothing changed, BH at q bounds P(any alert in a run) by q: count runs with an alert
-    tolerance = 2 * math.sqrt(runs * fdr * (1 - fdr))
-    assert alerts <= runs * fdr + tolerance, alerts
+    return alerts <= runs * fdr + 2 * math.sqrt(runs * fdr * (1 - fdr))
+
+
+def test_stable_stretches_stay_at_the_declared_false_alert_rate(tmp_path: Path) -> None:
+    # benchmarks/watch.py runs the same with 1000 seeds
+    alerts, runs = _false_alerts(tmp_path, 60, clustered=False, unit="documents")
+    assert _at_most_the_rate(alerts, runs), alerts
+
+
+def test_correlated_sentences_fool_the_sentence_test_not_the_document_test(
+    tmp_path: Path,
+) -> None:
+    alerts, runs = _false_alerts(tmp_path, 40, clustered=True, unit="sentences")
+    assert alerts > runs / 4  # independent sentences: far above the declared 5%
+    alerts, runs = _false_alerts(tmp_path, 40, clustered=True, unit="documents")
+    assert _at_most_the_rate(alerts, runs), alerts
+
+
+def test_one_long_document_cannot_make_a_shift_alone(wproject: Project, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    _baseline(src)
+    late = dt.date(2025, 7, 1)
+    _doc(src, "long", late, [*ENERGY * 10, *NEUTRAL])  # 40 energy sentences in one document
+    _doc(src, "brief", late + dt.timedelta(days=1), [ENERGY[0], *NEUTRAL[:7]])
+    for i in range(4):
+        _doc(src, f"plain{i}", late + dt.timedelta(days=2 + i), [TRADE[i % 2], *NEUTRAL[i : i + 7]])
+    wproject.ingest([src])
+    wproject.code()
+    sents = wproject.sentences()
+    win, base, _ = shifts.date_windows(sents, "30d")
+    args = {"window": win, "baseline": base}
+    by_sentence = shifts.shifts(sents, wproject.codings(), wproject.codebook, **args,
+                                unit="sentences").set_index("category")  # fmt: skip
+    assert by_sentence.loc["energy_security", "significant"]  # two documents carry it
+    by_document = shifts.shifts(sents, wproject.codings(), wproject.codebook, **args)
+    row = by_document.set_index("category").loc["energy_security"]
+    assert not row["significant"] and row["q_value"] > 0.05, row["q_value"]
 
 
 def test_watch_once_alerts_then_stays_quiet_on_rerun(wproject: Project, tmp_path: Path) -> None:
@@ -511,7 +560,7 @@ class _Receivers:
                         say("354 end with <CRLF>.<CRLF>")
                         data = b""
                         while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
-                            data += chunk
+                            data += chunk[1:] if chunk.startswith(b".") else chunk  # RFC 5321
                         box.mails.append(data)
                         say("250 queued")
                     elif verb == "QUIT":
@@ -563,7 +612,7 @@ def test_shifts_are_posted_and_mailed_only_when_significant(
     (shift,) = sent["shifts"]
     assert shift["category"] == "energy_security" and shift["direction"] == "up"
     assert shift["window_count"] == 24 and shift["frame"] == "all"
-    assert shift["ratio_low"] > 3 and shift["q_value"] < 1e-6
+    assert shift["ratio_low"] > 3 and shift["q_value"] < 0.01
     assert len(shift["evidence"]) == 5 and all(e["text"] in planted for e in shift["evidence"])
     (digest,) = (wproject.root / "watch").glob("digest-*.md")
     assert sent["digest"] == str(digest)

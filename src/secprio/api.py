@@ -192,16 +192,19 @@ def shifts(
     by: tuple[str, ...] = (),
     fdr: float = 0.05,
     coder: str | None = None,
+    unit: str = "documents",
 ) -> pd.DataFrame:
     """Each category's shift in the newest ``window`` (by document date) against the baseline
-    before it: counts, rate ratio with its exact 95% interval, p and BH q values, whether it
-    alerts and the segment ids of the sentences that drive it (docs/watch.md)."""
+    before it: counts, rate ratio with its 95% interval, p and BH q values, whether it
+    alerts and the segment ids of the sentences that drive it (docs/watch.md). ``unit``:
+    ``documents`` (permutation test over documents) or ``sentences`` (exact binomial)."""
     p = _open(project)
     sents = p.sentences()
     win, base, info = shifts_mod.date_windows(sents, window, baseline)
     out = shifts_mod.shifts(
-        sents, _codings(p, coder), p.codebook, window=win, baseline=base, by=by, fdr=fdr
-    )
+        sents, _codings(p, coder), p.codebook, window=win, baseline=base, by=by, fdr=fdr,
+        unit=unit, random_state=p.settings.measure.seed,
+    )  # fmt: skip
     out.attrs.update(info)
     return out
 

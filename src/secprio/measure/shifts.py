@@ -21,10 +21,14 @@ compared with those of the *baseline* (the documents before them):
   alerts when its coded sentences in the window come from at least ``min_docs_with``
   different documents (one long document repeating a phrase is not a change of priorities).
 
-Counts are unweighted (the binomial needs counts): document-type weights do not enter the test.
-Sentences are treated as independent given the rate; sentences of one document are in fact
-correlated, which makes the test anti-conservative on real text — the document guards above
-are the first defence, a document-level (cluster) test is the next step.
+Sentences of one document are correlated (a statement on energy says "energy" many times), so
+the binomial, which treats them as independent, is anti-conservative on real text. The default
+``unit="documents"`` is therefore a document-level test: a permutation test that reshuffles
+whole documents between the window and the baseline (valid when, with no change, documents are
+exchangeable, whatever the correlation inside them), with the same statistic (the difference of
+the rates per sentence) and a rate-ratio interval from a bootstrap over documents. One long
+document then moves the statistic only as much as it would wherever it fell, so it cannot make
+a shift alone. ``unit="sentences"`` keeps the exact binomial. Counts are unweighted.
 """
 
 from __future__ import annotations
@@ -41,9 +45,16 @@ from secprio.measure import groups
 from secprio.measure.scores import coded_matrix
 from secprio.measure.windows import offset
 
-__all__ = ["COLUMNS", "cycle_windows", "date_windows", "shifts"]
+__all__ = ["COLUMNS", "UNITS", "cycle_windows", "date_windows", "shifts"]
 
 ALL = "all"
+UNITS = ("documents", "sentences")
+TEST_DOCUMENTS = (
+    "two-sided permutation test over documents of the difference between the window's and the "
+    "baseline's rate per sentence (documents reshuffled, sentences of a document kept "
+    "together), rate ratio with a 95% bootstrap interval over documents, Benjamini–Hochberg "
+    "across categories and frames"
+)
 TEST = (
     "two-sided conditional binomial test of the window's rate per sentence against the "
     "baseline's (exact), rate ratio with an exact 95% interval, Benjamini–Hochberg across "
@@ -130,6 +141,8 @@ def shifts(
     min_sentences: int = 50,
     min_docs_with: int = 2,
     top: int = 5,
+    unit: str = "documents",
+    random_state: int = 0,
 ) -> pd.DataFrame:
     """One row per (frame, group, category); ``significant`` marks the alerts and
     ``segment_ids`` the sentences that drive each one (the window's coded sentences for a
@@ -138,6 +151,8 @@ def shifts(
     if not 0 < fdr < 1:
         raise MeasureError(f"the false discovery rate {fdr} is not between 0 and 1",
                            hint="give e.g. --fdr 0.05")  # fmt: skip
+    if unit not in UNITS:
+        raise MeasureError(f"unknown test unit {unit!r}", hint="give documents or sentences")
     window, baseline = np.asarray(window, bool), np.asarray(baseline, bool)
     if window.shape != (len(sentences),) or baseline.shape != (len(sentences),):
         raise MeasureError("the window masks do not match the sentences",
@@ -150,7 +165,11 @@ def shifts(
     seg = sentences["segment_id"].to_numpy()
     dates = sentences["date"].fillna("").astype(str).to_numpy()
     rows: list[dict[str, object]] = []
-    for frame, group, pos in _frames(sentences, by, attribution):
+    frames = list(_frames(sentences, by, attribution))
+    # enough permutations that the smallest p-value can pass BH over every row
+    n_perm = min(PERM_MAX, max(999, int(np.ceil(10 * len(frames) * len(cats) / fdr))))
+    rng = np.random.default_rng(random_state)
+    for frame, group, pos in frames:
         w, b = pos[window[pos]], pos[baseline[pos]]
         d_w, d_b = len(np.unique(docs[w])), len(np.unique(docs[b]))
         quiet = ""
@@ -160,6 +179,9 @@ def shifts(
         elif d_b < min_documents or len(b) < min_sentences:
             quiet = (f"quiet: the baseline has {d_b} document(s) and {len(b)} sentence(s), "
                      f"fewer than {min_documents} and {min_sentences}")  # fmt: skip
+        by_doc = None
+        if unit == "documents" and not quiet:
+            by_doc = _document_test(coded, docs, w, b, n_perm, rng)
         for j, cat in enumerate(cats):
             k_w, k_b = int(coded[w, j].sum()), int(coded[b, j].sum())
             row: dict[str, object] = {
@@ -178,6 +200,8 @@ def shifts(
                 row["reason"] = "no coded sentence in either window"
             elif not quiet:
                 p, rr, lo, hi = _ratio(k_w, k_b, len(w), len(b))
+                if by_doc is not None:
+                    p, lo, hi = by_doc[0][j], by_doc[1][j], by_doc[2][j]
                 row.update(p_value=p, rate_ratio=rr, ratio_low=lo, ratio_high=hi)
                 up = k_w * len(b) > k_b * len(w)
                 row["direction"] = "up" if up else "down"
@@ -198,8 +222,69 @@ def shifts(
         )
         out.loc[tested & ~sig, "reason"] = f"not significant at FDR {fdr}"
         out["significant"] = sig & ~thin
-    out.attrs.update(test=TEST, fdr=fdr)
+    out.attrs.update(test=TEST_DOCUMENTS if unit == "documents" else TEST, fdr=fdr, unit=unit,
+                     permutations=n_perm if unit == "documents" else 0)  # fmt: skip
     return out
+
+
+PERM_MAX = 50_000  # permutations per frame at most (the smallest p-value is 1 / (n + 1))
+N_BOOT = 1999  # bootstrap resamples of documents for the rate-ratio interval
+CELLS = 4_000_000  # permutations × documents held in memory at once
+
+
+def _units(coded: np.ndarray, docs: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per document: the coded sentences per category (D × C) and the sentence count (D)."""
+    ids, inv = np.unique(docs[rows], return_inverse=True)
+    k = np.zeros((len(ids), coded.shape[1]))
+    np.add.at(k, inv, coded[rows])
+    return k, np.bincount(inv, minlength=len(ids)).astype(float)
+
+
+def _document_test(
+    coded: np.ndarray, docs: np.ndarray, w: np.ndarray, b: np.ndarray, n_perm: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Per category: the permutation p-value over documents and the 95% bootstrap interval of
+    the rate ratio. Whole documents are reshuffled between the window and the baseline, so the
+    correlation of a document's sentences is kept under the null."""
+    k_w, n_w = _units(coded, docs, w)
+    k_b, n_b = _units(coded, docs, b)
+    k, n = np.vstack([k_w, k_b]), np.concatenate([n_w, n_b])
+    total_k, total_n = k.sum(0), n.sum()
+
+    def diff(kw: np.ndarray, nw: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return kw / nw[:, None] - (total_k - kw) / (total_n - nw)[:, None]
+
+    observed = diff(k_w.sum(0)[None], np.array([n_w.sum()]))[0]
+    label = np.zeros(len(n))
+    label[: len(n_w)] = 1.0
+    extreme = np.zeros(k.shape[1])
+    chunk = max(1, CELLS // len(n))
+    for lo in range(0, n_perm, chunk):
+        drawn = rng.permuted(np.tile(label, (min(chunk, n_perm - lo), 1)), axis=1)
+        d = diff(drawn @ k, drawn @ n)
+        extreme += (np.abs(d) >= np.abs(observed) * (1 - 1e-9)).sum(0)
+    p = (1 + extreme) / (1 + n_perm)
+    low, high = _bootstrap_ratio(k_w, n_w, k_b, n_b, rng)
+    return p, low, high
+
+
+def _bootstrap_ratio(
+    k_w: np.ndarray, n_w: np.ndarray, k_b: np.ndarray, n_b: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The 2.5% and 97.5% points of the rate ratio over documents resampled (window and
+    baseline separately)."""
+
+    def rates(k: np.ndarray, n: np.ndarray) -> np.ndarray:
+        wt = rng.multinomial(len(n), np.full(len(n), 1 / len(n)), size=N_BOOT).astype(float)
+        return (wt @ k) / (wt @ n)[:, None]
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = rates(k_w, n_w) / rates(k_b, n_b)
+    # 0/0 (neither resample has the category) is left out
+    return (np.nanquantile(ratio, 0.025, axis=0, method="inverted_cdf"),
+            np.nanquantile(ratio, 0.975, axis=0, method="inverted_cdf"))  # fmt: skip
 
 
 def _evidence(
