@@ -260,11 +260,12 @@ def test_one_long_document_cannot_make_a_shift_alone(wproject: Project, tmp_path
     wproject.code()
     sents = wproject.sentences()
     win, base, _ = shifts.date_windows(sents, "30d")
-    args = {"window": win, "baseline": base}
-    by_sentence = shifts.shifts(sents, wproject.codings(), wproject.codebook, **args,
-                                unit="sentences").set_index("category")  # fmt: skip
+    by_sentence = shifts.shifts(sents, wproject.codings(), wproject.codebook, window=win,
+                                baseline=base, unit="sentences").set_index("category")  # fmt: skip
     assert by_sentence.loc["energy_security", "significant"]  # two documents carry it
-    by_document = shifts.shifts(sents, wproject.codings(), wproject.codebook, **args)
+    by_document = shifts.shifts(
+        sents, wproject.codings(), wproject.codebook, window=win, baseline=base
+    )
     row = by_document.set_index("category").loc["energy_security"]
     assert not row["significant"] and row["q_value"] > 0.05, row["q_value"]
 
