@@ -218,6 +218,9 @@ def _check_xml(path: Path, stream: Any, limits: Limits) -> None:
                 raise over(path, f"its XML has over {elements} elements and cells",
                            "max_elements", limits.max_elements)  # fmt: skip
     except etree.LxmlError as exc:
+        if "Excessive depth" in str(exc):  # libxml2's own cap (256) can come first: same limit
+            raise over(path, "its XML is nested too deeply", "max_depth",
+                       limits.max_depth) from None  # fmt: skip
         raise IngestError(
             f"the .docx body is not valid XML ({exc})",
             path=path,
