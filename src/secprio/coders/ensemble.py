@@ -7,8 +7,10 @@ few hundred sentences), and each category gets the threshold on the combined pro
 maximizes its F1 on the gold set. The supervised signal used for that fit is *cross-fitted*:
 for each fold of the gold set, a supervised model trained without that fold scores it, so the
 weights and thresholds are learned from scores like those the coder will meet on new text,
-not from scores on its own training sentences. Without a gold set the three coders vote and a
-category needs two of three.
+not from scores on its own training sentences (folds by document where the sentences have
+one). The fitted combination can be saved and shipped (``save``/``load``; a pack's
+``weights/ensemble.npz``, calibrated on real labelled sentences by scripts/train_ots.py).
+Without a gold set or shipped weights the three coders vote and a category needs two of three.
 
 ``cross_predict`` runs the honest evaluation: each coder predicts every gold sentence from a
 model that never saw it (k folds over gold sentences, fixed seed).
@@ -175,8 +177,8 @@ class EnsembleCoder:
         coder.weights_ = dict(zip(SIGNALS, coef.round(4).tolist(), strict=True))
         coder.supervised_, coder.n_gold_ = supervised, int(meta["n_gold"])
         coder.trained_on_ = f"{meta['trained_on']}; supervised part: {supervised.trained_on_}"
-        digest = hashlib.sha256((path.read_bytes().hex() + supervised.version).encode())
-        coder.version = f"{__version__}+{model_version(coder.model)}+{digest.hexdigest()[:12]}"
+        digest = hashlib.sha256(path.read_bytes() + supervised.version.encode()).hexdigest()
+        coder.version = f"{__version__}+{model_version(coder.model)}+{digest[:12]}"
         return coder
 
     def dictionary_scores(
