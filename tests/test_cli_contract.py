@@ -7,16 +7,20 @@ from __future__ import annotations
 import inspect
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import typer
+import typer.main
 from typer.testing import CliRunner
 
 from secprio import __version__
-from secprio.cli import app
+from secprio.cli import app, load_all
 from secprio.cli.app import Commands
+from secprio.cli.commands import COMMANDS as TABLE
 from secprio.config import SCALES
 from secprio.measure import groups
 from secprio.measure.compare import VALUES
@@ -74,6 +78,7 @@ def _required(sig: inspect.Signature) -> list[str]:
     ]
 
 
+load_all()
 COMMANDS = _commands()
 
 
@@ -81,6 +86,36 @@ def test_the_contract_covers_every_command() -> None:
     assert len(COMMANDS) >= 19
     assert {"status", "score", "report", "compare", "import-qdpx"} <= set(COMMANDS)
     assert app.info.cls is Commands  # every command runs inside Commands.invoke
+
+
+def test_the_lazy_table_lists_every_command_with_its_own_help() -> None:
+    """``secprio --help`` reads commands.py; it must say what the modules register."""
+    group = typer.main.get_command(app)
+    real = {
+        name: " ".join((cmd.help or "").strip().split("\n\n")[0].split())
+        for name, cmd in group.commands.items()  # type: ignore[attr-defined]
+    }
+    assert {name: text for name, (_, text) in TABLE.items()} == real
+    modules = {c.callback.__module__ for c in app.registered_commands if c.callback}
+    assert {f"secprio.cli.{module}" for module, _ in TABLE.values()} >= modules
+
+
+def test_help_lists_every_command_without_loading_the_heavy_stack() -> None:
+    code = (
+        "import sys\n"
+        "from secprio.cli import app\n"
+        "from typer.testing import CliRunner\n"
+        "res = CliRunner().invoke(app, ['--help'], terminal_width=200)\n"
+        "print(res.exit_code)\n"
+        "print(res.output)\n"
+        "print('HEAVY', sorted(m for m in ('pandas', 'sqlalchemy', 'sklearn', 'scipy') "
+        "if m in sys.modules))\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.startswith("0\n")
+    assert "HEAVY []" in res.stdout
+    for name in TABLE:
+        assert f" {name} " in res.stdout, name
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

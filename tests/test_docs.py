@@ -16,12 +16,13 @@ import yaml
 from typer.testing import CliRunner
 
 from secprio import config
-from secprio.cli import app
+from secprio.cli import app, load_all
 from secprio.codebook.load import load as load_codebook
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 RUN = CliRunner(env={"COLUMNS": "200"})
+load_all()
 FENCE = re.compile(r"```(\w*)\n(.*?)```", re.DOTALL)
 INLINE = re.compile(r"`(secprio [^`]+)`")
 

@@ -1,21 +1,16 @@
-"""The command line: a thin Typer layer over ``secprio.project.Project``."""
+"""The command line: a thin Typer layer over ``secprio.project.Project``.
+
+The command modules are imported when their command runs (see ``commands.py``);
+``load_all()`` imports them all, for code that walks ``app.registered_commands``.
+"""
 
 from __future__ import annotations
 
-import importlib
-
-from secprio.cli.app import app
-
-for _name in ("core", "analysis", "coding", "serve", "watch"):
-    try:
-        importlib.import_module(f"secprio.cli.{_name}")
-    except ModuleNotFoundError as _exc:  # a command group not written yet
-        if _exc.name != f"secprio.cli.{_name}":
-            raise
+from secprio.cli.app import app, load_all
 
 
 def main() -> None:
     app()
 
 
-__all__ = ["app", "main"]
+__all__ = ["app", "load_all", "main"]

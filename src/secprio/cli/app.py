@@ -11,23 +11,28 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import importlib
 import os
 import tempfile
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar, overload
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, overload
 
 import typer
+import typer.main
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from secprio import __version__
+from secprio.cli.commands import COMMANDS
 from secprio.errors import SecprioError
-from secprio.project import Project
+
+if TYPE_CHECKING:
+    from secprio.project import Project
 
 console = Console(stderr=True, soft_wrap=True)  # paths and fixes stay on one line
 out = Console()
@@ -70,8 +75,38 @@ def crash(exc: BaseException) -> NoReturn:
     raise typer.Exit(EXIT_ERROR) from exc
 
 
+def load(module: str) -> None:
+    """Import the module of a command group (``secprio.cli.MODULE``): it registers on ``app``."""
+    importlib.import_module(f"secprio.cli.{module}")
+
+
+def load_all() -> None:
+    """Import every command module, so ``app.registered_commands`` holds every command."""
+    for module in dict.fromkeys(m for m, _ in COMMANDS.values()):
+        load(module)
+
+
 class Commands(TyperGroup):
-    """The command group: every command runs inside the error contract."""
+    """The command group: every command runs inside the error contract.
+
+    Commands are loaded lazily: listings (``secprio --help``, completion) use the table in
+    ``commands.py``; running a command imports its module first.
+    """
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(dict.fromkeys([*COMMANDS, *super().list_commands(ctx)]))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        if found is None and cmd_name in COMMANDS:  # a listing: the table's line, no import
+            return TyperCommand(cmd_name, short_help=COMMANDS[cmd_name][1])
+        return found
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] in COMMANDS and args[0] not in self.commands:
+            load(COMMANDS[args[0]][0])
+            self.commands.update(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -130,6 +165,8 @@ ProjectOption = typer.Option(Path("."), "--project", "-p", help="The project fol
 
 
 def open_project(path: Path) -> Project:
+    from secprio.project import Project
+
     return guard(lambda: Project.open(path))
 
 
