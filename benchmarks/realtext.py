@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shipped", action="store_true", help=shipped)
     ap.add_argument("--boot", type=int, default=1000)
     ap.add_argument("--sample", type=int, default=200, help="sentences for throughput")
-    ap.add_argument("--out", type=Path, help="write tables (CSV, JSON) here")
+    ap.add_argument("--out", type=Path, help="write tables (CSV, JSON) and sentences.csv (ids, gold and predicted codes; no text) here")
     what = "write the figures as a pack's validation.yaml (what `auto` ranks by)"
     ap.add_argument("--record", type=Path, help=what)
     what = ("write the figures as the `fresh:` block of a validation.yaml: a held-out set the "
@@ -355,6 +355,8 @@ def run(
         preds[name] = predictions(aligned, found, cats)
         print(f"{name}: coded in {time.perf_counter() - t0:.1f} s")
     report(preds, truth, cats, kinds, groups, langs, args)
+    if args.out:
+        write_sentences(args.out / "sentences.csv", spans, truth, preds, book.codes())
     rng = np.random.default_rng(0)
     pick = rng.choice(len(sents), size=min(args.sample, len(sents)), replace=False)
     every = examples(spans, texts, truth, range(len(spans)), sents)
@@ -366,6 +368,23 @@ def run(
     if args.out:
         tp.to_csv(args.out / "throughput.csv", index=False)
     return 0
+
+
+def write_sentences(path: Path, spans: Sequence[standoff.Span], truth: np.ndarray,
+                    preds: dict[str, np.ndarray], codes: Sequence[str]) -> None:  # fmt: skip
+    """One row per labelled sentence: its id, page, offsets, language, the gold codes and each
+    coder's codes. No text (the pages are third-party): join it from the rebuilt files."""
+
+    def joined(row: np.ndarray) -> str:
+        return ";".join(c for c, on in zip(codes, row, strict=True) if on) or "NONE"
+
+    rows = [
+        {"id": s.id, "file": s.file, "start": s.start, "end": s.end, "lang": s.lang,
+         "gold": joined(truth[i]), **{name: joined(p[i]) for name, p in preds.items()}}
+        for i, s in enumerate(spans)
+    ]  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(path, index=False)
 
 
 def _span_texts(spans: Sequence[standoff.Span], docs: Path) -> list[str]:

@@ -82,6 +82,17 @@ def test_turkish_dotted_and_dotless_i(backend: str) -> None:
     ]  # fmt: skip
 
 
+def test_a_regex_written_with_turkish_letters_matches_as_written(backend: str) -> None:
+    """Normalized text has no ı (or curly apostrophe): a regex body's letters are folded the
+    same way, so a Turkish regex written as spoken still matches."""
+    coder = one(
+        [r"re:\bterör\S*\s+(?:\S+\s+){0,4}kın\w*", r"re:\brusya\w*(?:[’]\w+)?\s+baskı"], backend
+    )
+    text = "Terörü şiddetle KINADI. Rusya’nın baskısı arttı."
+    assert spans(coder, text, "tr") == ["Terörü şiddetle KINADI", "Rusya’nın baskı"]
+    assert spans(coder, "Terör saldırısı oldu.", "tr") == []
+
+
 def test_latin_pattern_matches_cyrillic_and_back(backend: str) -> None:
     coder = one(["qazaqstan", "terrorizm*", "әскери ынтымақтастық*"], backend)
     text = "Қазақстан: борьба с ТЕРРОРИЗМОМ; Äskeri ıntımaqtastıqtı"  # Kazakh Latin (2021)

@@ -6,8 +6,12 @@ Cyrillic transliterated to the Common Turkic Alphabet):
 - ``terrorism``: the whole word; ``military cooperation``: the words in sequence, any
   whitespace between; ``terror*``: ``*`` is any run of word characters (``\\w*``), at the end,
   the start or inside a word (``işbirliğ*``, ``defen*e``);
-- ``re:BODY``: a Python regex used as written. The body is NOT normalized: write it against
-  normalized text (lower case, Latin script: ``re:\\bqazaqstan\\b``, not ``Қазақстан``).
+- ``re:BODY``: a Python regex over normalized text. The body is not normalized as a whole
+  (escapes and ASCII are used as written: ``\\S`` must stay upper case), so write it in lower
+  case and Latin script (``re:\\bqazaqstan\\b``, not ``Қазақстан``); but each non-ASCII
+  letter that normalization turns into one other character is folded the same way (``ı`` →
+  ``i``, ``’`` → ``'``), since the unfolded letter never occurs in normalized text and a
+  Turkish regex written as spoken would otherwise never match.
 
 Globs are normalized before compiling, so a Latin pattern matches the Cyrillic spelling.
 Besides the Python regex that defines a match, each pattern carries two *prefilters* used by
@@ -84,6 +88,20 @@ class Pattern:
     literal: str  # longest text every match contains; "" when there is none
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def fold(body: str) -> str:
+    """A regex body with each non-ASCII character folded as ``normalize`` folds it, where that
+    gives one other character (``ı`` → ``i``, ``’`` → ``'``); ASCII (escapes, classes, syntax)
+    stays as written. A non-ASCII character is a literal even after a backslash."""
+    return "".join(ch if ch.isascii() else _fold_char(ch) for ch in body)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    folded = normalize(ch)
+    return folded if len(folded) == 1 else ch
+
+
 @functools.lru_cache(maxsize=1 << 16)  # the loader, prepare and the coder all ask
 def check(text: str) -> tuple[str, str] | None:
     """The problem with a pattern and its fix, or None when it compiles."""
@@ -99,7 +117,7 @@ def check(text: str) -> tuple[str, str] | None:
         if not text.replace("*", "").strip():
             return f"pattern {text!r} is only wildcards", "put a word stem before `*`: `terror*`"
         return None
-    body = text[len(REGEX_PREFIX) :]
+    body = fold(text[len(REGEX_PREFIX) :])
     if "\b" in body:
         fix = r"in double quotes write `\\b`; or use single quotes: 're:\bword\b'"
         return f"regex {body!r} contains a backspace character", fix
@@ -127,7 +145,7 @@ def prepare(text: str) -> Pattern:
     if problem:
         raise CodebookError(problem[0], hint=problem[1], code="E203")
     if text.startswith(REGEX_PREFIX):
-        body = text[len(REGEX_PREFIX) :]
+        body = fold(text[len(REGEX_PREFIX) :])
         return Pattern(text, body, _hyperscan(body), _literal(body))
     return _glob(text)
 
