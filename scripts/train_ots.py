@@ -40,7 +40,8 @@ from secprio.text.segment import segment
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DEVGOLD = ROOT.parent / "shared" / "devgold"
 DEFAULT_EXTRA = [
-    ROOT / "benchmarks" / n for n in ("devgold-extra", "devgold-fresh2", "devgold-extra2")
+    ROOT / "benchmarks" / n
+    for n in ("devgold-extra", "devgold-fresh2", "devgold-extra2", "devgold-extra3")
 ]
 FEATURES = ("lexical", "dictionary", "context")  # the default blocks (coders/features.py)
 C = 1.0
