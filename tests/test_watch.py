@@ -420,17 +420,20 @@ def test_document_text_is_inert_in_the_digest() -> None:
 
 class _Site:
     """A feed server on 127.0.0.1: /feed.xml lists the documents of the current day, each
-    /doc/NAME answers with an ETag and 304 to a matching If-None-Match; requests counted."""
+    /doc/NAME answers with an ETag and 304 to a matching If-None-Match (after ``delay``
+    seconds: a slow site); requests counted."""
 
     def __init__(self, folder: Path) -> None:
         import http.server
         import threading
+        import time
         import zlib
 
         self.folder = folder
         self.names: list[str] = []
         self.requests: dict[str, int] = {}
         self.not_modified: dict[str, int] = {}
+        self.delay = 0.0
         site = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -439,6 +442,7 @@ class _Site:
                 if self.path == "/feed.xml":
                     body, ctype, tag = site.feed(), "application/rss+xml", ""
                 elif self.path.startswith("/doc/") and self.path[5:] in site.names:
+                    time.sleep(site.delay)
                     text = (site.folder / f"{self.path[5:]}.md").read_text(encoding="utf-8")
                     body = text.split("---\n\n", 1)[1].encode()  # the sentences, no header
                     ctype, tag = "text/plain; charset=utf-8", f'"{zlib.crc32(body)}"'
@@ -620,6 +624,7 @@ def test_shifts_are_posted_and_mailed_only_when_significant(
     (raw,) = box.mails
     msg = email.message_from_bytes(raw)
     assert msg["To"] == "analyst@example.org" and "1 significant shift" in msg["Subject"]
+    assert msg["Message-ID"].startswith(f"<secprio-watch-{sent['cycle']}@")
     assert msg.get_content_type() == "text/plain"
     payload = msg.get_payload(decode=True)
     assert isinstance(payload, bytes)

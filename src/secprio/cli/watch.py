@@ -348,10 +348,10 @@ def watch(
                     meta = {"project": proj.settings.name, "cycle": key, "digest": str(done),
                             "summary": cycle, "coder": coded.coder}  # fmt: skip
                     deliver.post(webhook, deliver.payload(found, proj.sentences(text=True),
-                                                          info, meta))  # fmt: skip
+                                                          info, meta), key=key)  # fmt: skip
                 else:
                     subject = f"secprio watch: {n_sig} significant shift(s) in {proj.settings.name}"
-                    deliver.mail(smtp, mail_to, mail_from, subject, text)
+                    deliver.mail(smtp, mail_to, mail_from, subject, text, key=key)
             except SecprioError as exc:
                 failed.append(target)
                 console.print(f"[red]not delivered[/] {escape(str(exc))}", highlight=False)
