@@ -419,9 +419,11 @@ def test_document_text_is_inert_in_the_digest() -> None:
 
 
 class _Site:
-    """A feed server on 127.0.0.1: /feed.xml lists the documents of the current day, each
-    /doc/NAME answers with an ETag and 304 to a matching If-None-Match (after ``delay``
-    seconds: a slow site); requests counted."""
+    """A feed server on 127.0.0.1: /feed.xml lists the documents of the current day (so do
+    /sitemap.xml, and /sitemap-index.xml through /sitemap-base.xml and /sitemap-new.xml, with
+    each page's ``lastmod``: its date, or what ``lastmod`` says), each /doc/NAME answers with
+    an ETag and 304 to a matching If-None-Match (after ``delay`` seconds: a slow site);
+    requests counted."""
 
     def __init__(self, folder: Path) -> None:
         import http.server
@@ -434,6 +436,7 @@ class _Site:
         self.requests: dict[str, int] = {}
         self.not_modified: dict[str, int] = {}
         self.delay = 0.0
+        self.lastmod: dict[str, str] = {}
         site = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -441,6 +444,8 @@ class _Site:
                 site.requests[self.path] = site.requests.get(self.path, 0) + 1
                 if self.path == "/feed.xml":
                     body, ctype, tag = site.feed(), "application/rss+xml", ""
+                elif self.path.startswith("/sitemap"):
+                    body, ctype, tag = site.sitemap(self.path), "application/xml", ""
                 elif self.path.startswith("/doc/") and self.path[5:] in site.names:
                     time.sleep(site.delay)
                     text = (site.folder / f"{self.path[5:]}.md").read_text(encoding="utf-8")
@@ -469,6 +474,23 @@ class _Site:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def sitemap(self, path: str) -> bytes:
+        def lastmod(name: str) -> str:
+            head = (self.folder / f"{name}.md").read_text(encoding="utf-8").split("\n")
+            return self.lastmod.get(name, head[2].removeprefix("date: "))
+
+        ns = "http://www.sitemaps.org/schemas/sitemap/0.9"
+        if path == "/sitemap-index.xml":
+            parts = {p: [n for n in self.names if n.startswith(p)] for p in ("base", "new")}
+            kids = "".join(f"<sitemap><loc>{self.url}/sitemap-{p}.xml</loc><lastmod>"
+                           f"{max(map(lastmod, names))}</lastmod></sitemap>"
+                           for p, names in parts.items() if names)  # fmt: skip
+            return f"<sitemapindex xmlns='{ns}'>{kids}</sitemapindex>".encode()
+        prefix = path.removeprefix("/sitemap-").removesuffix(".xml") if "-" in path else ""
+        urls = "".join(f"<url><loc>{self.url}/doc/{n}</loc><lastmod>{lastmod(n)}</lastmod></url>"
+                       for n in self.names if n.startswith(prefix))  # fmt: skip
+        return f"<?xml version='1.0'?><urlset xmlns='{ns}'>{urls}</urlset>".encode()
 
     def feed(self) -> bytes:
         import email.utils

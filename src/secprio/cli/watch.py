@@ -9,7 +9,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pandas as pd
 import typer
 from rich.markup import escape
@@ -17,9 +16,9 @@ from rich.markup import escape
 from secprio import files
 from secprio.cli.app import ProjectOption, app, choices, console, guard, open_project, value
 from secprio.cli.core import Attribution, AttributionOption, _print_ingest
-from secprio.errors import FetchError, ProjectError, SecprioError
-from secprio.ingest import feeds
+from secprio.errors import ProjectError, SecprioError
 from secprio.ingest import fetch as fetch_mod
+from secprio.ingest import watched
 from secprio.measure import deliver
 from secprio.measure import shifts as shifts_mod
 from secprio.measure.windows import offset
@@ -36,16 +35,13 @@ def watch_dir(proj: Project) -> Path:
     return folder
 
 
-def is_feed(source: str) -> bool:
-    return source.lower().startswith(("http://", "https://"))
-
-
 def sources(proj: Project, given: list[str]) -> list[str]:
-    """The folders and feed URLs to read: the ones given (then recorded for the next run),
-    else the record of an earlier run."""
+    """The folders, URLs (feeds, sitemaps) and sources lists to read: the ones given (then
+    recorded for the next run), else the record of an earlier run."""
     record = watch_dir(proj) / SOURCES
     if given:
-        lines = sorted({s.strip() if is_feed(s) else str(Path(s).resolve()) for s in given})
+        lines = sorted({s.strip() if watched.kind(s) == "url" else str(Path(s).resolve())
+                        for s in given})  # fmt: skip
         known = record.read_text(encoding="utf-8").split("\n") if record.is_file() else []
         merged = sorted({*lines, *[k for k in known if k]})
         files.write_text(record, "\n".join(merged) + "\n")
@@ -150,66 +146,8 @@ def digest(
     return "\n".join([*lines, "", MARK.format(key)]) + "\n"
 
 
-def feed_dir(proj: Project, url: str) -> Path:
-    folder = watch_dir(proj) / "feeds" / fetch_mod._slug(url)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def read_feeds(
-    proj: Project, urls: list[str], policy: fetch_mod.Policy, state: dict[str, Any]
-) -> list[Path]:
-    """Fetch each feed and its items that are new or changed (a conditional request with the
-    ETag / Last-Modified kept in the state; 304 skips the item) into watch/feeds/SLUG/; the
-    validators are saved once the files are written. The folders to ingest."""
-    known: dict[str, dict[str, str]] = state.setdefault("validators", {})
-    folders = []
-    for url in urls:
-        folder = feed_dir(proj, url)
-        folders.append(folder)
-        old = known.get(url, {})
-        try:
-            got = fetch_mod.fetch_bytes(url, policy=policy, types=feeds.TYPES,
-                                        etag=old.get("etag", ""),
-                                        last_modified=old.get("last_modified", ""))  # fmt: skip
-            if got is None:
-                console.print(f"feed unchanged (304): {escape(url)}", highlight=False)
-                continue
-            body, _, seen = got
-            items = feeds.parse(body, url)
-        except FetchError as exc:
-            console.print(f"[yellow]feed failed[/] {escape(str(exc))}", highlight=False)
-            continue
-        rows = []
-        for it in items:
-            try:
-                link = str(httpx.URL(url).join(it.link))
-            except (httpx.InvalidURL, TypeError, ValueError):
-                continue
-            v = known.get(link, {})
-            row = {"url": link, "title": it.title, "date": it.date, **v}
-            rows.append({k: x for k, x in row.items() if x})
-        results = fetch_mod.fetch_all(rows, folder, policy=policy)
-        n = {"new": 0, "unchanged": 0, "failed": 0}
-        for r in results:
-            if r.unchanged:
-                n["unchanged"] += 1
-            elif r.path is None:
-                n["failed"] += 1
-                console.print(f"[yellow]failed[/] {escape(str(r.error))}", highlight=False)
-            else:
-                n["new"] += 1
-            if r.etag or r.last_modified:
-                known[r.url] = {k: x for k, x in (("etag", r.etag),
-                                ("last_modified", r.last_modified)) if x}  # fmt: skip
-        known[url] = {"etag": seen.get("etag", ""), "last_modified": seen.get("last-modified", "")}
-        console.print(
-            f"feed {escape(url)}: {len(items)} item(s); fetched {n['new']}, "
-            f"unchanged {n['unchanged']}, failed {n['failed']}",
-            highlight=False,
-        )
-        write_state(proj, state)  # the files are on disk: their validators can be kept
-    return folders
+def _say(text: str, warn: bool) -> None:
+    console.print(escape(text), style="yellow" if warn else None, highlight=False)
 
 
 def _target(folder: Path) -> Path:
@@ -226,8 +164,8 @@ def watch(
     source: list[str] = typer.Option(
         [],
         "--source",
-        help="A folder to re-ingest, or the http(s) URL of an RSS or Atom feed (repeatable; "
-        "recorded for later runs).",
+        help="A folder to re-ingest, the http(s) URL of an RSS/Atom feed or a sitemap, or a "
+        "sources .csv list (a url column; repeatable; recorded for later runs).",
     ),
     window: str = typer.Option(
         "30d",
@@ -281,10 +219,12 @@ def watch(
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--smtp") from exc
     given = guard(lambda: sources(proj, source))
-    folders: list[Path] = [Path(s) for s in given if not is_feed(s)]
+    folders: list[Path] = [Path(s) for s in given if watched.kind(s) == "folder"]
     state = read_state(proj)
     policy = fetch_mod.Policy(interval=interval, allow_private=allow_private)
-    folders += read_feeds(proj, [s for s in given if is_feed(s)], policy, state)
+    remote = watched.Remote(watch_dir(proj) / "feeds", policy, state, say=_say,
+                            save=lambda: write_state(proj, state))  # fmt: skip
+    folders += remote.read([s for s in given if watched.kind(s) != "folder"])
     result = guard(lambda: proj.ingest(folders))
     _print_ingest(result)
     coded = guard(lambda: proj.code(coder or None))
