@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import typer
 from rich.markup import escape
 
 from secprio import files
+from secprio.cli import schedule
 from secprio.cli.app import ProjectOption, app, choices, console, guard, open_project, value
 from secprio.cli.core import Attribution, AttributionOption, _print_ingest
 from secprio.errors import ProjectError, SecprioError
@@ -161,6 +164,12 @@ def _target(folder: Path) -> Path:
 @app.command()
 def watch(
     once: bool = typer.Option(False, "--once", help="Run one cycle and exit (for cron)."),
+    every: str = typer.Option(
+        "", "--every", help="Run a cycle every SPAN (30m, 6h, 1d) until Ctrl-C or SIGTERM."
+    ),
+    max_cycles: int = typer.Option(
+        0, help="With --every: stop after this many cycles (0: never; for tests)."
+    ),
     source: list[str] = typer.Option(
         [],
         "--source",
@@ -196,13 +205,17 @@ def watch(
     mail_from: str = typer.Option("secprio@localhost", help="The sender of the mail."),
     project: Path = ProjectOption,
 ) -> None:
-    """Re-ingest the source folders, code what is new, and write a digest of the significant
-    shifts (watch/digest-DATE.md); no file when nothing is significant."""
+    """Fetch and re-ingest the sources, code what is new, and write a digest of the
+    significant shifts (watch/digest-DATE.md); no file when nothing is significant. Once
+    (--once, for cron) or on a schedule (--every 6h)."""
     proj = open_project(project)
-    if not once:
-        raise typer.BadParameter(
-            "only --once is built so far: run `secprio watch --once` from cron", param_hint="--once"
-        )
+    if once == bool(every):
+        raise typer.BadParameter("give --once (one cycle, for cron) or --every SPAN (30m, 6h, "
+                                 "1d: a cycle each time)", param_hint="--once/--every")  # fmt: skip
+    try:
+        seconds = schedule.every(every) if every else 0.0
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--every") from exc
     if not 0 < fdr < 1:
         raise typer.BadParameter(f"{fdr} is not between 0 and 1", param_hint="--fdr")
     for span in (window, baseline):  # a bad span is refused before any work is done
@@ -218,16 +231,68 @@ def watch(
             deliver.smtp_address(smtp)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--smtp") from exc
-    given = guard(lambda: sources(proj, source))
+    opts = Cycle(window=window, baseline=baseline, by=[value(b) or "" for b in by],
+                 attribution=value(attribution) or "issuer", fdr=fdr,
+                 min_documents=min_documents, min_sentences=min_sentences, top=top,
+                 coder=coder, policy=fetch_mod.Policy(interval=interval,
+                                                      allow_private=allow_private),
+                 webhook=webhook, smtp=smtp, mail_to=mail_to, mail_from=mail_from)  # fmt: skip
+    what = "watch --once" if once else f"watch --every {every}"
+    with contextlib.ExitStack() as stack:
+        guard(lambda: stack.enter_context(schedule.lock(watch_dir(proj) / LOCK, what)))
+        guard(lambda: sources(proj, source))  # recorded: each cycle reads the record
+        if once:
+            cycle(proj.root, opts)
+            return
+
+        def one(n: int) -> None:
+            console.rule(f"cycle {n} — {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC")
+            try:
+                cycle(proj.root, opts)
+            except typer.Exit as exc:  # its message is printed; the next cycle resumes it
+                if exc.exit_code:
+                    console.print(f"[red]cycle {n} did not complete[/] (status "
+                                  f"{exc.exit_code}); the next one tries again")  # fmt: skip
+
+        schedule.loop(one, seconds, max_cycles=max_cycles, say=console.print)
+
+
+LOCK = "watch.lock"  # in watch/: held by a running watch (--once for its cycle, --every always)
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """The options of one cycle."""
+
+    window: str
+    baseline: str
+    by: list[str]
+    attribution: str
+    fdr: float
+    min_documents: int
+    min_sentences: int
+    top: int
+    coder: str
+    policy: fetch_mod.Policy
+    webhook: str
+    smtp: str
+    mail_to: str
+    mail_from: str
+
+
+def cycle(root: Path, o: Cycle) -> None:
+    """One cycle: fetch, ingest, code, test; the digest and its delivery when a shift is
+    significant. The project is opened again, so a cycle sees an edited codebook."""
+    proj = open_project(root)
+    given = guard(lambda: sources(proj, []))
     folders: list[Path] = [Path(s) for s in given if watched.kind(s) == "folder"]
     state = read_state(proj)
-    policy = fetch_mod.Policy(interval=interval, allow_private=allow_private)
-    remote = watched.Remote(watch_dir(proj) / "feeds", policy, state, say=_say,
+    remote = watched.Remote(watch_dir(proj) / "feeds", o.policy, state, say=_say,
                             save=lambda: write_state(proj, state))  # fmt: skip
     folders += remote.read([s for s in given if watched.kind(s) != "folder"])
     result = guard(lambda: proj.ingest(folders))
     _print_ingest(result)
-    coded = guard(lambda: proj.code(coder or None))
+    coded = guard(lambda: proj.code(o.coder or None))
     console.print(f"coded {coded.documents} document(s) with {coded.coder}")
     active = sorted(int(d) for d in proj.documents()["document_id"])
     if not active:
@@ -241,31 +306,21 @@ def watch(
     # new: every active document the last completed test did not see (after a crash between
     # coding and the digest, the documents of the interrupted cycle are still new)
     new = sorted(set(active) - {int(d) for d in state.get("documents", [])})
-    if window == "new":
+    if o.window == "new":
         win, base, info = shifts_mod.cycle_windows(sents, new)
     else:
-        win, base, info = guard(lambda: shifts_mod.date_windows(sents, window, baseline))
-    frames = [value(b) or "" for b in by]
-    rule = value(attribution) or "issuer"
+        win, base, info = guard(lambda: shifts_mod.date_windows(sents, o.window, o.baseline))
     found = guard(
         lambda: shifts_mod.shifts(
-            sents,
-            proj.codings(coder or None),
-            proj.codebook,
-            window=win,
-            baseline=base,
-            by=frames,
-            attribution=rule,
-            fdr=fdr,
-            min_documents=min_documents,
-            min_sentences=min_sentences,
-            top=top,
+            sents, proj.codings(o.coder or None), proj.codebook, window=win, baseline=base,
+            by=o.by, attribution=o.attribution, fdr=o.fdr, min_documents=o.min_documents,
+            min_sentences=o.min_sentences, top=o.top,
         )
-    )
+    )  # fmt: skip
     n_sig = int(found["significant"].sum())
-    cycle = (f"added {len(result.added)}, new versions {len(result.versions)}, "
-             f"coded {coded.documents}; {len(new)} document(s) new since the last shift "
-             "test")  # fmt: skip
+    summary = (f"added {len(result.added)}, new versions {len(result.versions)}, "
+               f"coded {coded.documents}; {len(new)} document(s) new since the last shift "
+               "test")  # fmt: skip
     if not n_sig:
         console.print(f"no significant shift ({info['window']} against {info['baseline']})")
     else:
@@ -273,37 +328,47 @@ def watch(
             console.print(f"{n_sig} significant shift(s): already in {done}")
             text = done.read_text(encoding="utf-8")
         else:
-            done, text = _target(watch_dir(proj)), digest(proj, found, info, cycle, top, key)
+            done, text = _target(watch_dir(proj)), digest(proj, found, info, summary, o.top, key)
             files.write_text(done, text)
             console.print(f"{n_sig} significant shift(s): digest written to {done}")
-        targets = {**({"webhook " + webhook: "webhook"} if webhook else {}),
-                   **({f"mail {mail_to} via {smtp}": "mail"} if smtp else {})}  # fmt: skip
-        sent = state.get("delivered", {}).get(key, [])
-        failed = []
-        for target, kind in targets.items():
-            if target in sent:  # delivered before a crash: not twice
-                continue
-            try:
-                if kind == "webhook":
-                    meta = {"project": proj.settings.name, "cycle": key, "digest": str(done),
-                            "summary": cycle, "coder": coded.coder}  # fmt: skip
-                    deliver.post(webhook, deliver.payload(found, proj.sentences(text=True),
-                                                          info, meta), key=key)  # fmt: skip
-                else:
-                    subject = f"secprio watch: {n_sig} significant shift(s) in {proj.settings.name}"
-                    deliver.mail(smtp, mail_to, mail_from, subject, text, key=key)
-            except SecprioError as exc:
-                failed.append(target)
-                console.print(f"[red]not delivered[/] {escape(str(exc))}", highlight=False)
-                continue
-            sent = [*sent, target]
-            state["delivered"] = {key: sent}
-            write_state(proj, state)
-            console.print(f"delivered: {escape(target)}", highlight=False)
-        if failed:  # the state keeps the last completed test: the next run delivers again
-            console.print("[red]the digest was not delivered to every target[/]; the next run "
-                          "tries again")  # fmt: skip
-            raise typer.Exit(1)
+        meta = {"project": proj.settings.name, "cycle": key, "digest": str(done),
+                "summary": summary, "coder": coded.coder}  # fmt: skip
+        _deliver(proj, o, state, found, info, meta, text)
     state.update({"key": key, "documents": active, "coder": coded.coder,
                   "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})  # fmt: skip
     write_state(proj, state)
+
+
+def _deliver(
+    proj: Project, o: Cycle, state: dict[str, Any], found: pd.DataFrame, info: dict[str, str],
+    meta: dict[str, Any], text: str,
+) -> None:  # fmt: skip
+    """Send the digest to each target that has not had it for this cycle key; exit 1 when
+    one failed (the state keeps the last completed test, so the next run sends again)."""
+    key, n_sig = meta["cycle"], int(found["significant"].sum())
+    targets = {**({"webhook " + o.webhook: "webhook"} if o.webhook else {}),
+               **({f"mail {o.mail_to} via {o.smtp}": "mail"} if o.smtp else {})}  # fmt: skip
+    sent = state.get("delivered", {}).get(key, [])
+    failed = []
+    for target, kind in targets.items():
+        if target in sent:  # delivered before a crash: not twice
+            continue
+        try:
+            if kind == "webhook":
+                body = deliver.payload(found, proj.sentences(text=True), info, meta)
+                deliver.post(o.webhook, body, key=key)
+            else:
+                subject = f"secprio watch: {n_sig} significant shift(s) in {proj.settings.name}"
+                deliver.mail(o.smtp, o.mail_to, o.mail_from, subject, text, key=key)
+        except SecprioError as exc:
+            failed.append(target)
+            console.print(f"[red]not delivered[/] {escape(str(exc))}", highlight=False)
+            continue
+        sent = [*sent, target]
+        state["delivered"] = {key: sent}
+        write_state(proj, state)
+        console.print(f"delivered: {escape(target)}", highlight=False)
+    if failed:
+        console.print("[red]the digest was not delivered to every target[/]; the next run "
+                      "tries again")  # fmt: skip
+        raise typer.Exit(1)
