@@ -437,6 +437,8 @@ class _Site:
         self.not_modified: dict[str, int] = {}
         self.delay = 0.0
         self.lastmod: dict[str, str] = {}
+        self.feed_etag = False  # the feed itself with an ETag (and 304)
+        self.broken: set[str] = set()  # documents answered with 404
         site = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -444,8 +446,17 @@ class _Site:
                 site.requests[self.path] = site.requests.get(self.path, 0) + 1
                 if self.path == "/feed.xml":
                     body, ctype, tag = site.feed(), "application/rss+xml", ""
+                    if site.feed_etag:
+                        tag = f'"{zlib.crc32(body)}"'
+                        if self.headers.get("If-None-Match") == tag:
+                            self.send_response(304)
+                            self.end_headers()
+                            return
                 elif self.path.startswith("/sitemap"):
                     body, ctype, tag = site.sitemap(self.path), "application/xml", ""
+                elif self.path[5:] in site.broken:
+                    self.send_error(404)
+                    return
                 elif self.path.startswith("/doc/") and self.path[5:] in site.names:
                     time.sleep(site.delay)
                     text = (site.folder / f"{self.path[5:]}.md").read_text(encoding="utf-8")

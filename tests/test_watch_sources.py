@@ -113,6 +113,20 @@ def test_a_sources_list_gives_its_metadata_to_what_is_fetched(
     assert recorded.strip() == str(listed.resolve())
 
 
+def test_a_feed_item_that_failed_is_retried_though_the_feed_did_not_change(
+    wproject: Project, site: _Site
+) -> None:
+    site.names, site.feed_etag, site.broken = ["base00", "base01"], True, {"base01"}
+    out = _watch(wproject, "--source", site.url + "/feed.xml")
+    assert "fetched 1, unchanged 0, failed 1" in out and "HTTP 404" in out, out
+    site.broken = set()  # the server is fixed; the feed is the same (its ETag too)
+    out = _watch(wproject)
+    assert "fetched 1, unchanged 1, failed 0" in out and "added 1," in out, out
+    out = _watch(wproject)  # now the feed's ETag is kept: one request, a 304
+    assert "unchanged (304)" in out and "nothing new" in out, out
+    assert site.requests["/feed.xml"] == 3 and site.requests["/doc/base00"] == 2
+
+
 def test_sitemap_xml_is_parsed_safely() -> None:
     ns = "http://www.sitemaps.org/schemas/sitemap/0.9"
     data = (f"<urlset xmlns='{ns}'><url><loc> https://x.test/a </loc><lastmod>2025-01-02"
