@@ -22,10 +22,12 @@ from secprio.cli.core import Attribution, AttributionOption, _print_ingest
 from secprio.errors import ProjectError, SecprioError
 from secprio.ingest import fetch as fetch_mod
 from secprio.ingest import watched
-from secprio.measure import deliver
+from secprio.measure import deliver, since
 from secprio.measure import shifts as shifts_mod
 from secprio.measure.windows import offset
 from secprio.project import Project
+from secprio.report import digest as digest_mod
+from secprio.report.digest import md as _md  # noqa: F401 (tests use it)
 
 FRAMES = ("doc_type", "members", "issuer", "language")
 Frame = choices("Frame", FRAMES)
@@ -60,7 +62,6 @@ def sources(proj: Project, given: list[str]) -> list[str]:
 
 
 STATE = "state.json"  # the documents, codebook and coder of the last completed shift test
-MARK = "<!-- secprio watch cycle {} -->"
 
 
 def cycle_key(proj: Project, documents: list[int], coder: str) -> str:
@@ -84,69 +85,11 @@ def write_state(proj: Project, state: dict[str, Any]) -> None:
 
 def written(proj: Project, key: str) -> Path | None:
     """The digest already written for this cycle, if any."""
-    mark = MARK.format(key)
+    mark = digest_mod.MARK.format(key)
     for path in sorted(watch_dir(proj).glob("digest-*.md")):
         if mark in path.read_text(encoding="utf-8", errors="replace"):
             return path
     return None
-
-
-def _md(text: object) -> str:
-    """Untrusted text made inert in Markdown: one line, no HTML, no table or link syntax."""
-    s = " ".join(str(text).split())
-    for ch in "\\`*_[]<>|#":
-        s = s.replace(ch, "\\" + ch)
-    return s
-
-
-def _num(x: float, digits: int = 2) -> str:
-    if pd.isna(x):
-        return "–"
-    return "∞" if x == float("inf") else f"{x:.{digits}f}"
-
-
-def digest(
-    proj: Project, found: pd.DataFrame, info: dict[str, str], cycle: str, top: int, key: str
-) -> str:  # fmt: skip
-    sig = found[found["significant"]].sort_values(["q_value", "frame", "group", "category"])
-    ids = {int(s) for ids in sig["segment_ids"] for s in ids}
-    sents = proj.sentences(text=True)
-    sents = sents[sents["segment_id"].isin(ids)].set_index("segment_id")
-    now = dt.datetime.now(dt.UTC)
-    lines = [
-        f"# secprio watch — {_md(proj.settings.name)} — {now:%Y-%m-%d %H:%M} UTC",
-        "",
-        f"- this cycle: {cycle}",
-        f"- window: {info['window']}; baseline: {info['baseline']}",
-        f"- test: {found.attrs['test']}; FDR {found.attrs['fdr']}",
-        f"- coder: {proj.coder()}",
-        "",
-        "| frame | category | direction | window | baseline | rate ratio (95% CI) | q |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in sig.itertuples():
-        frame = "all documents" if r.frame == shifts_mod.ALL else f"{r.frame} = {r.group}"
-        lines.append(
-            f"| {_md(frame)} | {_md(r.label)} | {r.direction} "
-            f"| {r.window_count}/{r.window_sentences} ({100 * r.window_share:.1f}%) "
-            f"| {r.baseline_count}/{r.baseline_sentences} ({100 * r.baseline_share:.1f}%) "
-            f"| {_num(r.rate_ratio)} ({_num(r.ratio_low)}–{_num(r.ratio_high)}) "
-            f"| {r.q_value:.2g} |"
-        )
-    for r in sig.itertuples():
-        frame = "all documents" if r.frame == shifts_mod.ALL else f"{r.frame} = {r.group}"
-        where = "in the window" if r.direction == "up" else "in the baseline (now rarer)"
-        lines += ["", f"## {_md(r.label)} — {_md(frame)} — {r.direction}", "",
-                  f"Top {min(top, len(r.segment_ids))} sentences {where}:", ""]  # fmt: skip
-        for s in r.segment_ids:
-            if s not in sents.index:
-                continue
-            row = sents.loc[s]
-            lines.append(
-                f"- {_md(row['text'])} — *{_md(row['title'])}*, {row['date'] or 'undated'}, "
-                f"{_md(row['path'])} (segment {s})"
-            )
-    return "\n".join([*lines, "", MARK.format(key)]) + "\n"
 
 
 def _say(text: str, warn: bool) -> None:
@@ -324,16 +267,32 @@ def cycle(root: Path, o: Cycle) -> None:
     if not n_sig:
         console.print(f"no significant shift ({info['window']} against {info['baseline']})")
     else:
+        codings = proj.codings(o.coder or None)
+        fresh, links_now = since.new_links(sents, codings, proj.codebook, state.get("links"))
         if done := written(proj, key):  # this cycle's digest exists: a crash before the state
             console.print(f"{n_sig} significant shift(s): already in {done}")
             text = done.read_text(encoding="utf-8")
         else:
-            done, text = _target(watch_dir(proj)), digest(proj, found, info, summary, o.top, key)
+            done = _target(watch_dir(proj))
+            text_sents = proj.sentences(text=True)
+            claims = since.claim_passages(proj.context_file("claims"), text_sents, codings,
+                                          proj.codebook, new, top=o.top)  # fmt: skip
+            d = digest_mod.build(found, text_sents, name=proj.settings.name, key=key,
+                                 summary=summary, info=info, coder=proj.coder(), top=o.top,
+                                 links=fresh, claims=claims)  # fmt: skip
+            # the page first: the Markdown file, found by its mark, says the digest is done
+            files.write_text(done.with_suffix(".html"), digest_mod.page(d))
+            text = digest_mod.markdown(d)
             files.write_text(done, text)
-            console.print(f"{n_sig} significant shift(s): digest written to {done}")
+            console.print(f"{n_sig} significant shift(s): digest written to {done} (and .html)")
         meta = {"project": proj.settings.name, "cycle": key, "digest": str(done),
-                "summary": summary, "coder": coded.coder}  # fmt: skip
+                "html": str(done.with_suffix(".html")), "summary": summary,
+                "coder": coded.coder}  # fmt: skip
         _deliver(proj, o, state, found, info, meta, text)
+        state["links"] = links_now  # the next digest lists the links significant since this one
+    if "links" not in state:  # the first test: the links to compare the next digest with
+        state["links"] = since.new_links(sents, proj.codings(o.coder or None), proj.codebook,
+                                         None)[1]  # fmt: skip
     state.update({"key": key, "documents": active, "coder": coded.coder,
                   "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})  # fmt: skip
     write_state(proj, state)
