@@ -233,7 +233,7 @@ def _at_most_the_rate(alerts: int, runs: int, fdr: float = 0.05) -> bool:
 
 
 def test_stable_stretches_stay_at_the_declared_false_alert_rate(tmp_path: Path) -> None:
-    # benchmarks/watch.py runs the same with 1000 seeds
+    # the count of runs with any alert stays within two standard errors of the declared rate
     alerts, runs = _false_alerts(tmp_path, 60, clustered=False, unit="documents")
     assert _at_most_the_rate(alerts, runs), alerts
 
