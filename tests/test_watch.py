@@ -410,7 +410,7 @@ def test_an_empty_source_folder_is_no_error(wproject: Project, tmp_path: Path) -
 
 
 def test_document_text_is_inert_in_the_digest() -> None:
-    from secprio.cli.watch import _md
+    from secprio.report.digest import md as _md
 
     hostile = "Energy security <script>alert(1)</script> | [x](javascript:1)\n# title"
     text = _md(hostile)

@@ -15,9 +15,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from secprio.cli.watch import _md
 from secprio.config import MeasureSettings, Settings
 from secprio.project import Project
+from secprio.report.digest import md as _md
 from tests.test_watch import CODEBOOK, _baseline, _burst, _Receivers, _Site
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -27,7 +27,6 @@ from secprio.measure import shifts as shifts_mod
 from secprio.measure.windows import offset
 from secprio.project import Project
 from secprio.report import digest as digest_mod
-from secprio.report.digest import md as _md  # noqa: F401 (tests use it)
 
 FRAMES = ("doc_type", "members", "issuer", "language")
 Frame = choices("Frame", FRAMES)
