@@ -124,7 +124,7 @@ def test_each_hostile_url_fails_alone_with_its_reason(tmp_path: Path, servers: t
     for name, words in expected.items():
         assert words in errors[name] and "fix:" in errors[name], (name, errors[name])
     assert results[urls["good"]].path is not None and errors["good"] == ""
-    assert not list((tmp_path / "dl").glob(".*.part"))  # no half-written file left
+    assert not list((tmp_path / "dl").glob(".*.tmp"))  # no half-written file left
 
 
 def test_a_redirect_to_another_origin_records_where_the_text_came_from(

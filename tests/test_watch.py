@@ -233,7 +233,7 @@ def _at_most_the_rate(alerts: int, runs: int, fdr: float = 0.05) -> bool:
 
 
 def test_stable_stretches_stay_at_the_declared_false_alert_rate(tmp_path: Path) -> None:
-    # benchmarks/watch.py runs the same with 1000 seeds
+    # the count of runs with any alert stays within two standard errors of the declared rate
     alerts, runs = _false_alerts(tmp_path, 60, clustered=False, unit="documents")
     assert _at_most_the_rate(alerts, runs), alerts
 
@@ -410,7 +410,7 @@ def test_an_empty_source_folder_is_no_error(wproject: Project, tmp_path: Path) -
 
 
 def test_document_text_is_inert_in_the_digest() -> None:
-    from secprio.cli.watch import _md
+    from secprio.report.digest import md as _md
 
     hostile = "Energy security <script>alert(1)</script> | [x](javascript:1)\n# title"
     text = _md(hostile)
@@ -419,18 +419,26 @@ def test_document_text_is_inert_in_the_digest() -> None:
 
 
 class _Site:
-    """A feed server on 127.0.0.1: /feed.xml lists the documents of the current day, each
-    /doc/NAME answers with an ETag and 304 to a matching If-None-Match; requests counted."""
+    """A feed server on 127.0.0.1: /feed.xml lists the documents of the current day (so do
+    /sitemap.xml, and /sitemap-index.xml through /sitemap-base.xml and /sitemap-new.xml, with
+    each page's ``lastmod``: its date, or what ``lastmod`` says), each /doc/NAME answers with
+    an ETag and 304 to a matching If-None-Match (after ``delay`` seconds: a slow site);
+    requests counted."""
 
     def __init__(self, folder: Path) -> None:
         import http.server
         import threading
+        import time
         import zlib
 
         self.folder = folder
         self.names: list[str] = []
         self.requests: dict[str, int] = {}
         self.not_modified: dict[str, int] = {}
+        self.delay = 0.0
+        self.lastmod: dict[str, str] = {}
+        self.feed_etag = False  # the feed itself with an ETag (and 304)
+        self.broken: set[str] = set()  # documents answered with 404
         site = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -438,7 +446,19 @@ class _Site:
                 site.requests[self.path] = site.requests.get(self.path, 0) + 1
                 if self.path == "/feed.xml":
                     body, ctype, tag = site.feed(), "application/rss+xml", ""
+                    if site.feed_etag:
+                        tag = f'"{zlib.crc32(body)}"'
+                        if self.headers.get("If-None-Match") == tag:
+                            self.send_response(304)
+                            self.end_headers()
+                            return
+                elif self.path.startswith("/sitemap"):
+                    body, ctype, tag = site.sitemap(self.path), "application/xml", ""
+                elif self.path[5:] in site.broken:
+                    self.send_error(404)
+                    return
                 elif self.path.startswith("/doc/") and self.path[5:] in site.names:
+                    time.sleep(site.delay)
                     text = (site.folder / f"{self.path[5:]}.md").read_text(encoding="utf-8")
                     body = text.split("---\n\n", 1)[1].encode()  # the sentences, no header
                     ctype, tag = "text/plain; charset=utf-8", f'"{zlib.crc32(body)}"'
@@ -465,6 +485,23 @@ class _Site:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def sitemap(self, path: str) -> bytes:
+        def lastmod(name: str) -> str:
+            head = (self.folder / f"{name}.md").read_text(encoding="utf-8").split("\n")
+            return self.lastmod.get(name, head[2].removeprefix("date: "))
+
+        ns = "http://www.sitemaps.org/schemas/sitemap/0.9"
+        if path == "/sitemap-index.xml":
+            parts = {p: [n for n in self.names if n.startswith(p)] for p in ("base", "new")}
+            kids = "".join(f"<sitemap><loc>{self.url}/sitemap-{p}.xml</loc><lastmod>"
+                           f"{max(map(lastmod, names))}</lastmod></sitemap>"
+                           for p, names in parts.items() if names)  # fmt: skip
+            return f"<sitemapindex xmlns='{ns}'>{kids}</sitemapindex>".encode()
+        prefix = path.removeprefix("/sitemap-").removesuffix(".xml") if "-" in path else ""
+        urls = "".join(f"<url><loc>{self.url}/doc/{n}</loc><lastmod>{lastmod(n)}</lastmod></url>"
+                       for n in self.names if n.startswith(prefix))  # fmt: skip
+        return f"<?xml version='1.0'?><urlset xmlns='{ns}'>{urls}</urlset>".encode()
 
     def feed(self) -> bytes:
         import email.utils
@@ -620,6 +657,7 @@ def test_shifts_are_posted_and_mailed_only_when_significant(
     (raw,) = box.mails
     msg = email.message_from_bytes(raw)
     assert msg["To"] == "analyst@example.org" and "1 significant shift" in msg["Subject"]
+    assert msg["Message-ID"].startswith(f"<secprio-watch-{sent['cycle']}@")
     assert msg.get_content_type() == "text/plain"
     payload = msg.get_payload(decode=True)
     assert isinstance(payload, bytes)

@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pandas as pd
 import typer
 from rich.markup import escape
 
 from secprio import files
+from secprio.cli import schedule
 from secprio.cli.app import ProjectOption, app, choices, console, guard, open_project, value
 from secprio.cli.core import Attribution, AttributionOption, _print_ingest
-from secprio.errors import FetchError, ProjectError, SecprioError
-from secprio.ingest import feeds
+from secprio.errors import ProjectError, SecprioError
 from secprio.ingest import fetch as fetch_mod
-from secprio.measure import deliver
+from secprio.ingest import watched
+from secprio.measure import deliver, since
 from secprio.measure import shifts as shifts_mod
 from secprio.measure.windows import offset
 from secprio.project import Project
+from secprio.report import digest as digest_mod
 
 FRAMES = ("doc_type", "members", "issuer", "language")
 Frame = choices("Frame", FRAMES)
@@ -36,16 +39,13 @@ def watch_dir(proj: Project) -> Path:
     return folder
 
 
-def is_feed(source: str) -> bool:
-    return source.lower().startswith(("http://", "https://"))
-
-
 def sources(proj: Project, given: list[str]) -> list[str]:
-    """The folders and feed URLs to read: the ones given (then recorded for the next run),
-    else the record of an earlier run."""
+    """The folders, URLs (feeds, sitemaps) and sources lists to read: the ones given (then
+    recorded for the next run), else the record of an earlier run."""
     record = watch_dir(proj) / SOURCES
     if given:
-        lines = sorted({s.strip() if is_feed(s) else str(Path(s).resolve()) for s in given})
+        lines = sorted({s.strip() if watched.kind(s) == "url" else str(Path(s).resolve())
+                        for s in given})  # fmt: skip
         known = record.read_text(encoding="utf-8").split("\n") if record.is_file() else []
         merged = sorted({*lines, *[k for k in known if k]})
         files.write_text(record, "\n".join(merged) + "\n")
@@ -61,7 +61,6 @@ def sources(proj: Project, given: list[str]) -> list[str]:
 
 
 STATE = "state.json"  # the documents, codebook and coder of the last completed shift test
-MARK = "<!-- secprio watch cycle {} -->"
 
 
 def cycle_key(proj: Project, documents: list[int], coder: str) -> str:
@@ -85,131 +84,15 @@ def write_state(proj: Project, state: dict[str, Any]) -> None:
 
 def written(proj: Project, key: str) -> Path | None:
     """The digest already written for this cycle, if any."""
-    mark = MARK.format(key)
+    mark = digest_mod.MARK.format(key)
     for path in sorted(watch_dir(proj).glob("digest-*.md")):
         if mark in path.read_text(encoding="utf-8", errors="replace"):
             return path
     return None
 
 
-def _md(text: object) -> str:
-    """Untrusted text made inert in Markdown: one line, no HTML, no table or link syntax."""
-    s = " ".join(str(text).split())
-    for ch in "\\`*_[]<>|#":
-        s = s.replace(ch, "\\" + ch)
-    return s
-
-
-def _num(x: float, digits: int = 2) -> str:
-    if pd.isna(x):
-        return "–"
-    return "∞" if x == float("inf") else f"{x:.{digits}f}"
-
-
-def digest(
-    proj: Project, found: pd.DataFrame, info: dict[str, str], cycle: str, top: int, key: str
-) -> str:  # fmt: skip
-    sig = found[found["significant"]].sort_values(["q_value", "frame", "group", "category"])
-    ids = {int(s) for ids in sig["segment_ids"] for s in ids}
-    sents = proj.sentences(text=True)
-    sents = sents[sents["segment_id"].isin(ids)].set_index("segment_id")
-    now = dt.datetime.now(dt.UTC)
-    lines = [
-        f"# secprio watch — {_md(proj.settings.name)} — {now:%Y-%m-%d %H:%M} UTC",
-        "",
-        f"- this cycle: {cycle}",
-        f"- window: {info['window']}; baseline: {info['baseline']}",
-        f"- test: {found.attrs['test']}; FDR {found.attrs['fdr']}",
-        f"- coder: {proj.coder()}",
-        "",
-        "| frame | category | direction | window | baseline | rate ratio (95% CI) | q |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in sig.itertuples():
-        frame = "all documents" if r.frame == shifts_mod.ALL else f"{r.frame} = {r.group}"
-        lines.append(
-            f"| {_md(frame)} | {_md(r.label)} | {r.direction} "
-            f"| {r.window_count}/{r.window_sentences} ({100 * r.window_share:.1f}%) "
-            f"| {r.baseline_count}/{r.baseline_sentences} ({100 * r.baseline_share:.1f}%) "
-            f"| {_num(r.rate_ratio)} ({_num(r.ratio_low)}–{_num(r.ratio_high)}) "
-            f"| {r.q_value:.2g} |"
-        )
-    for r in sig.itertuples():
-        frame = "all documents" if r.frame == shifts_mod.ALL else f"{r.frame} = {r.group}"
-        where = "in the window" if r.direction == "up" else "in the baseline (now rarer)"
-        lines += ["", f"## {_md(r.label)} — {_md(frame)} — {r.direction}", "",
-                  f"Top {min(top, len(r.segment_ids))} sentences {where}:", ""]  # fmt: skip
-        for s in r.segment_ids:
-            if s not in sents.index:
-                continue
-            row = sents.loc[s]
-            lines.append(
-                f"- {_md(row['text'])} — *{_md(row['title'])}*, {row['date'] or 'undated'}, "
-                f"{_md(row['path'])} (segment {s})"
-            )
-    return "\n".join([*lines, "", MARK.format(key)]) + "\n"
-
-
-def feed_dir(proj: Project, url: str) -> Path:
-    folder = watch_dir(proj) / "feeds" / fetch_mod._slug(url)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def read_feeds(
-    proj: Project, urls: list[str], policy: fetch_mod.Policy, state: dict[str, Any]
-) -> list[Path]:
-    """Fetch each feed and its items that are new or changed (a conditional request with the
-    ETag / Last-Modified kept in the state; 304 skips the item) into watch/feeds/SLUG/; the
-    validators are saved once the files are written. The folders to ingest."""
-    known: dict[str, dict[str, str]] = state.setdefault("validators", {})
-    folders = []
-    for url in urls:
-        folder = feed_dir(proj, url)
-        folders.append(folder)
-        old = known.get(url, {})
-        try:
-            got = fetch_mod.fetch_bytes(url, policy=policy, types=feeds.TYPES,
-                                        etag=old.get("etag", ""),
-                                        last_modified=old.get("last_modified", ""))  # fmt: skip
-            if got is None:
-                console.print(f"feed unchanged (304): {escape(url)}", highlight=False)
-                continue
-            body, _, seen = got
-            items = feeds.parse(body, url)
-        except FetchError as exc:
-            console.print(f"[yellow]feed failed[/] {escape(str(exc))}", highlight=False)
-            continue
-        rows = []
-        for it in items:
-            try:
-                link = str(httpx.URL(url).join(it.link))
-            except (httpx.InvalidURL, TypeError, ValueError):
-                continue
-            v = known.get(link, {})
-            row = {"url": link, "title": it.title, "date": it.date, **v}
-            rows.append({k: x for k, x in row.items() if x})
-        results = fetch_mod.fetch_all(rows, folder, policy=policy)
-        n = {"new": 0, "unchanged": 0, "failed": 0}
-        for r in results:
-            if r.unchanged:
-                n["unchanged"] += 1
-            elif r.path is None:
-                n["failed"] += 1
-                console.print(f"[yellow]failed[/] {escape(str(r.error))}", highlight=False)
-            else:
-                n["new"] += 1
-            if r.etag or r.last_modified:
-                known[r.url] = {k: x for k, x in (("etag", r.etag),
-                                ("last_modified", r.last_modified)) if x}  # fmt: skip
-        known[url] = {"etag": seen.get("etag", ""), "last_modified": seen.get("last-modified", "")}
-        console.print(
-            f"feed {escape(url)}: {len(items)} item(s); fetched {n['new']}, "
-            f"unchanged {n['unchanged']}, failed {n['failed']}",
-            highlight=False,
-        )
-        write_state(proj, state)  # the files are on disk: their validators can be kept
-    return folders
+def _say(text: str, warn: bool) -> None:
+    console.print(escape(text), style="yellow" if warn else None, highlight=False)
 
 
 def _target(folder: Path) -> Path:
@@ -223,11 +106,17 @@ def _target(folder: Path) -> Path:
 @app.command()
 def watch(
     once: bool = typer.Option(False, "--once", help="Run one cycle and exit (for cron)."),
+    every: str = typer.Option(
+        "", "--every", help="Run a cycle every SPAN (30m, 6h, 1d) until Ctrl-C or SIGTERM."
+    ),
+    max_cycles: int = typer.Option(
+        0, help="With --every: stop after this many cycles (0: never; for tests)."
+    ),
     source: list[str] = typer.Option(
         [],
         "--source",
-        help="A folder to re-ingest, or the http(s) URL of an RSS or Atom feed (repeatable; "
-        "recorded for later runs).",
+        help="A folder to re-ingest, the http(s) URL of an RSS/Atom feed or a sitemap, or a "
+        "sources .csv list (a url column; repeatable; recorded for later runs).",
     ),
     window: str = typer.Option(
         "30d",
@@ -258,13 +147,17 @@ def watch(
     mail_from: str = typer.Option("secprio@localhost", help="The sender of the mail."),
     project: Path = ProjectOption,
 ) -> None:
-    """Re-ingest the source folders, code what is new, and write a digest of the significant
-    shifts (watch/digest-DATE.md); no file when nothing is significant."""
+    """Fetch and re-ingest the sources, code what is new, and write a digest of the
+    significant shifts (watch/digest-DATE.md); no file when nothing is significant. Once
+    (--once, for cron) or on a schedule (--every 6h)."""
     proj = open_project(project)
-    if not once:
-        raise typer.BadParameter(
-            "only --once is built so far: run `secprio watch --once` from cron", param_hint="--once"
-        )
+    if once == bool(every):
+        raise typer.BadParameter("give --once (one cycle, for cron) or --every SPAN (30m, 6h, "
+                                 "1d: a cycle each time)", param_hint="--once/--every")  # fmt: skip
+    try:
+        seconds = schedule.every(every) if every else 0.0
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--every") from exc
     if not 0 < fdr < 1:
         raise typer.BadParameter(f"{fdr} is not between 0 and 1", param_hint="--fdr")
     for span in (window, baseline):  # a bad span is refused before any work is done
@@ -280,14 +173,68 @@ def watch(
             deliver.smtp_address(smtp)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--smtp") from exc
-    given = guard(lambda: sources(proj, source))
-    folders: list[Path] = [Path(s) for s in given if not is_feed(s)]
+    opts = Cycle(window=window, baseline=baseline, by=[value(b) or "" for b in by],
+                 attribution=value(attribution) or "issuer", fdr=fdr,
+                 min_documents=min_documents, min_sentences=min_sentences, top=top,
+                 coder=coder, policy=fetch_mod.Policy(interval=interval,
+                                                      allow_private=allow_private),
+                 webhook=webhook, smtp=smtp, mail_to=mail_to, mail_from=mail_from)  # fmt: skip
+    what = "watch --once" if once else f"watch --every {every}"
+    with contextlib.ExitStack() as stack:
+        guard(lambda: stack.enter_context(schedule.lock(watch_dir(proj) / LOCK, what)))
+        guard(lambda: sources(proj, source))  # recorded: each cycle reads the record
+        if once:
+            cycle(proj.root, opts)
+            return
+
+        def one(n: int) -> None:
+            console.rule(f"cycle {n} — {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC")
+            try:
+                cycle(proj.root, opts)
+            except typer.Exit as exc:  # its message is printed; the next cycle resumes it
+                if exc.exit_code:
+                    console.print(f"[red]cycle {n} did not complete[/] (status "
+                                  f"{exc.exit_code}); the next one tries again")  # fmt: skip
+
+        schedule.loop(one, seconds, max_cycles=max_cycles, say=console.print)
+
+
+LOCK = "watch.lock"  # in watch/: held by a running watch (--once for its cycle, --every always)
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """The options of one cycle."""
+
+    window: str
+    baseline: str
+    by: list[str]
+    attribution: str
+    fdr: float
+    min_documents: int
+    min_sentences: int
+    top: int
+    coder: str
+    policy: fetch_mod.Policy
+    webhook: str
+    smtp: str
+    mail_to: str
+    mail_from: str
+
+
+def cycle(root: Path, o: Cycle) -> None:
+    """One cycle: fetch, ingest, code, test; the digest and its delivery when a shift is
+    significant. The project is opened again, so a cycle sees an edited codebook."""
+    proj = open_project(root)
+    given = guard(lambda: sources(proj, []))
+    folders: list[Path] = [Path(s) for s in given if watched.kind(s) == "folder"]
     state = read_state(proj)
-    policy = fetch_mod.Policy(interval=interval, allow_private=allow_private)
-    folders += read_feeds(proj, [s for s in given if is_feed(s)], policy, state)
+    remote = watched.Remote(watch_dir(proj) / "feeds", o.policy, state, say=_say,
+                            save=lambda: write_state(proj, state))  # fmt: skip
+    folders += remote.read([s for s in given if watched.kind(s) != "folder"])
     result = guard(lambda: proj.ingest(folders))
     _print_ingest(result)
-    coded = guard(lambda: proj.code(coder or None))
+    coded = guard(lambda: proj.code(o.coder or None))
     console.print(f"coded {coded.documents} document(s) with {coded.coder}")
     active = sorted(int(d) for d in proj.documents()["document_id"])
     if not active:
@@ -301,69 +248,85 @@ def watch(
     # new: every active document the last completed test did not see (after a crash between
     # coding and the digest, the documents of the interrupted cycle are still new)
     new = sorted(set(active) - {int(d) for d in state.get("documents", [])})
-    if window == "new":
+    if o.window == "new":
         win, base, info = shifts_mod.cycle_windows(sents, new)
     else:
-        win, base, info = guard(lambda: shifts_mod.date_windows(sents, window, baseline))
-    frames = [value(b) or "" for b in by]
-    rule = value(attribution) or "issuer"
+        win, base, info = guard(lambda: shifts_mod.date_windows(sents, o.window, o.baseline))
     found = guard(
         lambda: shifts_mod.shifts(
-            sents,
-            proj.codings(coder or None),
-            proj.codebook,
-            window=win,
-            baseline=base,
-            by=frames,
-            attribution=rule,
-            fdr=fdr,
-            min_documents=min_documents,
-            min_sentences=min_sentences,
-            top=top,
+            sents, proj.codings(o.coder or None), proj.codebook, window=win, baseline=base,
+            by=o.by, attribution=o.attribution, fdr=o.fdr, min_documents=o.min_documents,
+            min_sentences=o.min_sentences, top=o.top,
         )
-    )
+    )  # fmt: skip
     n_sig = int(found["significant"].sum())
-    cycle = (f"added {len(result.added)}, new versions {len(result.versions)}, "
-             f"coded {coded.documents}; {len(new)} document(s) new since the last shift "
-             "test")  # fmt: skip
+    summary = (f"added {len(result.added)}, new versions {len(result.versions)}, "
+               f"coded {coded.documents}; {len(new)} document(s) new since the last shift "
+               "test")  # fmt: skip
     if not n_sig:
         console.print(f"no significant shift ({info['window']} against {info['baseline']})")
     else:
+        codings = proj.codings(o.coder or None)
+        fresh, links_now = since.new_links(sents, codings, proj.codebook, state.get("links"))
         if done := written(proj, key):  # this cycle's digest exists: a crash before the state
             console.print(f"{n_sig} significant shift(s): already in {done}")
             text = done.read_text(encoding="utf-8")
         else:
-            done, text = _target(watch_dir(proj)), digest(proj, found, info, cycle, top, key)
+            done = _target(watch_dir(proj))
+            text_sents = proj.sentences(text=True)
+            claims = since.claim_passages(proj.context_file("claims"), text_sents, codings,
+                                          proj.codebook, new, top=o.top)  # fmt: skip
+            d = digest_mod.build(found, text_sents, name=proj.settings.name, key=key,
+                                 summary=summary, info=info, coder=proj.coder(), top=o.top,
+                                 links=fresh, claims=claims)  # fmt: skip
+            # the page first: the Markdown file, found by its mark, says the digest is done
+            files.write_text(done.with_suffix(".html"), digest_mod.page(d))
+            text = digest_mod.markdown(d)
             files.write_text(done, text)
-            console.print(f"{n_sig} significant shift(s): digest written to {done}")
-        targets = {**({"webhook " + webhook: "webhook"} if webhook else {}),
-                   **({f"mail {mail_to} via {smtp}": "mail"} if smtp else {})}  # fmt: skip
-        sent = state.get("delivered", {}).get(key, [])
-        failed = []
-        for target, kind in targets.items():
-            if target in sent:  # delivered before a crash: not twice
-                continue
-            try:
-                if kind == "webhook":
-                    meta = {"project": proj.settings.name, "cycle": key, "digest": str(done),
-                            "summary": cycle, "coder": coded.coder}  # fmt: skip
-                    deliver.post(webhook, deliver.payload(found, proj.sentences(text=True),
-                                                          info, meta))  # fmt: skip
-                else:
-                    subject = f"secprio watch: {n_sig} significant shift(s) in {proj.settings.name}"
-                    deliver.mail(smtp, mail_to, mail_from, subject, text)
-            except SecprioError as exc:
-                failed.append(target)
-                console.print(f"[red]not delivered[/] {escape(str(exc))}", highlight=False)
-                continue
-            sent = [*sent, target]
-            state["delivered"] = {key: sent}
-            write_state(proj, state)
-            console.print(f"delivered: {escape(target)}", highlight=False)
-        if failed:  # the state keeps the last completed test: the next run delivers again
-            console.print("[red]the digest was not delivered to every target[/]; the next run "
-                          "tries again")  # fmt: skip
-            raise typer.Exit(1)
+            console.print(f"{n_sig} significant shift(s): digest written to {done} (and .html)")
+        meta = {"project": proj.settings.name, "cycle": key, "digest": str(done),
+                "html": str(done.with_suffix(".html")), "summary": summary,
+                "coder": coded.coder}  # fmt: skip
+        _deliver(proj, o, state, found, info, meta, text)
+        state["links"] = links_now  # the next digest lists the links significant since this one
+    if "links" not in state:  # the first test: the links to compare the next digest with
+        state["links"] = since.new_links(sents, proj.codings(o.coder or None), proj.codebook,
+                                         None)[1]  # fmt: skip
     state.update({"key": key, "documents": active, "coder": coded.coder,
                   "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})  # fmt: skip
     write_state(proj, state)
+
+
+def _deliver(
+    proj: Project, o: Cycle, state: dict[str, Any], found: pd.DataFrame, info: dict[str, str],
+    meta: dict[str, Any], text: str,
+) -> None:  # fmt: skip
+    """Send the digest to each target that has not had it for this cycle key; exit 1 when
+    one failed (the state keeps the last completed test, so the next run sends again)."""
+    key, n_sig = meta["cycle"], int(found["significant"].sum())
+    targets = {**({"webhook " + o.webhook: "webhook"} if o.webhook else {}),
+               **({f"mail {o.mail_to} via {o.smtp}": "mail"} if o.smtp else {})}  # fmt: skip
+    sent = state.get("delivered", {}).get(key, [])
+    failed = []
+    for target, kind in targets.items():
+        if target in sent:  # delivered before a crash: not twice
+            continue
+        try:
+            if kind == "webhook":
+                body = deliver.payload(found, proj.sentences(text=True), info, meta)
+                deliver.post(o.webhook, body, key=key)
+            else:
+                subject = f"secprio watch: {n_sig} significant shift(s) in {proj.settings.name}"
+                deliver.mail(o.smtp, o.mail_to, o.mail_from, subject, text, key=key)
+        except SecprioError as exc:
+            failed.append(target)
+            console.print(f"[red]not delivered[/] {escape(str(exc))}", highlight=False)
+            continue
+        sent = [*sent, target]
+        state["delivered"] = {key: sent}
+        write_state(proj, state)
+        console.print(f"delivered: {escape(target)}", highlight=False)
+    if failed:
+        console.print("[red]the digest was not delivered to every target[/]; the next run "
+                      "tries again")  # fmt: skip
+        raise typer.Exit(1)

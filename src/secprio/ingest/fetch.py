@@ -10,11 +10,9 @@ checked again. A URL that fails is reported with its reason; the others still do
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import ipaddress
-import os
 import re
 import socket
 import ssl
@@ -29,7 +27,7 @@ import httpcore
 import httpx
 import yaml
 
-from secprio import __version__
+from secprio import __version__, files
 from secprio.errors import FetchError
 
 USER_AGENT = f"secprio/{__version__} (research document fetcher; +https://pypi.org/project/secprio)"
@@ -269,14 +267,19 @@ def _fetch_one(
                            last_modified=row.get("last_modified", ""))  # fmt: skip
         final, body, ctype, seen = got
         path = folder / (_slug(url) + SUFFIX[ctype])
-        _write(path, body)
         meta: dict[str, object] = {k: row[k] for k in META_KEYS if row.get(k)}
         if "members" in meta:
             meta["members"] = [m.strip() for m in str(meta["members"]).split(";") if m.strip()]
         meta["url"] = final  # where the text was found; the listed address is kept beside it
         if final != url:
             meta["listed_url"] = url
-        _write(path.with_suffix(".yaml"), yaml.safe_dump(meta, allow_unicode=True).encode())
+        # the sidecar first: a document on disk always has its metadata beside it (a kill
+        # between the two writes must not leave a file that is ingested without it, as its
+        # bytes would then be "unchanged" when the sidecar comes)
+        files.write_bytes(
+            path.with_suffix(".yaml"), yaml.safe_dump(meta, allow_unicode=True).encode()
+        )
+        files.write_bytes(path, body)
     except FetchError as exc:
         return Fetched(url, None, str(exc))
     except OSError as exc:  # a full disk, a folder that cannot be written
@@ -317,17 +320,6 @@ def fetch_bytes(
         return None
     _, body, ctype, seen = got
     return body, ctype, seen
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Write through a temporary file and a rename: a killed run leaves no half file."""
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
 
 
 def _download(

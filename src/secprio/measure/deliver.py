@@ -68,11 +68,14 @@ def check_webhook(url: str) -> str:
     return url
 
 
-def post(url: str, body: dict[str, Any], timeout: float = TIMEOUT) -> int:
-    """POST ``body`` as JSON; the HTTP status, or a ProjectError when it is not 2xx."""
+def post(url: str, body: dict[str, Any], timeout: float = TIMEOUT, *, key: str = "") -> int:
+    """POST ``body`` as JSON; the HTTP status, or a ProjectError when it is not 2xx. ``key``
+    (the cycle key) goes in an ``Idempotency-Key`` header: a receiver can drop the second copy
+    that a watch killed between the POST and recording it sends again."""
     data = json.dumps(body, ensure_ascii=False, default=str).encode()
-    req = urllib.request.Request(check_webhook(url), data=data, method="POST", headers={
-        "Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT})  # fmt: skip
+    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT,
+               **({"Idempotency-Key": key} if key else {})}  # fmt: skip
+    req = urllib.request.Request(check_webhook(url), data=data, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (checked)
             status = int(resp.status)
@@ -99,12 +102,16 @@ def smtp_address(value: str) -> tuple[str, int]:
 
 
 def mail(
-    server: str, to: str, sender: str, subject: str, text: str, timeout: float = TIMEOUT
-) -> None:
-    """Send ``text`` as a text/plain UTF-8 mail through the SMTP server HOST:PORT."""
+    server: str, to: str, sender: str, subject: str, text: str, timeout: float = TIMEOUT,
+    *, key: str = "",
+) -> None:  # fmt: skip
+    """Send ``text`` as a text/plain UTF-8 mail through the SMTP server HOST:PORT; with the
+    cycle ``key`` in its Message-ID, so a copy sent again after a kill is recognisably one."""
     host, port = smtp_address(server)
     msg = EmailMessage()
     msg["Subject"], msg["From"], msg["To"] = subject, sender, to
+    if key:
+        msg["Message-ID"] = f"<secprio-watch-{key}@{host}>"
     msg.set_content(text)
     try:
         with smtplib.SMTP(host, port, timeout=timeout) as smtp:
