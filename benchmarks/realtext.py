@@ -297,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shipped", action="store_true", help=shipped)
     ap.add_argument("--boot", type=int, default=1000)
     ap.add_argument("--sample", type=int, default=200, help="sentences for throughput")
-    ap.add_argument("--out", type=Path, help="write tables (CSV, JSON) and sentences.csv (ids, gold and predicted codes; no text) here")
+    ap.add_argument("--out", type=Path, help="write tables (CSV, JSON) and sentences.csv here "
+                    "(ids, gold and predicted codes; no text)")
     what = "write the figures as a pack's validation.yaml (what `auto` ranks by)"
     ap.add_argument("--record", type=Path, help=what)
     what = ("write the figures as the `fresh:` block of a validation.yaml: a held-out set the "
