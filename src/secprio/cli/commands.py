@@ -95,8 +95,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "watch": (
         "watch",
-        "Re-ingest the source folders, code what is new, and write a digest of the significant "
-        "shifts (watch/digest-DATE.md); no file when nothing is significant.",
+        "Fetch and re-ingest the sources, code what is new, and write a digest of the "
+        "significant shifts (watch/digest-DATE.md); no file when nothing is significant. "
+        "Once (--once, for cron) or on a schedule (--every 6h).",
     ),
     "user": (
         "serve",
