@@ -334,6 +334,21 @@ def claim_check(
     return claims_mod.check(items, corpus)
 
 
+def export_parquet(
+    project: ProjectLike, folder: Path | str, *, coder: str | None = None
+) -> pd.DataFrame:
+    """Write every table of the store and the sentence × category codings (of ``coder``,
+    default the project's) as Parquet files into ``folder``; one row per file written."""
+    from secprio.exchange import parquet
+
+    p = _open(project)
+    written = parquet.export(p, folder, coder=coder)
+    out = Path(folder)
+    return pd.DataFrame(
+        [{"table": k, "rows": n, "path": str(out / f"{k}.parquet")} for k, n in written.items()]
+    )
+
+
 def timeline(
     project: ProjectLike, *, file: Path | str | None = None, tolerance_days: int = 3
 ) -> pd.DataFrame:

@@ -303,17 +303,26 @@ class Project:
                 return label
         return "other"
 
-    def codings(self, coder: str | None = None, *, human: bool = True) -> pd.DataFrame:
+    def codings(
+        self,
+        coder: str | None = None,
+        *,
+        human: bool = True,
+        between: tuple[int, int] | None = None,
+    ) -> pd.DataFrame:
         """Effective codings: the coder's, with any human decision on the same cell winning.
 
         Machine codings made with another version of the codebook are left out: a changed
-        codebook means a recode (``secprio code``), never a silent mix of old and new."""
+        codebook means a recode (``secprio code``), never a silent mix of old and new.
+        ``between``: only the codings of segments with ids in this closed range (a batch)."""
         name = self.coder(coder)
         current = sa.select(t.runs.c.id).where(t.runs.c.codebook_sha256 == self.codebook.sha256)
         machine = (t.codings.c.coder == name) & (t.codings.c.source == "machine")
         machine = machine & t.codings.c.run_id.in_(current)
         people = t.codings.c.source == "human" if human else False
         q = sa.select(t.codings).where(machine | people)
+        if between is not None:
+            q = q.where(t.codings.c.segment_id.between(*between))
         df = self.store.frame(q)
         if df.empty or not human:
             return df
