@@ -1,6 +1,7 @@
 """Scale run: every stage of the CLI on generated multilingual corpora; time and peak memory.
 
     PYTHONPATH=src .venv/bin/python benchmarks/scale.py --mb 5 20 50 --baseline 67640ef
+    PYTHONPATH=src .venv/bin/python benchmarks/scale.py --mb 2 --unique --stages claims report
 
 Writes N MB of Markdown documents per size (a fixed seed; about ``--doc-kb`` each). Each
 document is written in one language (English, Turkish, Azerbaijani, Russian or Cyrillic
@@ -12,7 +13,9 @@ sentences name. For each version (this worktree's ``src`` and, with ``--baseline
 stage it prints wall time, CPU time (user + system of the process and its children: the
 ingest workers), MB of text per CPU-second, and peak RSS of the largest process of the stage
 (``ru_maxrss`` from ``wait4``). It also times ``secprio --help``, and at the end compares the
-two versions' codings and scores (they must be identical).
+two versions' codings and scores (they must be identical). With ``--unique`` no sentence
+occurs twice (each ends in a numbered clause), so text-keyed caches cannot hide a cost that
+grows with the number of distinct sentences, as they do on the repetitive default corpus.
 """
 
 from __future__ import annotations
@@ -89,13 +92,21 @@ COUNTRIES: dict[str, dict[str, str]] = {  # member code -> its name in each lang
     "UZ": {"en": "Uzbekistan", "tr": "Özbekistan", "az": "Özbəkistan", "ru": "Узбекистан",
            "kk": "Өзбекстан"},
 }  # fmt: skip
+# With --unique every sentence ends in a numbered clause, so no two sentences of the corpus are
+# the same text: caches keyed by a sentence's text (the embedding cache) then save nothing, as on
+# a real corpus. Digits are not words to the coders or to the claim check's stems.
+CLAUSE = {"en": "(point {n})", "tr": "(madde {n})", "az": "(bənd {n})", "ru": "(пункт {n})",
+          "kk": "(тармақ {n})"}  # fmt: skip
 LANG_SHARE = {"en": 0.4, "tr": 0.2, "ru": 0.2, "az": 0.1, "kk": 0.1}
 DOC_TYPES = ("declaration", "statement", "news", "analysis", "speech")
 
 
-def write_corpus(folder: Path, mb: float, *, doc_kb: int = 50, seed: int = 1) -> tuple[int, int]:
-    """Write ``mb`` MB of documents; return (bytes, documents)."""
+def write_corpus(
+    folder: Path, mb: float, *, doc_kb: int = 50, seed: int = 1, unique: bool = False
+) -> tuple[int, int]:
+    """Write ``mb`` MB of documents; return (bytes, documents). ``unique``: no sentence twice."""
     rng = random.Random(seed)
+    count = iter(range(1, 1 << 62))
     folder.mkdir(parents=True, exist_ok=True)
     target, written, i = int(mb * 1e6), 0, 0
     langs, shares = list(LANG_SHARE), list(LANG_SHARE.values())
@@ -108,6 +119,9 @@ def write_corpus(folder: Path, mb: float, *, doc_kb: int = 50, seed: int = 1) ->
                 rng.choice(SENTENCES[lang]).format(c=COUNTRIES[rng.choice(members)][lang])
                 for _ in range(rng.randint(2, 6))
             ]
+            if unique:
+                clause = CLAUSE[lang]
+                sents = [f"{s[:-1]} {clause.format(n=next(count))}{s[-1]}" for s in sents]
             paras.append(" ".join(sents))
             size += len(paras[-1].encode()) + 2
         year = 2010 + rng.randrange(15)
@@ -240,6 +254,7 @@ def main() -> None:
     ap.add_argument("--baseline", default="", help="also measure this git revision")
     ap.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates")
     ap.add_argument("--stages", nargs="*", default=[], help="only these (ingest, code always)")
+    ap.add_argument("--unique", action="store_true", help="no sentence twice (see CLAUSE)")
     args = ap.parse_args()
     work = args.workdir.resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -254,9 +269,9 @@ def main() -> None:
     sizes: dict[float, tuple[int, int]] = {}
     rows: list[dict[str, object]] = []
     for mb in args.mb:
-        corpus = work / f"corpus-{mb:g}mb"
+        corpus = work / f"corpus-{mb:g}mb{'-unique' * args.unique}"
         if not corpus.exists():
-            sizes[mb] = write_corpus(corpus, mb, doc_kb=args.doc_kb)
+            sizes[mb] = write_corpus(corpus, mb, doc_kb=args.doc_kb, unique=args.unique)
         else:
             files = list(corpus.glob("*.md"))
             sizes[mb] = (sum(f.stat().st_size for f in files), len(files))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -224,3 +225,31 @@ def test_ots_claims_reproduce_the_expected_verdicts(ots: Project, semantic: bool
     assert (unsupported["verdict"] == "not_found").all()
     misdated = got.set_index("claim").loc["tr-kz-military-agreement-2019"]
     assert misdated.date_agreement == "misdated" and "2018" in misdated.evidence_years
+
+
+def test_paragraphs_and_titles_are_stemmed_once_and_shared(harbour: Project) -> None:
+    sents = harbour.sentences(text=True)
+    corpus = claims.Corpus.build(sents, harbour.codings(), semantic=False)
+    assert len(corpus.contexts) == sents.groupby(["document_id", "paragraph"]).ngroups
+    para = sents.groupby(["document_id", "paragraph"])["text"].transform(" ".join)
+    for i, (title, text) in enumerate(zip(sents["title"], para, strict=True)):
+        assert corpus.context(i) == set(claims.stems(f"{title} {text}"))
+
+
+def test_semantic_retrieval_reranks_only_each_claims_pool(ots: Project) -> None:
+    from secprio.coders.embed import VectorCache, model_version, text_key
+
+    sents = ots.sentences(text=True)
+    assert len(sents) > claims.POOL  # else every sentence is in every pool
+    corpus = claims.Corpus.build(sents, ots.codings(), cache=claims.cache_path(ots.root))
+    items = claims.load(packs.path("ots") / "claims.yaml")
+    vectors, note = claims._semantic(items, corpus)
+    pools = [set(claims.pool(c, corpus).tolist()) for c in items]
+    for cosine, positions in zip(vectors, pools, strict=True):
+        assert cosine is not None and set(np.flatnonzero(~np.isnan(cosine))) == positions
+    assert "best 500 sentences per claim" in note
+    outside = set(range(len(sents))) - set().union(*pools)
+    keys = {text_key(sents["text"].iat[i]) for i in outside}
+    keys -= {text_key(sents["text"].iat[i]) for i in set().union(*pools)}  # same text inside
+    cache = VectorCache(claims.cache_path(ots.root), model_version("e5"))
+    assert outside and not cache.get(keys)  # the corpus outside the pools is never embedded

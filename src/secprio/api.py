@@ -298,7 +298,7 @@ def claims(
 ) -> pd.DataFrame:
     """One row per claim: verdict (supported, weak, not_found), date agreement, best passage,
     and the expected verdict when the claims file gives one."""
-    return claims_mod.check(*_claim_inputs(project, file, semantic, coder))[0]
+    return claim_check(project, file=file, semantic=semantic, coder=coder)[0]
 
 
 def claim_passages(
@@ -309,21 +309,44 @@ def claim_passages(
     coder: str | None = None,
 ) -> pd.DataFrame:
     """The retrieved passages of every claim, ranked, with their scores and dates."""
-    return claims_mod.check(*_claim_inputs(project, file, semantic, coder))[1]
+    return claim_check(project, file=file, semantic=semantic, coder=coder)[1]
 
 
-def _claim_inputs(
-    project: ProjectLike, file: Path | str | None, semantic: bool, coder: str | None
-) -> tuple[list[claims_mod.Claim], claims_mod.Corpus]:
+def claim_check(
+    project: ProjectLike,
+    *,
+    file: Path | str | None = None,
+    semantic: bool = True,
+    coder: str | None = None,
+    sentences: pd.DataFrame | None = None,
+    codings: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``claims`` and ``claim_passages`` in one pass. ``sentences`` (with text) and
+    ``codings``: the project's, when the caller has them already (the report does)."""
     p = _open(project)
     items = claims_mod.load(_context(p, "claims", file), categories=p.codebook.ids())
     corpus = claims_mod.Corpus.build(
-        p.sentences(text=True),
-        _codings(p, coder),
+        p.sentences(text=True) if sentences is None else sentences,
+        _codings(p, coder) if codings is None else codings,
         semantic=semantic,
         cache=claims_mod.cache_path(p.root),
     )
-    return items, corpus
+    return claims_mod.check(items, corpus)
+
+
+def export_parquet(
+    project: ProjectLike, folder: Path | str, *, coder: str | None = None
+) -> pd.DataFrame:
+    """Write every table of the store and the sentence × category codings (of ``coder``,
+    default the project's) as Parquet files into ``folder``; one row per file written."""
+    from secprio.exchange import parquet
+
+    p = _open(project)
+    written = parquet.export(p, folder, coder=coder)
+    out = Path(folder)
+    return pd.DataFrame(
+        [{"table": k, "rows": n, "path": str(out / f"{k}.parquet")} for k, n in written.items()]
+    )
 
 
 def timeline(

@@ -303,17 +303,30 @@ class Project:
                 return label
         return "other"
 
-    def codings(self, coder: str | None = None, *, human: bool = True) -> pd.DataFrame:
+    def codings(
+        self,
+        coder: str | None = None,
+        *,
+        human: bool = True,
+        between: tuple[int, int] | None = None,
+        evidence: bool = True,
+    ) -> pd.DataFrame:
         """Effective codings: the coder's, with any human decision on the same cell winning.
 
         Machine codings made with another version of the codebook are left out: a changed
-        codebook means a recode (``secprio code``), never a silent mix of old and new."""
+        codebook means a recode (``secprio code``), never a silent mix of old and new.
+        ``between``: only the codings of segments with ids in this closed range (a batch).
+        ``evidence=False`` leaves out the ``evidence`` JSON, which no measurement reads: over a
+        third of the frame's memory (a dict per coding)."""
         name = self.coder(coder)
         current = sa.select(t.runs.c.id).where(t.runs.c.codebook_sha256 == self.codebook.sha256)
         machine = (t.codings.c.coder == name) & (t.codings.c.source == "machine")
         machine = machine & t.codings.c.run_id.in_(current)
         people = t.codings.c.source == "human" if human else False
-        q = sa.select(t.codings).where(machine | people)
+        columns = [c for c in t.codings.c if evidence or c.name != "evidence"]
+        q = sa.select(*columns).where(machine | people)
+        if between is not None:
+            q = q.where(t.codings.c.segment_id.between(*between))
         df = self.store.frame(q)
         if df.empty or not human:
             return df
@@ -385,12 +398,16 @@ class Project:
         coder: str | None = None,
         scale: str | None = None,
         attribution: str = "issuer",
+        sentences: pd.DataFrame | None = None,
+        codings: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         """The 1–9 scores with 95% bootstrap intervals, overall or per value of ``by``
         (``attribution``: how sentences count for member states, secprio.measure.groups).
-        ``attrs["warning"]`` says when part of the corpus is not coded."""
+        ``attrs["warning"]`` says when part of the corpus is not coded. ``sentences`` and
+        ``codings``: ``self.sentences()`` and ``self.codings(coder)`` when the caller holds
+        them already (the report), so that the corpus is not in memory twice."""
         m = self.settings.measure
-        sentences = self.sentences()
+        sentences = self.sentences() if sentences is None else sentences
         if sentences.empty:
             raise MeasureError(
                 "the project has no documents to score",
@@ -404,7 +421,7 @@ class Project:
         warning = self.require_codings(coder)
         out = score_sentences(
             sentences,
-            self.codings(coder),
+            self.codings(coder) if codings is None else codings,
             self.codebook,
             scale=scale or m.scale,
             n_boot=m.bootstrap,

@@ -14,20 +14,24 @@ from secprio import files, packs
 from secprio.cli.app import (
     ProjectOption,
     app,
+    choices,
     console,
     guard,
     open_project,
     out,
     progress,
     require_file,
+    value,
 )
-from secprio.exchange import ExchangeError
+from secprio.exchange import EXPORT_FORMATS, ExchangeError
 from secprio.exchange.gold import Gold, locate, project_documents, read
 from secprio.measure.agreement import RELIABLE, TENTATIVE
 from secprio.project import Project
 
 if TYPE_CHECKING:
     from secprio.exchange.qdpx import ImportResult
+
+ExportFormat = choices("ExportFormat", EXPORT_FORMATS)
 
 
 @app.command()
@@ -169,31 +173,63 @@ def _frame_table(df: pd.DataFrame, title: str) -> Table:
 
 @app.command()
 def export(
-    target: Path = typer.Argument(..., help="A .qdpx project or a .qdc codebook to write."),
+    target: Path = typer.Argument(
+        ..., help="A .qdpx project or a .qdc codebook to write; a folder with --format parquet."
+    ),
+    format_: ExportFormat = typer.Option(  # type: ignore[valid-type]
+        None, "--format", "-f", help="What to write (default: by the target's suffix)."
+    ),
     coder: list[str] = typer.Option(
-        None, "--coder", "-c", help="Only these coders' codings (default: all)."
+        None,
+        "--coder",
+        "-c",
+        help="Only these coders' codings (default: all); parquet: whose sentence_codings.",
     ),
     project: Path = ProjectOption,
 ) -> None:
-    """Export to REFI-QDA for NVivo, MAXQDA, ATLAS.ti or QualCoder."""
+    """Export to REFI-QDA for NVivo, MAXQDA, ATLAS.ti or QualCoder, or to Parquet tables.
+
+    ``--format parquet`` writes every table of the store and the sentence × category codings
+    into the folder TARGET (docs/formats.md, 'Parquet export')."""
     from secprio.exchange.qdpx import export_codebook, export_project
 
     proj = open_project(project)
-    suffix = target.suffix.lower()
-    if suffix == ".qdc":
+    kind = value(format_) or target.suffix.lower().lstrip(".")
+    if kind == "parquet":
+        _export_parquet(proj, target, coder)
+        return
+    if kind == "qdc":
         guard(lambda: export_codebook(proj.codebook, target))
-    elif suffix == ".qdpx":
+    elif kind == "qdpx":
         guard(lambda: export_project(proj, target, coders=coder or None))
     else:
         _fail(
             ExchangeError(
-                f"cannot export to {suffix or 'no suffix'}",
+                f"cannot export to {target.suffix or 'no suffix'}",
                 path=target,
-                hint="name the file .qdpx or .qdc",
+                hint="name the file .qdpx or .qdc, or write Parquet into a folder: "
+                "--format parquet",
                 code="E352",
             )
         )
     console.print(f"wrote {target}")
+
+
+def _export_parquet(proj: Project, target: Path, coder: list[str] | None) -> None:
+    from secprio.api import export_parquet
+
+    if coder and len(coder) > 1:
+        _fail(
+            ExchangeError(
+                "the Parquet export takes one --coder (whose codings sentence_codings holds)",
+                path=target,
+                hint="give --coder once, or leave it out for the project's coder",
+                code="E357",
+            )
+        )
+    files_ = guard(lambda: export_parquet(proj, target, coder=coder[0] if coder else None))
+    rows = ", ".join(f"{r.table} {r.rows:,}" for r in files_.itertuples(index=False))
+    console.print(f"wrote {len(files_)} Parquet files to {target} ({rows} rows)")
 
 
 def _fail(exc: ExchangeError) -> NoReturn:

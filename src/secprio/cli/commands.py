@@ -79,7 +79,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "export": (
         "coding",
-        "Export to REFI-QDA for NVivo, MAXQDA, ATLAS.ti or QualCoder.",
+        "Export to REFI-QDA for NVivo, MAXQDA, ATLAS.ti or QualCoder, or to Parquet tables.",
     ),
     "import-gold": (
         "coding",

@@ -1,7 +1,10 @@
-"""Human coding in and out: gold sets (CSV, JSONL) and REFI-QDA projects (.qdpx, .qdc)."""
+"""Human coding in and out: gold sets (CSV, JSONL), REFI-QDA projects (.qdpx, .qdc), and the
+store's tables as Parquet files (``parquet.py``)."""
 
 from __future__ import annotations
 
 from secprio.errors import ExchangeError  # defined with the others; imported from here too
 
-__all__ = ["ExchangeError"]
+EXPORT_FORMATS = ("qdpx", "qdc", "parquet")  # `secprio export --format`
+
+__all__ = ["EXPORT_FORMATS", "ExchangeError"]

@@ -2,9 +2,10 @@
 
 Retrieval: sentences ranked by TF-IDF cosine with the claim (its text and ``query`` words;
 a small bonus for sentences coded with the claim's categories) and, when
-``secprio.coders.embed`` can run, by the cosine of sentence embeddings; the two rankings are
-merged by reciprocal rank fusion. The documents of the best ``depth`` sentences of each
-ranking are then read in full, paragraph by paragraph.
+``secprio.coders.embed`` can run, the best ``POOL`` of them re-ranked by the cosine of
+sentence embeddings; the two rankings are merged by reciprocal rank fusion. The documents of
+the best ``depth`` sentences of each ranking are then read in full, paragraph by paragraph.
+Only the pools are embedded, never the corpus: the cost of a check does not grow with it.
 
 Features the verdict reads (rules in ``verdict``; docs/analyses.md explains them):
 - *match* of a paragraph: the IDF-weighted share of the claim's terms (its query words and its
@@ -34,6 +35,7 @@ from secprio.timeline.figure import event_date
 
 VERDICTS = ("supported", "weak", "not_found")
 FULL, PARTIAL, ON_TOPIC = 0.9, 0.6, 0.25  # thresholds of the verdict rules
+POOL = 500  # sentences per claim re-ranked semantically: the best by the lexical score
 STEM = 6  # prefix stemming: survives English plurals and Turkic suffixes alike
 _STOP = """a an and are as at be been by for from has have in into is it its of on or that the
     their this to was were which with will would"""
@@ -148,15 +150,16 @@ def cache_path(root: Path) -> Path:
 
 @dataclass
 class Corpus:
-    """Sentences with their TF-IDF rows, optional embeddings and paragraph/title stems."""
+    """Sentences with their TF-IDF rows and the stems of their paragraphs and titles."""
 
     sentences: pd.DataFrame
     codings: pd.DataFrame
     vectorizer: TfidfVectorizer
     matrix: Any
-    context: list[set[str]]  # per sentence: stems of its paragraph and its document's title
-    embeddings: np.ndarray | None = None
-    note: str = ""
+    contexts: list[frozenset[str]]  # per paragraph: its stems and its document's title's
+    context_of: np.ndarray  # per sentence: the index of its paragraph in ``contexts``
+    semantic: bool = False  # re-rank each claim's pool by embeddings (when they can run)
+    cache: Path | None = None  # the embedding cache (secprio.coders.embed)
 
     @classmethod
     def build(
@@ -170,17 +173,12 @@ class Corpus:
         sents = sentences.reset_index(drop=True)
         vec = TfidfVectorizer(analyzer=stems, sublinear_tf=True)
         matrix = vec.fit_transform(sents["text"])
-        para = sents.groupby(["document_id", "paragraph"])["text"].transform(" ".join)
-        context = [set(stems(f"{t} {p}")) for t, p in zip(sents["title"], para, strict=True)]
-        emb, note = None, "lexical retrieval only (semantic retrieval not requested)"
-        if semantic:
-            emb, note = _embed(sents["text"].tolist(), cache)
-        return cls(sents, codings, vec, matrix, context, emb, note)
+        contexts, context_of = _contexts(sents)
+        return cls(sents, codings, vec, matrix, contexts, context_of, semantic, cache)
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        from secprio.coders.embed import embed
-
-        return embed(texts)
+    def context(self, i: int) -> frozenset[str]:
+        """Stems of sentence ``i``'s paragraph and of its document's title."""
+        return self.contexts[self.context_of[i]]
 
     def weights(self, terms: list[str]) -> np.ndarray:
         """IDF of each term; a term the corpus never uses weighs most."""
@@ -189,15 +187,23 @@ class Corpus:
         return np.array([idf[vocab[t]] if t in vocab else top for t in terms])
 
 
-def _embed(texts: list[str], cache: Path | None) -> tuple[np.ndarray | None, str]:
-    try:
-        from secprio.coders.embed import embed
-    except ImportError:
-        return None, "lexical retrieval only: secprio.coders.embed is not available"
-    try:
-        return embed(texts, cache=cache), "lexical and semantic retrieval"
-    except Exception as exc:  # noqa: BLE001 - a missing model must not stop the claim check
-        return None, f"lexical retrieval only: semantic retrieval unavailable ({exc})"
+def _contexts(sents: pd.DataFrame) -> tuple[list[frozenset[str]], np.ndarray]:
+    """Each paragraph's stems with its title's, stemmed once each and shared by its sentences
+    (not once per sentence: a paragraph of k sentences would cost k² words)."""
+    keys = pd.MultiIndex.from_frame(sents[["document_id", "paragraph"]].fillna(-1))
+    codes = np.asarray(pd.factorize(keys)[0], dtype=np.int64)  # in order of first sentence
+    docs, titles = sents["document_id"].to_numpy(), sents["title"].to_numpy()
+    texts = sents["text"].to_numpy()
+    order = np.argsort(codes, kind="stable")  # a paragraph's sentences stay in text order
+    groups = np.split(order, np.flatnonzero(np.diff(codes[order])) + 1) if len(order) else []
+    title_stems: dict[Any, frozenset[str]] = {}
+    contexts = []
+    for group in groups:
+        doc, title = docs[group[0]], titles[group[0]]
+        if doc not in title_stems:
+            title_stems[doc] = frozenset(stems(title if isinstance(title, str) else ""))
+        contexts.append(title_stems[doc] | frozenset(stems(" ".join(texts[group]))))
+    return contexts, codes
 
 
 # -- retrieval and features --------------------------------------------------------------------
@@ -207,7 +213,7 @@ def _ranks(score: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def _share(terms: list[str], weights: np.ndarray, found: set[str]) -> float:
+def _share(terms: list[str], weights: np.ndarray, found: set[str] | frozenset[str]) -> float:
     if not terms:
         return 0.0
     return float(np.dot([t in found for t in terms], weights) / weights.sum())
@@ -220,34 +226,76 @@ def _denies_year(text: str, year: int | None) -> bool:
     )
 
 
-def retrieve(
-    claim: Claim, corpus: Corpus, *, depth: int = 10, vector: np.ndarray | None = None
-) -> pd.DataFrame:
-    """Every sentence of the documents retrieved for a claim, with the verdict's features,
-    best first (paragraph match, then fused rank). ``vector``: the claim's embedding."""
-    sents = corpus.sentences
-    lexical = (
-        (corpus.matrix @ corpus.vectorizer.transform([f"{claim.text} {claim.query}"]).T)
-        .toarray()
-        .ravel()
-    )
+def _lexical(claim: Claim, corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
+    """Each sentence's TF-IDF cosine with the claim, and its ranking score: the cosine plus a
+    small bonus for a sentence coded with one of the claim's categories."""
+    query = corpus.vectorizer.transform([f"{claim.text} {claim.query}"])
+    lexical = (corpus.matrix @ query.T).toarray().ravel()
     cod = corpus.codings
     coded = cod[(cod["value"] == 1) & cod["category"].isin(claim.categories)]
-    rank = _ranks(lexical + 0.05 * sents["segment_id"].isin(coded["segment_id"]).to_numpy())
-    fused, pool = 1.0 / (60 + rank), rank <= depth
-    semantic = np.full(len(sents), np.nan)
-    if corpus.embeddings is not None:
-        semantic = corpus.embeddings @ (corpus.embed([claim.text])[0] if vector is None else vector)
-        fused = fused + 1.0 / (60 + _ranks(semantic))
-        pool |= _ranks(semantic) <= depth
-    docs = sents["document_id"][pool].unique()
+    bonus = corpus.sentences["segment_id"].isin(coded["segment_id"]).to_numpy()
+    return lexical, lexical + 0.05 * bonus
+
+
+def pool(claim: Claim, corpus: Corpus, *, size: int = POOL) -> np.ndarray:
+    """The positions of the claim's ``size`` best sentences by the lexical ranking score (ties
+    in corpus order): the only sentences semantic retrieval looks at."""
+    return np.argsort(-_lexical(claim, corpus)[1], kind="stable")[:size]
+
+
+def _semantic(claims: list[Claim], corpus: Corpus) -> tuple[list[np.ndarray | None], str]:
+    """Per claim, the cosine of each pooled sentence's embedding with the claim's (NaN outside
+    the pool), and what retrieval could do. Embeddings go through the cache."""
+    none: list[np.ndarray | None] = [None] * len(claims)
+    if not corpus.semantic:
+        return none, "lexical retrieval only (semantic retrieval not requested)"
+    try:
+        from secprio.coders.embed import embed
+    except ImportError:
+        return none, "lexical retrieval only: secprio.coders.embed is not available"
+    pools = [pool(c, corpus) for c in claims]
+    union = np.unique(np.concatenate(pools)) if pools else np.array([], dtype=np.int64)
+    texts = corpus.sentences["text"].to_numpy()[union].tolist()
+    try:
+        sentence_vectors = embed(texts, cache=corpus.cache)
+        claim_vectors = embed([c.text for c in claims], cache=corpus.cache)
+    except Exception as exc:  # noqa: BLE001 - a missing model must not stop the claim check
+        return none, f"lexical retrieval only: semantic retrieval unavailable ({exc})"
+    out: list[np.ndarray | None] = []
+    for positions, vector in zip(pools, claim_vectors, strict=True):
+        cosine = np.full(len(corpus.sentences), np.nan)
+        cosine[positions] = sentence_vectors[np.searchsorted(union, positions)] @ vector
+        out.append(cosine)
+    note = f"lexical and semantic retrieval (the best {POOL} sentences per claim re-ranked)"
+    return out, note
+
+
+def retrieve(
+    claim: Claim, corpus: Corpus, *, depth: int = 10, semantic: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Every sentence of the documents retrieved for a claim, with the verdict's features,
+    best first (paragraph match, then fused rank). ``semantic``: each sentence's cosine with
+    the claim's embedding, NaN for sentences not compared."""
+    sents = corpus.sentences
+    lexical, score = _lexical(claim, corpus)
+    rank = _ranks(score)
+    fused, wanted = 1.0 / (60 + rank), rank <= depth
+    if semantic is None:
+        semantic = np.full(len(sents), np.nan)
+    compared = ~np.isnan(semantic)
+    if compared.any():
+        by_meaning = np.full(len(sents), np.inf)
+        by_meaning[compared] = _ranks(semantic[compared])
+        fused = fused + np.where(compared, 1.0 / (60 + by_meaning), 0.0)
+        wanted |= by_meaning <= depth
+    docs = sents["document_id"][wanted].unique()
     terms = key_terms(claim)
     w = corpus.weights(terms)
     rows = []
     for i in np.flatnonzero(sents["document_id"].isin(docs).to_numpy()):
         s = sents.iloc[i]
         when = event_date(s.get("extra")) or (s["date"] or "")
-        sentence_match = _share(terms, w, set(stems(s["text"])))
+        context = corpus.context(int(i))
         rows.append(
             {
                 "claim": claim.id,
@@ -260,9 +308,9 @@ def retrieve(
                 "lexical": float(lexical[i]),
                 "semantic": float(semantic[i]),
                 "fused": float(fused[i]),
-                "match": _share(terms, w, corpus.context[i]),
-                "sentence_match": sentence_match,
-                "missing": " ".join(t for t in terms if t not in corpus.context[i]),
+                "match": _share(terms, w, context),
+                "sentence_match": _share(terms, w, set(stems(s["text"]))),
+                "missing": " ".join(t for t in terms if t not in context),
                 "denial": bool(DENIAL.search(s["text"])),
                 "denies_year": _denies_year(s["text"], claim.year),
                 "date_agrees": bool(claim.year and when[:4] == str(claim.year)),
@@ -337,13 +385,9 @@ def check(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Verdicts (one row per claim) and their best ``top`` passages (rows per claim)."""
     rows, passages = [], []
-    vectors = (
-        corpus.embed([c.text for c in claims])
-        if corpus.embeddings is not None
-        else [None] * len(claims)
-    )
+    vectors, note = _semantic(claims, corpus)
     for claim, vector in zip(claims, vectors, strict=True):
-        found = retrieve(claim, corpus, vector=vector)
+        found = retrieve(claim, corpus, semantic=vector)
         label, reason = verdict(found)
         agreement, years = _dates(found, claim)
         best = found.iloc[0] if not found.empty else None
@@ -362,7 +406,7 @@ def check(
                 "best_match": float(best["match"]) if best is not None else 0.0,
                 "best_passage": "" if best is None else best["text"],
                 "best_source": "" if best is None else f"{best['title']} ({best['evidence_date']})",
-                "retrieval": corpus.note,
+                "retrieval": note,
             }
         )
         passages.append(found.head(top))

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from secprio.api import with_passages
+from secprio.api import claim_check, with_passages
 from secprio.display import percent, points
 from secprio.errors import MeasureError, SecprioError
 from secprio.measure import claims as claims_mod
@@ -759,11 +759,8 @@ def claims_section(ctx: Context) -> Section | None:
     path = ctx.project.context_file("claims")
     if path is None or not path.is_file():
         return None
-    items = claims_mod.load(path, categories=ctx.project.codebook.ids())
-    corpus = claims_mod.Corpus.build(
-        ctx.sentences, ctx.codings, cache=claims_mod.cache_path(ctx.project.root)
-    )
-    results, psg = claims_mod.check(items, corpus)
+    results, psg = claim_check(ctx.project, file=path, sentences=ctx.sentences, codings=ctx.codings)
+    note = str(results["retrieval"].iat[0]) if len(results) else "no claims"
     rows = []
     for r in results.itertuples(index=False):
         mine = psg[psg["claim"] == r.claim]
@@ -789,7 +786,7 @@ def claims_section(ctx: Context) -> Section | None:
         else ""
     )
     html = (
-        STYLE + f"<p>Retrieval: {escape(corpus.note)}. Verdicts: <b>supported</b> — "
+        STYLE + f"<p>Retrieval: {escape(note)}. Verdicts: <b>supported</b> — "
         "a passage holds the claim's terms and is dated as claimed, unqualified; "
         "<b>weak</b> — the evidence is misdated, qualified by a denial, or matches only in "
         "part; <b>not found</b> — the corpus is silent or contradicts the claim (rules in "

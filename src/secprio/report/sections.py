@@ -40,15 +40,16 @@ class Context:
 
     @cached_property
     def codings(self) -> pd.DataFrame:
-        return self.project.codings()
+        """The effective codings without their ``evidence`` JSON (no section reads it)."""
+        return self.project.codings(evidence=False)
 
     @cached_property
     def scores(self) -> pd.DataFrame:
-        return self.project.scores()
+        return self.project.scores(sentences=self.sentences, codings=self.codings)
 
     @cached_property
     def scores_by_period(self) -> pd.DataFrame:
-        return self.project.scores(by="period")
+        return self.project.scores(by="period", sentences=self.sentences, codings=self.codings)
 
 
 Builder = Callable[[Context], Section | None]
