@@ -5,6 +5,7 @@ tracked claim, and document text that stays inert. Sentences written for the tes
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -78,7 +79,9 @@ def test_the_html_digest_has_the_shift_the_new_link_and_the_claims_passages(
     assert "<q>The new gas pipeline strengthens energy security.</q>" in page
     assert "<script" not in page and "<!-- secprio watch cycle " in page
     res = RUN.invoke(app, ["watch", "-p", p, "--once"])  # nothing new, nothing written
-    assert "nothing new" in res.output and len(list(md.parent.glob("digest-*"))) == 2
+    assert (
+        "nothing new" in res.output and len(list(md.parent.glob("digest-*"))) == 3
+    )  # md, html, json
 
 
 def test_untrusted_text_is_inert_in_the_html_digest() -> None:
@@ -111,3 +114,66 @@ def test_untrusted_text_is_inert_in_the_html_digest() -> None:
                     "span"}, tags  # fmt: skip
     text = digest.markdown(d)
     assert "<script>" not in text and "\\<script\\>" in text
+
+
+def test_the_report_says_what_changed_since_the_last_update(tmp_path: Path) -> None:
+    """After a cycle that alerted, the report's "since the last update" section shows that
+    digest's shift with its counts and sentences; a digest stopped before its Markdown page
+    (a crash mid-write) is not shown; a project never watched has no such section."""
+    from secprio.report import since
+    from secprio.report.sections import Context
+    from tests.test_watch import _burst
+
+    book = tmp_path / "watch.yaml"
+    book.write_text(CODEBOOK, encoding="utf-8")
+    settings = Settings(name="watch", measure=MeasureSettings(bootstrap=50, seed=1))
+    project = Project.init(tmp_path / "proj", codebook=book, settings=settings)
+    assert since.since_section(Context(project)) is None
+    src = tmp_path / "src"
+    src.mkdir()
+    _baseline(src)
+    p = str(project.root)
+    assert RUN.invoke(app, ["watch", "-p", p, "--once", "--source", str(src)]).exit_code == 0
+    planted = _burst(src)
+    res = RUN.invoke(app, ["watch", "-p", p, "--once"])
+    assert res.exit_code == 0 and "1 significant shift(s)" in res.output, res.output
+    (record,) = (project.root / "watch").glob("digest-*.json")
+
+    section = since.since_section(Context(Project.open(project.root)))
+    assert section is not None and section.title == "Since the last update"
+    table = section.tables["since_last_update"]
+    assert table[["label", "direction", "window_count", "window_sentences"]].values.tolist() == [
+        ["Energy security", "up", 24, 64]
+    ]
+    assert "24/64 (37.5%)" in section.html and record.with_suffix(".html").name in section.html
+    assert sum(s in section.html for s in set(planted)) >= 2
+    assert section.tables["watch_digests"]["shifts"].tolist() == [1]
+
+    record.with_suffix(".md").unlink()  # as if the cycle had stopped before its last page
+    assert since.since_section(Context(Project.open(project.root))) is None
+
+
+def test_a_hostile_digest_record_stays_inert_in_the_report(tmp_path: Path) -> None:
+    from secprio.report import since
+    from secprio.report.sections import Context
+
+    book = tmp_path / "watch.yaml"
+    book.write_text(CODEBOOK, encoding="utf-8")
+    project = Project.init(tmp_path / "proj", codebook=book)
+    folder = project.root / "watch"
+    folder.mkdir()
+    bad = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    record = {"at": "2026-01-01T00:00:00+00:00", "window": bad, "baseline": "b", "test": bad,
+              "fdr": 0.1, "summary": bad, "shifts": [
+                  {"frame": bad, "group": bad, "category": "x", "label": bad, "direction": bad,
+                   "window_count": "9", "window_sentences": "0", "q_value": bad,
+                   "evidence": [{"text": bad, "title": bad, "date": bad}, "not a dict"]},
+                  "not a shift"]}  # fmt: skip
+    (folder / "digest-2026-01-01.json").write_text(json.dumps(record), encoding="utf-8")
+    (folder / "digest-2026-01-01.md").write_text("done", encoding="utf-8")
+    (folder / "digest-2026-01-02.json").write_text("{not json", encoding="utf-8")
+    (folder / "digest-2026-01-02.md").write_text("done", encoding="utf-8")
+    section = since.since_section(Context(project))
+    assert section is not None
+    assert "<script" not in section.html and "<img" not in section.html
+    assert "&lt;script&gt;" in section.html

@@ -170,6 +170,8 @@ def test_watch_killed_mid_cycle_resumes_without_duplicates(tmp_path: Path) -> No
             assert _stray(proj) == []
             pages = sorted(x.stem for x in (proj / "watch").glob("digest-*.html"))
             assert pages == sorted(x.stem for x in (proj / "watch").glob("digest-*.md"))
+            records = sorted(x.stem for x in (proj / "watch").glob("digest-*.json"))
+            assert records == pages  # the report's "since the last update" reads these
             state = json.loads((proj / "watch" / "state.json").read_text(encoding="utf-8"))
             ref_state = json.loads((ref / "watch" / "state.json").read_text(encoding="utf-8"))
             assert state["key"] == ref_state["key"] and state["documents"] == ref_state["documents"]

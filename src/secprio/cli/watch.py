@@ -279,7 +279,13 @@ def cycle(root: Path, o: Cycle) -> None:
             d = digest_mod.build(found, text_sents, name=proj.settings.name, key=key,
                                  summary=summary, info=info, coder=proj.coder(), top=o.top,
                                  links=fresh, claims=claims)  # fmt: skip
-            # the page first: the Markdown file, found by its mark, says the digest is done
+            # the record (the report's "since the last update") and the page first: the
+            # Markdown file, found by its mark, says the digest is done
+            record = deliver.payload(found, text_sents, info, {
+                "project": proj.settings.name, "cycle": key, "summary": summary,
+                "coder": coded.coder, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            })  # fmt: skip
+            files.write_text(done.with_suffix(".json"), json.dumps(record, ensure_ascii=False))
             files.write_text(done.with_suffix(".html"), digest_mod.page(d))
             text = digest_mod.markdown(d)
             files.write_text(done, text)
