@@ -198,14 +198,22 @@ def examples(spans: Sequence[standoff.Span], texts: Sequence[str], truth: np.nda
 
 def cross_validated(
     name: str, project: Project, spans: Sequence[standoff.Span], truth: np.ndarray,
-    texts: Sequence[str], sents: pd.DataFrame, folds: int,
+    texts: Sequence[str], sents: pd.DataFrame, folds: int, share: float = 1.0,
 ) -> dict[int, set[str]]:  # fmt: skip
-    """Codings of the labelled pages' sentences, each page coded by a model that never saw it."""
+    """Codings of the labelled pages' sentences, each page coded by a model that never saw it.
+    ``share`` < 1 trains each fold on that share of its training pages (drawn with the fold's
+    seed): the points of a learning curve, on the same test pages."""
     groups = np.array([s.file for s in spans])
     by_id = sents.set_index("segment_id")
     out: dict[int, set[str]] = {}
     split = GroupKFold(n_splits=folds)
     for k, (tr, te) in enumerate(split.split(np.zeros(len(spans)), groups=groups), 1):
+        if share < 1:
+            pages = np.unique(groups[tr])
+            keep = np.random.default_rng(k).choice(
+                pages, size=max(1, round(share * len(pages))), replace=False
+            )
+            tr = tr[np.isin(groups[tr], keep)]
         coder = learned(name, project, examples(spans, texts, truth, tr, sents))
         test_files = set(groups[te])
         test = by_id[by_id["file"].isin(test_files)].reset_index()
@@ -296,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     shipped = "score learning coders with the pack's shipped weights (labels they never saw)"
     ap.add_argument("--shipped", action="store_true", help=shipped)
     ap.add_argument("--boot", type=int, default=1000)
+    ap.add_argument("--train-share", type=float, default=1.0,
+                    help="learning curve: train each fold on this share of its pages")  # fmt: skip
     ap.add_argument("--sample", type=int, default=200, help="sentences for throughput")
     ap.add_argument("--out", type=Path, help="write tables (CSV, JSON) and sentences.csv here "
                     "(ids, gold and predicted codes; no text)")
@@ -349,7 +359,8 @@ def run(
     for name in names:
         t0 = time.perf_counter()
         if name in LEARNED and not args.shipped:
-            found = cross_validated(name, project, spans, truth, texts, sents, args.folds)
+            found = cross_validated(name, project, spans, truth, texts, sents, args.folds,
+                                    args.train_share)  # fmt: skip
         else:
             project.code(name)
             found = codings_by_segment(project, name)
