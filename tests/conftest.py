@@ -116,3 +116,14 @@ def coded(project: Project, corpus: Path) -> Project:
     project.ingest([corpus])
     project.code()
     return project
+
+
+@pytest.fixture
+def wproject(tmp_path: Path) -> Project:
+    """An empty project on the small codebook of the watch tests (tests/test_watch.py)."""
+    from tests.test_watch import CODEBOOK
+
+    book = tmp_path / "watch.yaml"
+    book.write_text(CODEBOOK, encoding="utf-8")
+    settings = Settings(name="watch", measure=MeasureSettings(bootstrap=50, seed=1))
+    return Project.init(tmp_path / "proj", codebook=book, settings=settings)

@@ -16,7 +16,6 @@ from typer.testing import CliRunner
 
 from secprio.cli import app
 from secprio.codebook.load import load as load_codebook
-from secprio.config import MeasureSettings, Settings
 from secprio.measure import shifts
 from secprio.project import Project
 
@@ -105,14 +104,6 @@ def _burst(folder: Path, n: int = 8) -> list[str]:
         day = dt.date(2025, 7, 1) + dt.timedelta(days=3 * i)
         _doc(folder, f"new{i:02d}", day, [*energy[:2], *rest, energy[2], NEUTRAL[9]])
     return planted
-
-
-@pytest.fixture
-def wproject(tmp_path: Path) -> Project:
-    book = tmp_path / "watch.yaml"
-    book.write_text(CODEBOOK, encoding="utf-8")
-    settings = Settings(name="watch", measure=MeasureSettings(bootstrap=50, seed=1))
-    return Project.init(tmp_path / "proj", codebook=book, settings=settings)
 
 
 def _planted(project: Project, tmp_path: Path) -> set[str]:

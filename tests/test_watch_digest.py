@@ -116,7 +116,9 @@ def test_untrusted_text_is_inert_in_the_html_digest() -> None:
     assert "<script>" not in text and "\\<script\\>" in text
 
 
-def test_the_report_says_what_changed_since_the_last_update(tmp_path: Path) -> None:
+def test_the_report_says_what_changed_since_the_last_update(
+    wproject: Project, tmp_path: Path
+) -> None:
     """After a cycle that alerted, the report's "since the last update" section shows that
     digest's shift with its counts and sentences; a digest stopped before its Markdown page
     (a crash mid-write) is not shown; a project never watched has no such section."""
@@ -124,10 +126,7 @@ def test_the_report_says_what_changed_since_the_last_update(tmp_path: Path) -> N
     from secprio.report.sections import Context
     from tests.test_watch import _burst
 
-    book = tmp_path / "watch.yaml"
-    book.write_text(CODEBOOK, encoding="utf-8")
-    settings = Settings(name="watch", measure=MeasureSettings(bootstrap=50, seed=1))
-    project = Project.init(tmp_path / "proj", codebook=book, settings=settings)
+    project = wproject
     assert since.since_section(Context(project)) is None
     src = tmp_path / "src"
     src.mkdir()
@@ -153,13 +152,11 @@ def test_the_report_says_what_changed_since_the_last_update(tmp_path: Path) -> N
     assert since.since_section(Context(Project.open(project.root))) is None
 
 
-def test_a_hostile_digest_record_stays_inert_in_the_report(tmp_path: Path) -> None:
+def test_a_hostile_digest_record_stays_inert_in_the_report(wproject: Project) -> None:
     from secprio.report import since
     from secprio.report.sections import Context
 
-    book = tmp_path / "watch.yaml"
-    book.write_text(CODEBOOK, encoding="utf-8")
-    project = Project.init(tmp_path / "proj", codebook=book)
+    project = wproject
     folder = project.root / "watch"
     folder.mkdir()
     bad = "<script>alert(1)</script><img src=x onerror=alert(2)>"

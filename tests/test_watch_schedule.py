@@ -13,20 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from secprio.cli import app, schedule
-from secprio.config import MeasureSettings, Settings
+from secprio.cli import app
+from secprio.cli import schedule as schedule
 from secprio.project import Project
-from tests.test_watch import CODEBOOK, RUN, _baseline, _Site
+from tests.test_watch import RUN, _baseline, _Site
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def wproject(tmp_path: Path) -> Project:
-    book = tmp_path / "watch.yaml"
-    book.write_text(CODEBOOK, encoding="utf-8")
-    settings = Settings(name="watch", measure=MeasureSettings(bootstrap=50, seed=1))
-    return Project.init(tmp_path / "proj", codebook=book, settings=settings)
 
 
 def test_spans_of_every() -> None:

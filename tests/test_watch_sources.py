@@ -12,19 +12,10 @@ from pathlib import Path
 import pytest
 
 from secprio.cli import app
-from secprio.config import MeasureSettings, Settings
 from secprio.errors import FetchError
-from secprio.ingest import sitemaps
+from secprio.ingest import sitemaps as sitemaps
 from secprio.project import Project
-from tests.test_watch import CODEBOOK, RUN, _baseline, _burst, _Site
-
-
-@pytest.fixture
-def wproject(tmp_path: Path) -> Project:
-    book = tmp_path / "watch.yaml"
-    book.write_text(CODEBOOK, encoding="utf-8")
-    settings = Settings(name="watch", measure=MeasureSettings(bootstrap=50, seed=1))
-    return Project.init(tmp_path / "proj", codebook=book, settings=settings)
+from tests.test_watch import RUN, _baseline, _burst, _Site
 
 
 @pytest.fixture
