@@ -11,7 +11,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import typer
 from rich.markup import escape
 
@@ -268,32 +267,34 @@ def cycle(root: Path, o: Cycle) -> None:
     else:
         codings = proj.codings(o.coder or None)
         fresh, links_now = since.new_links(sents, codings, proj.codebook, state.get("links"))
-        if done := written(proj, key):  # this cycle's digest exists: a crash before the state
+        done = written(proj, key)  # this cycle's digest exists: a crash before the state
+        target = done or _target(watch_dir(proj))
+        meta = {"project": proj.settings.name, "cycle": key, "digest": str(target),
+                "html": str(target.with_suffix(".html")), "summary": summary,
+                "coder": coded.coder,
+                "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}  # fmt: skip
+        if done:
             console.print(f"{n_sig} significant shift(s): already in {done}")
             text = done.read_text(encoding="utf-8")
+            record = _record(done) or deliver.payload(found, proj.sentences(text=True), info, meta)
         else:
-            done = _target(watch_dir(proj))
+            done = target
             text_sents = proj.sentences(text=True)
             claims = since.claim_passages(proj.context_file("claims"), text_sents, codings,
                                           proj.codebook, new, top=o.top)  # fmt: skip
             d = digest_mod.build(found, text_sents, name=proj.settings.name, key=key,
                                  summary=summary, info=info, coder=proj.coder(), top=o.top,
                                  links=fresh, claims=claims)  # fmt: skip
-            # the record (the report's "since the last update") and the page first: the
-            # Markdown file, found by its mark, says the digest is done
-            record = deliver.payload(found, text_sents, info, {
-                "project": proj.settings.name, "cycle": key, "summary": summary,
-                "coder": coded.coder, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            })  # fmt: skip
+            # the record (what the webhook gets and the report's "since the last update"
+            # reads) and the page first: the Markdown file, found by its mark, says the
+            # digest is done
+            record = deliver.payload(found, text_sents, info, meta)
             files.write_text(done.with_suffix(".json"), json.dumps(record, ensure_ascii=False))
             files.write_text(done.with_suffix(".html"), digest_mod.page(d))
             text = digest_mod.markdown(d)
             files.write_text(done, text)
             console.print(f"{n_sig} significant shift(s): digest written to {done} (and .html)")
-        meta = {"project": proj.settings.name, "cycle": key, "digest": str(done),
-                "html": str(done.with_suffix(".html")), "summary": summary,
-                "coder": coded.coder}  # fmt: skip
-        _deliver(proj, o, state, found, info, meta, text)
+        _deliver(proj, o, state, n_sig, record, text)
         state["links"] = links_now  # the next digest lists the links significant since this one
     if "links" not in state:  # the first test: the links to compare the next digest with
         state["links"] = since.new_links(sents, proj.codings(o.coder or None), proj.codebook,
@@ -303,13 +304,22 @@ def cycle(root: Path, o: Cycle) -> None:
     write_state(proj, state)
 
 
+def _record(digest: Path) -> dict[str, Any] | None:
+    """The JSON record written beside a digest (None for a digest written without one)."""
+    try:
+        record = json.loads(digest.with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def _deliver(
-    proj: Project, o: Cycle, state: dict[str, Any], found: pd.DataFrame, info: dict[str, str],
-    meta: dict[str, Any], text: str,
+    proj: Project, o: Cycle, state: dict[str, Any], n_sig: int, record: dict[str, Any],
+    text: str,
 ) -> None:  # fmt: skip
     """Send the digest to each target that has not had it for this cycle key; exit 1 when
     one failed (the state keeps the last completed test, so the next run sends again)."""
-    key, n_sig = meta["cycle"], int(found["significant"].sum())
+    key = record["cycle"]
     targets = {**({"webhook " + o.webhook: "webhook"} if o.webhook else {}),
                **({f"mail {o.mail_to} via {o.smtp}": "mail"} if o.smtp else {})}  # fmt: skip
     sent = state.get("delivered", {}).get(key, [])
@@ -319,8 +329,7 @@ def _deliver(
             continue
         try:
             if kind == "webhook":
-                body = deliver.payload(found, proj.sentences(text=True), info, meta)
-                deliver.post(o.webhook, body, key=key)
+                deliver.post(o.webhook, record, key=key)
             else:
                 subject = f"secprio watch: {n_sig} significant shift(s) in {proj.settings.name}"
                 deliver.mail(o.smtp, o.mail_to, o.mail_from, subject, text, key=key)
