@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from secprio.cli import app
 from secprio.exchange import ExchangeError
 from secprio.exchange.gold import read, write
-from secprio.measure.validation import confusions, evaluate, macro_f1, matrix
+from secprio.measure.validation import confusions, evaluate, macro_f1, matrix, paired
 from secprio.project import Project
 
 CATS = ["a", "b", "c"]
@@ -61,6 +61,28 @@ def test_confusions_pair_what_the_human_missed_with_what_the_machine_added() -> 
     assert df.iloc[0].to_dict() == {"human": "a", "machine": "b", "count": 2, "example": "one"}
     assert ("(none)", "c") in set(zip(df["human"], df["machine"], strict=True))
     assert len(df) == 2
+
+
+def test_paired_comparison_ties_coders_within_noise_and_separates_a_clearly_worse_one() -> None:
+    truth, good = random_labels(2, n=400)
+    rng = np.random.default_rng(3)
+    close = truth.copy()  # errs as often as good, on other sentences: a draw
+    close[rng.random(close.shape) < 0.15] ^= True
+    bad = truth.copy()
+    bad[rng.random(bad.shape) < 0.45] ^= True  # wrong on nearly half the cells
+    pages = np.arange(400) // 5  # 80 pages of 5 sentences
+    blocks = [[0, 1], [2]]
+    df = paired(truth, {"bad": bad, "close": close, "good": good}, blocks, groups=pages,
+                n_boot=300, seed=1).set_index("coder")  # fmt: skip
+    best = df.index[0]
+    assert best in ("good", "close") and df.loc[best, "behind_best"] == 0.0
+    assert df.loc["good", "tied"] and df.loc["close", "tied"]
+    assert not df.loc["bad", "tied"] and df.loc["bad", "behind_lo"] > 0.1
+    expected = np.mean([macro_f1(truth[:, b], good[:, b]) for b in blocks])
+    assert df.loc["good", "score"] == pytest.approx(expected)
+    again = paired(truth, {"bad": bad, "close": close, "good": good}, blocks, groups=pages,
+                   n_boot=300, seed=1).set_index("coder")  # fmt: skip
+    assert df.equals(again)
 
 
 # -- gold files ----------------------------------------------------------------------------

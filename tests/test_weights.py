@@ -13,7 +13,7 @@ import pytest
 from secprio import packs
 from secprio.codebook.load import load
 from secprio.coders.base import Coding
-from secprio.coders.registry import installed, resolve, validated
+from secprio.coders.registry import choose, installed, resolve, validated
 from secprio.coders.supervised import SupervisedCoder, from_project
 from secprio.errors import CoderError
 from secprio.project import Project
@@ -83,7 +83,9 @@ def test_auto_picks_the_best_validated_installed_coder(tmp_path: Path) -> None:
     rows = validated(pack)
     assert rows and all("protocol" in r and "data" in r for r in rows)
     ranked = [str(r["coder"]) for r in rows if r.get("rank_score") is not None]
-    assert pack.coder() == resolve("auto", pack) == next(c for c in ranked if installed(c, pack))
+    usable = [r for r in rows if installed(str(r["coder"]), pack)]
+    assert pack.coder() == resolve("auto", pack) == choose(usable)
+    assert pack.coder() in ranked
     for r in rows:  # an in-sample dev figure is shown, never ranked; a held-out one is
         assert r["coder"] in ranked or r.get("ranked_by") != "held-out set"
         if r["coder"] == "dictionary" and r["coder"] in ranked:
@@ -93,6 +95,23 @@ def test_auto_picks_the_best_validated_installed_coder(tmp_path: Path) -> None:
     mine = Project.init(tmp_path / "mine", codebook=own)
     assert mine.coder() == "dictionary"  # nothing validated for a codebook of one's own
     assert mine.coder("semantic") == "semantic"
+
+
+def test_auto_takes_the_fastest_coder_the_held_out_data_cannot_tell_from_the_best() -> None:
+    rows = [  # best first, as validated() gives them
+        {"coder": "ensemble", "rank_score": 0.50, "tied_with_best": True, "sentences_per_s": 40},
+        {"coder": "supervised", "rank_score": 0.48, "tied_with_best": True,
+         "sentences_per_s": 2900},
+        {"coder": "dictionary", "rank_score": 0.47, "tied_with_best": True,
+         "sentences_per_s": 22000},
+        {"coder": "semantic", "rank_score": 0.20, "tied_with_best": False,
+         "sentences_per_s": 17},
+    ]  # fmt: skip
+    assert choose(rows) == "dictionary"
+    rows[2]["tied_with_best"] = False  # the gap to the best is larger than noise
+    assert choose(rows) == "supervised"
+    assert choose([{**r, "tied_with_best": None} for r in rows]) == "ensemble"  # no paired test
+    assert choose([{"coder": "dictionary", "rank_score": None}]) is None  # in-sample only
 
 
 def test_a_project_with_labels_keeps_the_shipped_model_as_prior(tmp_path: Path) -> None:

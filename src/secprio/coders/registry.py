@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +62,9 @@ def validated(project: Project) -> list[dict[str, object]]:
         if isinstance(held, dict):
             mean = (float(held["macro_f1_priority"]) + float(held["macro_f1_threat"])) / 2
             row["rank_score"], row["ranked_by"] = round(mean, 3), "held-out set"
+            for key in ("tied_with_best", "sentences_per_s"):
+                if key in held:
+                    row[key] = held[key]
         rows.append(row)
     return sorted(rows, key=lambda r: -float(str(r.get("rank_score") or -1)))
 
@@ -75,14 +78,29 @@ def held_out(name: str, project: Project) -> dict[str, Any] | None:
 
 
 def resolve(name: str, project: Project) -> str:
-    """``auto``: the best validated coder whose dependencies are installed, else dictionary."""
+    """``auto``: the best validated coder whose dependencies are installed, else dictionary.
+
+    Where the pack's held-out record says which coders the data cannot tell from the best
+    (``tied_with_best``: a paired bootstrap over pages, benchmarks/realtext.py), the fastest
+    of those is taken: a coder 100 times slower must earn its place by a difference larger
+    than noise."""
     if name != AUTO:
         return name
-    for row in validated(project):
-        coder = str(row["coder"])
-        if row.get("rank_score") is not None and coder in REGISTRY and installed(coder, project):
-            return coder
-    return "dictionary"
+    usable = [r for r in validated(project) if str(r["coder"]) in REGISTRY
+              and installed(str(r["coder"]), project)]  # fmt: skip
+    return choose(usable) or "dictionary"
+
+
+def choose(rows: Sequence[Mapping[str, object]]) -> str | None:
+    """The coder ``auto`` takes among validated rows (best first, as ``validated`` gives
+    them): the fastest of those tied with the best, else the best ranked; None if none is."""
+    ranked = [r for r in rows if r.get("rank_score") is not None]
+    if not ranked:
+        return None
+    tied = [r for r in ranked if r.get("tied_with_best") is True]
+    if not tied:
+        return str(ranked[0]["coder"])
+    return str(max(tied, key=lambda r: float(str(r.get("sentences_per_s") or 0)))["coder"])
 
 
 def validity(name: str, project: Project) -> str:

@@ -146,6 +146,52 @@ def _replicates(
     return drawn[:, index]
 
 
+def paired(
+    truth: np.ndarray,
+    preds: Mapping[str, np.ndarray],
+    blocks: Sequence[Sequence[int]],
+    *,
+    groups: Sequence[object] | np.ndarray | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Coders against each other on the same sentences: is the best one really better?
+
+    A coder's score is the mean over ``blocks`` (lists of category columns, e.g. priorities
+    and threats) of its macro-F1 in each block. Every coder is scored on the *same* bootstrap
+    replicates (resampling ``groups``, e.g. pages), so the interval of its difference to the
+    best coder is paired: two coders that err on the same sentences are not called different
+    by noise that moves both. ``tied`` is True when that interval includes 0 — the data cannot
+    tell the coder from the best. One row per coder, best first.
+    """
+    truth = np.asarray(truth, bool)
+    rng = np.random.default_rng(seed)
+    w = _replicates(truth.shape[0], groups, n_boot, rng)
+    point: dict[str, float] = {}
+    boot: dict[str, np.ndarray] = {}
+    for name, pred in preds.items():
+        pred = np.asarray(pred, bool)
+        _, _, f = _ratios(*counts(truth, pred))
+        _, _, bf = _ratios(*counts(truth, pred, w))
+        point[name] = float(np.mean([_macro(f[list(b)]) for b in blocks]))
+        boot[name] = np.mean([_macro(bf[:, list(b)]) for b in blocks], axis=0)
+    best = max(point, key=lambda n: point[n])
+    tail = (1 - level) / 2 * 100
+    rows = []
+    for name in sorted(point, key=lambda n: -point[n]):
+        diff = boot[best] - boot[name]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lo, hi = np.nanpercentile(diff, [tail, 100 - tail])
+        rows.append({
+            "coder": name, "score": point[name], "behind_best": point[best] - point[name],
+            "behind_lo": float(lo), "behind_hi": float(hi),
+            "tied": bool(name == best or lo <= 0.0),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def macro_f1(truth: np.ndarray, pred: np.ndarray) -> float:
     """Mean F1 over categories that occur in truth or prediction."""
     _, _, f = _ratios(*counts(np.asarray(truth, bool), np.asarray(pred, bool)))
