@@ -314,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     what = ("write the figures as the `fresh:` block of a validation.yaml: a held-out set the "
             "codebook and weights never saw (use with --shipped)")  # fmt: skip
     ap.add_argument("--record-fresh", type=Path, help=what)
+    what = ("a labels folder scored on its own: the learning coders train on every other set's "
+            "sentences (plus the codebook's examples) and code this one's pages; repeatable")
+    ap.add_argument("--test", type=Path, action="append", default=[], help=what)
     ap.add_argument("--codebook", type=Path, help="another codebook (default: the OTS pack's)")
     blocks = "the supervised coder's feature blocks, e.g. lexical,dictionary (default: its own)"
     ap.add_argument("--features", default="", help=blocks)
@@ -327,13 +330,35 @@ def main(argv: list[str] | None = None) -> int:
     names = [n.strip() for n in args.coders.split(",") if n.strip()]
     FEATURES[:] = [b.strip() for b in args.features.split(",") if b.strip()]
     os.environ.setdefault("SECPRIO_CACHE", str(Path.home() / ".cache" / "secprio"))
-    spans, manifest = load_labels([args.devgold, *args.extra], args.docs)
+    spans, manifest = load_labels([args.devgold, *args.extra, *args.test], args.docs)
+    args.test_files = {r["file"] for t in args.test for r in _manifest_rows(t)}
     files = sorted({s.file for s in spans})
     with TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         project = build_project(Path(tmp), args.docs, files, manifest, args)
         print(f"ingested {len(files)} pages in {time.perf_counter() - t0:.1f} s")
         return run(project, spans, names, args)
+
+
+def _manifest_rows(folder: Path) -> list[dict[str, str]]:
+    with (folder / "manifest.tsv").open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def held_apart(
+    name: str, project: Project, spans: Sequence[standoff.Span], truth: np.ndarray,
+    texts: Sequence[str], sents: pd.DataFrame, test_files: set[str],
+) -> dict[int, set[str]]:  # fmt: skip
+    """Codings of the test sets' pages by a model trained on every other labelled page."""
+    train = [i for i, s in enumerate(spans) if s.file not in test_files]
+    coder = learned(name, project, examples(spans, texts, truth, train, sents))
+    by_id = sents.set_index("segment_id")
+    test = by_id[by_id["file"].isin(test_files)].reset_index()
+    out: dict[int, set[str]] = {}
+    for c in coder.code(units_of(test)):
+        out.setdefault(c.unit_id, set()).add(c.category)
+    print(f"  {name}: trained on {len(train)} sentences, coded {len(test)} test sentences")
+    return out
 
 
 def run(
@@ -358,7 +383,9 @@ def run(
     )
     for name in names:
         t0 = time.perf_counter()
-        if name in LEARNED and not args.shipped:
+        if name in LEARNED and args.test_files and not args.shipped:
+            found = held_apart(name, project, spans, truth, texts, sents, args.test_files)
+        elif name in LEARNED and not args.shipped:
             found = cross_validated(name, project, spans, truth, texts, sents, args.folds,
                                     args.train_share)  # fmt: skip
         else:
@@ -366,6 +393,13 @@ def run(
             found = codings_by_segment(project, name)
         preds[name] = predictions(aligned, found, cats)
         print(f"{name}: coded in {time.perf_counter() - t0:.1f} s")
+    if args.test_files:  # score the test sets only
+        keep = np.array([s.file in args.test_files for s in spans])
+        print(f"scoring the {int(keep.sum())} sentences of the --test sets only")
+        spans = [s for s, k in zip(spans, keep, strict=True) if k]
+        texts = [t for t, k in zip(texts, keep, strict=True) if k]
+        preds = {n: p[keep] for n, p in preds.items()}
+        truth, groups, langs = truth[keep], groups[keep], langs[keep]
     report(preds, truth, cats, kinds, groups, langs, args)
     if args.out:
         write_sentences(args.out / "sentences.csv", spans, truth, preds, book.codes())
