@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -580,6 +581,7 @@ class _Receivers:
 
         self.posts: list[tuple[str, bytes]] = []
         self.keys: list[str] = []  # the Idempotency-Key of each post
+        self.on_post: Callable[[], None] | None = None  # called once a post's body is read
         self.mails: list[bytes] = []
         self.status = webhook_status
         box = self
@@ -589,6 +591,8 @@ class _Receivers:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 box.posts.append((self.headers.get("Content-Type", ""), body))
                 box.keys.append(self.headers.get("Idempotency-Key", ""))
+                if box.on_post is not None:  # e.g. kill the sender before it hears back
+                    box.on_post()
                 self.send_response(box.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
