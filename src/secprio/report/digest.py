@@ -82,7 +82,7 @@ def report_link(report: str, r: Any) -> tuple[str, str]:
     if not linkable or any(c in base for c in "<>\"' \n\\"):
         return "", ""
     anchor, own = anchors.shift_cell(r.frame, r.group, r.category, r.kind)
-    where = f"{r.label}, " + (_frame(r) if own else "all documents (no cell for this frame)")
+    where = f"{r.label}, " + (_frame(r) if own else f"all documents: none for {_frame(r)}")
     return f"{base}#{anchor}", where
 
 
