@@ -191,3 +191,70 @@ def test_anchor_ids_are_one_to_one_and_plain() -> None:
     assert anchors.cell("c", "members", "Türkiye") == "cell-members-T.fc.rkiye-c"
     assert anchors.shift_cell("language", "en", "c", "priority") == ("cell-all-c", False)
     assert anchors.shift_cell("doc_type", "news", "c", "threat") == ("cell-all-c", False)
+
+
+def test_many_urls_are_saved_changed_and_forgotten(wproject: Project) -> None:
+    """A sitemap of thousands of pages: saved in one go (in chunks under SQLite's limit of
+    parameters a statement), then only what changed; a forgotten validator is gone."""
+    store = wproject.store
+    urls = store.watch_urls()
+    for i in range(40_000):
+        urls.lastmod[f"https://example.org/p{i}"] = "2025-01-01"
+    urls.validators["https://example.org/p1"] = {"etag": '"a"'}
+    urls.save()
+    again = store.watch_urls()
+    assert len(again.lastmod) == 40_000 and again.validators == urls.validators
+    again.lastmod["https://example.org/p2"] = "2025-02-02"
+    again.validators.pop("https://example.org/p1")
+    for i in range(10_000, 40_000):
+        again.lastmod.pop(f"https://example.org/p{i}")
+    again.save()
+    third = store.watch_urls()
+    assert len(third.lastmod) == 10_000 and third.validators == {}
+    assert third.lastmod["https://example.org/p2"] == "2025-02-02"
+    assert _count(wproject, "watch_urls") == 10_000
+
+
+def test_the_watch_state_on_postgresql(tmp_path: Path) -> None:
+    """The same cycles on a PostgreSQL store: a failed delivery retried, nothing new."""
+    from secprio.config import MeasureSettings, Settings
+    from tests.test_watch import CODEBOOK
+    from tests.web_helpers import fresh_postgres
+
+    book = tmp_path / "watch.yaml"
+    book.write_text(CODEBOOK, encoding="utf-8")
+    src = tmp_path / "src"
+    src.mkdir()
+    _baseline(src)
+    box = _Receivers(webhook_status=500)
+    with fresh_postgres() as url:
+        settings = Settings(name="pg", store=url, measure=MeasureSettings(bootstrap=50, seed=1))
+        proj = Project.init(tmp_path / "pg", codebook=book, settings=settings)
+        p, hook = str(proj.root), ["--webhook", box.webhook]
+        try:
+            assert (
+                RUN.invoke(app, ["watch", "-p", p, "--once", "--source", str(src)]).exit_code == 0
+            )
+            _burst(src)
+            res = RUN.invoke(app, ["watch", "-p", p, "--once", *hook])
+            assert res.exit_code == 1 and "HTTP 500" in res.output, res.output
+            box.status = 200
+            res = RUN.invoke(app, ["watch", "-p", p, "--once", *hook])
+            assert res.exit_code == 0 and "already in" in res.output, res.output
+            res = RUN.invoke(app, ["watch", "-p", p, "--once", *hook])
+            assert "nothing new" in res.output and len(box.posts) == 2
+            store = Project.open(proj.root).store
+            with store.engine.connect() as conn:
+                cycles = conn.execute(sa.text("select status, links is null from watch_cycles "
+                                              "order by id")).all()  # fmt: skip
+                sent = conn.execute(sa.text("select status, attempts, error from "
+                                            "watch_deliveries")).all()  # fmt: skip
+            want = [("complete", False), ("failed", True), ("complete", False),
+                    ("unchanged", True)]  # fmt: skip
+            assert [tuple(c) for c in cycles] == want
+            assert [tuple(r) for r in sent] == [("sent", 2, "")]
+            assert len(store.seen_documents()) == 32 and len(store.digests()) == 1
+            store.engine.dispose()
+            proj.store.engine.dispose()
+        finally:
+            box.close()

@@ -194,7 +194,8 @@ watch_cycles = sa.Table(
     sa.Column("key", sa.String(64)),  # the cycle key, once the shift test ran
     sa.Column("coder", sa.String(64), nullable=False, default=""),
     sa.Column("steps", sa.JSON, nullable=False),  # step -> {"at": ..., counts}
-    sa.Column("links", sa.JSON),  # the significant link pairs, when this cycle set them
+    # the significant link pairs, when this cycle set them; None is SQL NULL, not JSON null
+    sa.Column("links", sa.JSON(none_as_null=True)),
     sa.Column("significant", sa.Integer),
     sa.Column("started_at", sa.DateTime, nullable=False),
     sa.Column("finished_at", sa.DateTime),
@@ -220,7 +221,7 @@ watch_digests = sa.Table(
     sa.Column("key", sa.String(64), nullable=False, unique=True),
     sa.Column("path", sa.Text, nullable=False, unique=True),  # the Markdown file
     sa.Column("status", sa.String(10), nullable=False),
-    sa.Column("record", sa.JSON),
+    sa.Column("record", sa.JSON(none_as_null=True)),
     sa.Column("significant", sa.Integer, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("written_at", sa.DateTime),

@@ -23,6 +23,8 @@ from sqlalchemy.engine import Engine
 
 from secprio.store import schema as t
 
+CHUNK = 500  # values in one IN (...): SQLite allows 32,766 parameters a statement
+
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -54,8 +56,11 @@ class Urls:
         if not changed and not gone:
             return
         with self.engine.begin() as conn:
-            if changed or gone:
-                conn.execute(t.watch_urls.delete().where(t.watch_urls.c.url.in_(changed + gone)))
+            stale = changed + gone
+            for i in range(0, len(stale), CHUNK):  # a sitemap lists up to 50,000 pages
+                conn.execute(
+                    t.watch_urls.delete().where(t.watch_urls.c.url.in_(stale[i : i + CHUNK]))
+                )
             if changed:
                 at = _now()
                 conn.execute(
