@@ -134,10 +134,12 @@ class _Ids(HTMLParser):
         super().__init__()
         self.ids: dict[str, dict[str, str | None]] = {}
         self.hrefs: list[str] = []
+        self.dup: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         if a.get("id"):
+            self.dup += [str(a["id"])] if str(a["id"]) in self.ids else []
             self.ids[str(a["id"])] = a
         if tag == "a" and a.get("class") == "report":
             self.hrefs.append(str(a["href"]))
@@ -172,6 +174,7 @@ def test_each_shift_of_the_digest_links_to_its_cell_in_the_built_report(
     assert targets == {anchors.cell("energy_security"),
                        anchors.cell("energy_security", "doc_type", "news"),
                        anchors.cell("energy_security", "members", "TR")}  # fmt: skip
+    assert report.dup == [] and sum(i.startswith("cell-") for i in report.ids) > len(targets)
     for target in targets:  # each is a cell of the category that opens its sentences
         assert target in report.ids, target
         assert report.ids[target]["data-cat"] == "energy_security"
