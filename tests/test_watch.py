@@ -7,11 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from secprio.cli import app
@@ -372,7 +374,6 @@ def test_a_cycle_interrupted_before_or_after_its_digest_resumes_once(
     p = str(wproject.root)
     assert RUN.invoke(app, ["watch", "-p", p, "--once", "--source", str(src)]).exit_code == 0
     folder = wproject.root / "watch"
-    state = (folder / "state.json").read_text(encoding="utf-8")
     # a cycle that stopped after ingest and code, before its shift test: the next run has
     # nothing to ingest or code, yet the documents are new to the test and the alert comes
     _burst(src)
@@ -383,14 +384,35 @@ def test_a_cycle_interrupted_before_or_after_its_digest_resumes_once(
     assert "1 significant shift(s): digest written" in res.output, res.output
     (digest,) = folder.glob("digest-*.md")
     assert "8 document(s) new since the last shift test" in digest.read_text(encoding="utf-8")
-    # a cycle that stopped after writing its digest, before its state: no second digest
-    (folder / "state.json").write_text(state, encoding="utf-8")
+    # a cycle that stopped after writing its digest, before it was recorded complete (the
+    # transaction that records the test and the documents it saw): no second digest
+    _uncomplete_last_cycle(wproject)
     res = RUN.invoke(app, ["watch", "-p", p, "--once"])
     assert "already in" in res.output, res.output
+    assert list(folder.glob("digest-*.md")) == [digest]
+    # a cycle that stopped after claiming its digest, before it was written: the same file
+    _uncomplete_last_cycle(wproject)
+    with Project.open(wproject.root).store.engine.begin() as conn:
+        conn.execute(sa.text("update watch_digests set status = 'writing', record = null"))
+    digest.unlink()
+    res = RUN.invoke(app, ["watch", "-p", p, "--once"])
+    assert f"digest written to {digest}" in res.output, res.output
     assert list(folder.glob("digest-*.md")) == [digest]
     res = RUN.invoke(app, ["watch", "-p", p, "--once"])
     assert "nothing new" in res.output
     assert len(wproject.documents()) == 32
+
+
+def _uncomplete_last_cycle(project: Project) -> None:
+    """Undo what the newest complete cycle's last transaction recorded, as if it had been
+    killed just before it."""
+    with Project.open(project.root).store.engine.begin() as conn:
+        last = conn.execute(
+            sa.text("select max(id) from watch_cycles where status = 'complete'")
+        ).scalar()
+        conn.execute(sa.text("delete from watch_seen where cycle_id = :c"), {"c": last})
+        conn.execute(sa.text("update watch_cycles set status = 'running' where id = :c"),
+                     {"c": last})  # fmt: skip
 
 
 def test_an_empty_source_folder_is_no_error(wproject: Project, tmp_path: Path) -> None:
@@ -558,6 +580,8 @@ class _Receivers:
         import threading
 
         self.posts: list[tuple[str, bytes]] = []
+        self.keys: list[str] = []  # the Idempotency-Key of each post
+        self.on_post: Callable[[], None] | None = None  # called once a post's body is read
         self.mails: list[bytes] = []
         self.status = webhook_status
         box = self
@@ -566,6 +590,9 @@ class _Receivers:
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 box.posts.append((self.headers.get("Content-Type", ""), body))
+                box.keys.append(self.headers.get("Idempotency-Key", ""))
+                if box.on_post is not None:  # e.g. kill the sender before it hears back
+                    box.on_post()
                 self.send_response(box.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -648,7 +675,17 @@ def test_shifts_are_posted_and_mailed_only_when_significant(
     (raw,) = box.mails
     msg = email.message_from_bytes(raw)
     assert msg["To"] == "analyst@example.org" and "1 significant shift" in msg["Subject"]
-    assert msg["Message-ID"].startswith(f"<secprio-watch-{sent['cycle']}@")
+    # one key for both: the cycle key and the store's own id; recorded with each delivery
+    (key,) = box.keys
+    assert key.startswith(sent["cycle"] + "-") and len(key) > len(sent["cycle"]) + 8
+    assert msg["Message-ID"].startswith(f"<secprio-watch-{key}@")
+    with Project.open(wproject.root).store.engine.connect() as conn:
+        rows = conn.execute(sa.text("select target, status, attempts, idempotency_key "
+                                    "from watch_deliveries order by target")).all()  # fmt: skip
+    assert [tuple(r) for r in rows] == [
+        (f"mail analyst@example.org via {box.server}", "sent", 1, key),
+        (f"webhook {box.webhook}", "sent", 1, key),
+    ]
     assert msg.get_content_type() == "text/plain"
     payload = msg.get_payload(decode=True)
     assert isinstance(payload, bytes)

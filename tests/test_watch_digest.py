@@ -5,11 +5,11 @@ tracked claim, and document text that stays inert. Sentences written for the tes
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from pathlib import Path
 
 import pandas as pd
+import sqlalchemy as sa
 
 from secprio.cli import app
 from secprio.config import MeasureSettings, Settings
@@ -49,6 +49,10 @@ def test_the_html_digest_has_the_shift_the_new_link_and_the_claims_passages(
     p = str(proj.root)
     res = RUN.invoke(app, ["watch", "-p", p, "--once", "--source", str(src)])
     assert res.exit_code == 0 and "no significant shift" in res.output, res.output
+    # a quiet cycle between (it sets no links): the digest compares with the first test's
+    _doc(src, "quiet", dt.date(2025, 6, 1), NEUTRAL[:6])
+    res = RUN.invoke(app, ["watch", "-p", p, "--once"])
+    assert "added 1," in res.output and "no significant shift" in res.output, res.output
     for i in range(8):  # the burst: energy security, and supply cuts in the same paragraph
         day = dt.date(2025, 7, 1) + dt.timedelta(days=3 * i)
         said = [
@@ -74,7 +78,9 @@ def test_the_html_digest_has_the_shift_the_new_link_and_the_claims_passages(
     assert (
         '<meta http-equiv="Content-Security-Policy" content="default-src &#x27;none&#x27;;' in page
     )
-    assert "<td>all documents</td><td>Energy security</td>" in page
+    report = (proj.root / "report" / "report.html").resolve().as_uri()
+    assert (f'<td>all documents</td><td><a class="report" href="{report}#cell-all-'
+            'energy_security">Energy security</a></td>') in page  # fmt: skip
     assert "<li>Gas supply cuts → Energy security: 8 units with both" in page
     assert "<q>The new gas pipeline strengthens energy security.</q>" in page
     assert "<script" not in page and "<!-- secprio watch cycle " in page
@@ -148,7 +154,9 @@ def test_the_report_says_what_changed_since_the_last_update(
     assert sum(s in section.html for s in set(planted)) >= 2
     assert section.tables["watch_digests"]["shifts"].tolist() == [1]
 
-    record.with_suffix(".md").unlink()  # as if the cycle had stopped before its last page
+    # as if the cycle had stopped after claiming the digest, before its record was kept
+    with Project.open(project.root).store.engine.begin() as conn:
+        conn.execute(sa.text("update watch_digests set status = 'writing'"))
     assert since.since_section(Context(Project.open(project.root))) is None
 
 
@@ -166,10 +174,9 @@ def test_a_hostile_digest_record_stays_inert_in_the_report(wproject: Project) ->
                    "window_count": "9", "window_sentences": "0", "q_value": bad,
                    "evidence": [{"text": bad, "title": bad, "date": bad}, "not a dict"]},
                   "not a shift"]}  # fmt: skip
-    (folder / "digest-2026-01-01.json").write_text(json.dumps(record), encoding="utf-8")
-    (folder / "digest-2026-01-01.md").write_text("done", encoding="utf-8")
-    (folder / "digest-2026-01-02.json").write_text("{not json", encoding="utf-8")
-    (folder / "digest-2026-01-02.md").write_text("done", encoding="utf-8")
+    project.store.add_digest_record("k1", str(folder / "digest-2026-01-01.md"), record)
+    project.store.add_digest_record("k2", str(folder / "digest-2026-01-02.md"),
+                                    {"shifts": "not a list"})  # fmt: skip
     section = since.since_section(Context(project))
     assert section is not None
     assert "<script" not in section.html and "<img" not in section.html

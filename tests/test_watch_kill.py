@@ -50,7 +50,7 @@ def _run(cmd: list[str]) -> tuple[float, str]:
     start = time.monotonic()
     done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    return time.monotonic() - start, done.stdout
+    return time.monotonic() - start, done.stdout + done.stderr  # the console is stderr
 
 
 # what the cycle says as it starts a stage
@@ -109,12 +109,51 @@ def _rows(project: Path) -> dict[str, list[tuple]]:
     return {"documents": docs, "codings": cods, "duplicated": [tuple(dups)]}
 
 
+def _watch(project: Path) -> dict[str, object]:
+    """The watch state in the store: the keys of the completed cycles in order, the documents
+    their tests saw, the digests (file names, status) and deliveries (target, status), and
+    what is duplicated or left unfinished."""
+    con = sqlite3.connect(project / "secprio.db")
+    try:
+        q = {
+            "complete": "select key from watch_cycles where status = 'complete' order by id",
+            "seen": "select document_id from watch_seen order by 1",
+            "digests": "select key, replace(path, ?, ''), status, significant, "
+            "json_array_length(json_extract(record, '$.shifts')) from watch_digests order by 1",
+            "deliveries": "select g.key, replace(d.target, ?, ''), d.status from "
+            "watch_deliveries d join watch_digests g on g.id = d.digest_id order by 1, 2",
+        }
+        root = (str(project) + os.sep,)
+        out: dict[str, object] = {
+            k: con.execute(v, root * v.count("?")).fetchall() for k, v in q.items()
+        }
+        out["duplicated"] = [
+            k for k, v in {
+                "complete": "select key from watch_cycles where status = 'complete' "
+                "group by 1 having count(*) > 1",
+                "digests": "select key from watch_digests group by 1 having count(*) > 1",
+                "deliveries": "select digest_id, target from watch_deliveries group by 1, 2 "
+                "having count(*) > 1",
+            }.items() if con.execute(v).fetchall()
+        ]  # fmt: skip
+        attempts = con.execute(
+            "select g.key, d.idempotency_key, d.attempts from watch_deliveries d "
+            "join watch_digests g on g.id = d.digest_id where d.target like 'webhook %'"
+        ).fetchall()
+        running = con.execute("select count(*) from watch_cycles where status = 'running'")
+        return {**out, "_attempts": attempts, "_running": running.fetchone()[0]}
+    finally:
+        con.close()
+
+
 def _digests(project: Path) -> list[str]:
     """Each digest without its first line (the time it was written) and the cycle's summary
-    (what this run added: a resumed cycle added less); paths relative to the project."""
+    (what this run added: a resumed cycle added less); paths and links relative to the
+    project."""
     out = []
     for path in sorted((project / "watch").glob("digest-*.md")):
         text = path.read_text(encoding="utf-8").replace(_md(str(project)), "PROJECT")
+        text = text.replace(project.resolve().as_uri(), "PROJECT")  # the links to the report
         lines = text.split("\n")[1:]
         out.append("\n".join(x for x in lines if not x.startswith("- this cycle:")))
     return out
@@ -136,6 +175,12 @@ def _posts(box: _Receivers) -> Counter[tuple[str, str]]:
     return Counter((b["project"], b["cycle"]) for b in (json.loads(x) for _, x in box.posts))
 
 
+def _keys(box: _Receivers) -> list[tuple[tuple[str, str], str]]:
+    """(project, cycle) and the Idempotency-Key of each post."""
+    bodies = [json.loads(x) for _, x in box.posts]
+    return [((b["project"], b["cycle"]), k) for b, k in zip(bodies, box.keys, strict=True)]
+
+
 def test_watch_killed_mid_cycle_resumes_without_duplicates(tmp_path: Path) -> None:
     site_dir = tmp_path / "site"
     site_dir.mkdir()
@@ -153,6 +198,7 @@ def test_watch_killed_mid_cycle_resumes_without_duplicates(tmp_path: Path) -> No
             site.names = [*site.names, *names]
             _run(_command(ref, feed, box.webhook))
         landed = []
+        attempts: dict[str, list[tuple[str, str, int]]] = {}
         for seed, points in PLAN.items():
             rng = random.Random(seed)
             proj = _init(tmp_path / f"trial{seed}", f"trial{seed}", book)
@@ -172,9 +218,16 @@ def test_watch_killed_mid_cycle_resumes_without_duplicates(tmp_path: Path) -> No
             assert pages == sorted(x.stem for x in (proj / "watch").glob("digest-*.md"))
             records = sorted(x.stem for x in (proj / "watch").glob("digest-*.json"))
             assert records == pages  # the report's "since the last update" reads these
-            state = json.loads((proj / "watch" / "state.json").read_text(encoding="utf-8"))
-            ref_state = json.loads((ref / "watch" / "state.json").read_text(encoding="utf-8"))
-            assert state["key"] == ref_state["key"] and state["documents"] == ref_state["documents"]
+            # the watch state in the store: the same completed tests (each once), documents
+            # seen, digest and deliveries as the uninterrupted run; nothing duplicated, every
+            # digest written and every delivery sent
+            got_w, want_w = _watch(proj), _watch(ref)
+            assert {k: v for k, v in got_w.items() if not k.startswith("_")} == {
+                k: v for k, v in want_w.items() if not k.startswith("_")
+            }, (seed, landed)
+            assert int(str(got_w["_running"])) <= len(DAYS)  # a killed cycle stays running
+            attempts[f"trial{seed}"] = list(got_w["_attempts"])  # type: ignore[call-overload]
+        attempts["reference"] = list(_watch(ref)["_attempts"])  # type: ignore[call-overload]
     finally:
         site.server.shutdown()
         site.server.server_close()
@@ -182,9 +235,74 @@ def test_watch_killed_mid_cycle_resumes_without_duplicates(tmp_path: Path) -> No
     ref_rows = _rows(ref)
     assert ref_rows["duplicated"] == [()] and len(ref_rows["documents"]) == 32
     assert len(_digests(ref)) == 1  # the burst, on day 2
+    ref_watch = _watch(ref)
+    assert len(ref_watch["complete"]) == 2 and ref_watch["duplicated"] == []  # type: ignore[arg-type]
+    assert [r[2] for r in ref_watch["digests"]] == ["written"]  # type: ignore[attr-defined]
+    # one alert per project and cycle; a second copy only where the store recorded a second
+    # attempt (a kill between the POST and its record), and then with the same key
     posts = _posts(box)
-    assert posts == Counter({k: 1 for k in posts}), posts  # one alert per project and cycle
     assert {p for p, _ in posts} == {"reference", *(f"trial{s}" for s in PLAN)}
+    for project, rows in attempts.items():
+        for cycle, key, tries in rows:
+            assert 1 <= posts[(project, cycle)] <= tries, (project, posts, rows)
+            assert {k for (p, _), k in _keys(box) if p == project} == {key}
+    assert len({k for _, k in _keys(box)}) == len(attempts)  # a key of its own per project
     print("kills (day, point, landed in):", landed)
     # every stage of a cycle was interrupted at least once, on some day
     assert {where for _, _, where in landed} >= set(DELAY), landed
+
+
+def test_a_kill_between_the_post_and_its_record_sends_one_copy_with_the_same_key(
+    tmp_path: Path,
+) -> None:
+    """The one duplicate the design allows (docs/watch.md, Delivery): the receiver has the
+    POST, the watch is killed before it hears back and records it; the rerun sends it once
+    more with the same Idempotency-Key and records the second attempt; a third run sends
+    nothing."""
+    site_dir = tmp_path / "site"
+    site_dir.mkdir()
+    _baseline(site_dir)
+    _burst(site_dir)
+    book = tmp_path / "watch.yaml"
+    book.write_text(CODEBOOK, encoding="utf-8")
+    site, box = _Site(site_dir), _Receivers()
+    site.server.handle_error = lambda *args: None  # type: ignore[method-assign]
+    box.http.handle_error = lambda *args: None  # type: ignore[method-assign]
+    proj = _init(tmp_path / "proj", "proj", book)
+    cmd = _command(proj, site.url + "/feed.xml", box.webhook)
+    try:
+        site.names = list(DAYS[0])
+        _run(cmd)
+        site.names = [*DAYS[0], *DAYS[1]]
+        with (tmp_path / "log").open("w") as out:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=out, env=_env(),
+                                    start_new_session=True)  # fmt: skip
+            box.on_post = lambda: os.killpg(proc.pid, signal.SIGKILL)
+            assert proc.wait(timeout=300) == -signal.SIGKILL
+        box.on_post = None
+        assert len(box.posts) == 1
+        con = sqlite3.connect(proj / "secprio.db")
+        try:
+            (row,) = con.execute("select status, attempts from watch_deliveries").fetchall()
+            assert row == ("sending", 1)  # committed before the POST, not after
+        finally:
+            con.close()
+        _, said = _run(cmd)
+        assert "sending again to webhook" in said and "already in" in said, said
+        _, said = _run(cmd)
+        assert "nothing new" in said, said
+    finally:
+        site.server.shutdown()
+        site.server.server_close()
+        box.close()
+    assert len(box.posts) == 2 and box.posts[0][1] == box.posts[1][1]  # the same record
+    assert box.keys[0] == box.keys[1] != ""
+    con = sqlite3.connect(proj / "secprio.db")
+    try:
+        rows = con.execute("select status, attempts, idempotency_key from watch_deliveries")
+        assert rows.fetchall() == [("sent", 2, box.keys[0])]
+        cycles = con.execute("select status from watch_cycles order by id").fetchall()
+    finally:
+        con.close()
+    # day 1; day 2 killed (its record stays running); its rerun; the run with nothing new
+    assert [c for (c,) in cycles] == ["complete", "running", "complete", "unchanged"]

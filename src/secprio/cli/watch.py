@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -59,7 +60,9 @@ def sources(proj: Project, given: list[str]) -> list[str]:
     )
 
 
-STATE = "state.json"  # the documents, codebook and coder of the last completed shift test
+STATE = "state.json"  # where older versions kept the watch state: imported once, then
+IMPORTED = "state.json.imported"  # left under this name as a backup
+MARK = re.compile(r"<!-- secprio watch cycle (\S+) -->")
 
 
 def cycle_key(proj: Project, documents: list[int], coder: str) -> str:
@@ -68,36 +71,42 @@ def cycle_key(proj: Project, documents: list[int], coder: str) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def read_state(proj: Project) -> dict[str, Any]:
+def import_state(proj: Project) -> bool:
+    """Move an older project's ``watch/state.json`` into the store, once (store/watch.py): its
+    validators and lastmods, its last completed test (key, documents, links), the digests
+    written so far (found by their mark) and the deliveries it recorded; then rename the file
+    to ``state.json.imported``. A kill between the import and the rename is safe: the store
+    says the file was imported, so the next run only renames it. True when a file was found."""
     path = watch_dir(proj) / STATE
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # none yet, or unreadable: the next test rebuilds it
-        return {}
-    return state if isinstance(state, dict) else {}
-
-
-def write_state(proj: Project, state: dict[str, Any]) -> None:
-    files.write_text(watch_dir(proj) / STATE, json.dumps(state, indent=1) + "\n")
-
-
-def written(proj: Project, key: str) -> Path | None:
-    """The digest already written for this cycle, if any."""
-    mark = digest_mod.MARK.format(key)
-    for path in sorted(watch_dir(proj).glob("digest-*.md")):
-        if mark in path.read_text(encoding="utf-8", errors="replace"):
-            return path
-    return None
+    if not path.is_file():
+        return False
+    store = proj.store
+    if not store.imported_state():
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # unreadable: the next test rebuilds what it held
+            state = {}
+        digests: dict[str, tuple[str, dict[str, Any] | None]] = {}
+        for md in sorted(watch_dir(proj).glob("digest-*.md")):
+            found = MARK.search(md.read_text(encoding="utf-8", errors="replace"))
+            if found:
+                digests.setdefault(found.group(1), (str(md), _record(md)))
+        store.import_state(state if isinstance(state, dict) else {}, digests, source=str(path))
+    path.replace(path.with_name(IMPORTED))
+    console.print(f"the watch state of {path} is now in the store (the file is kept as "
+                  f"{IMPORTED})")  # fmt: skip
+    return True
 
 
 def _say(text: str, warn: bool) -> None:
     console.print(escape(text), style="yellow" if warn else None, highlight=False)
 
 
-def _target(folder: Path) -> Path:
+def _target(folder: Path, claimed: set[str]) -> Path:
+    """A name for a new digest that no file and no other digest in the store has."""
     day = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
     path, n = folder / f"digest-{day}.md", 2
-    while path.exists():
+    while path.exists() or str(path) in claimed:
         path, n = folder / f"digest-{day}-{n}.md", n + 1
     return path
 
@@ -144,6 +153,12 @@ def watch(
     smtp: str = typer.Option("", help="Mail the digest through this SMTP server (HOST:PORT)."),
     mail_to: str = typer.Option("", help="The address the digest is mailed to (with --smtp)."),
     mail_from: str = typer.Option("secprio@localhost", help="The sender of the mail."),
+    report: str = typer.Option(
+        "",
+        "--report",
+        help="Where the report is (report.html, its folder, or an http(s) URL), for the "
+        "digest's links to each shift's cell (default: PROJECT/report/report.html).",
+    ),
     project: Path = ProjectOption,
 ) -> None:
     """Fetch and re-ingest the sources, code what is new, and write a digest of the
@@ -177,7 +192,8 @@ def watch(
                  min_documents=min_documents, min_sentences=min_sentences, top=top,
                  coder=coder, policy=fetch_mod.Policy(interval=interval,
                                                       allow_private=allow_private),
-                 webhook=webhook, smtp=smtp, mail_to=mail_to, mail_from=mail_from)  # fmt: skip
+                 webhook=webhook, smtp=smtp, mail_to=mail_to, mail_from=mail_from,
+                 report=report)  # fmt: skip
     what = "watch --once" if once else f"watch --every {every}"
     with contextlib.ExitStack() as stack:
         guard(lambda: stack.enter_context(schedule.lock(watch_dir(proj) / LOCK, what)))
@@ -219,34 +235,62 @@ class Cycle:
     smtp: str
     mail_to: str
     mail_from: str
+    report: str = ""
 
 
 def cycle(root: Path, o: Cycle) -> None:
     """One cycle: fetch, ingest, code, test; the digest and its delivery when a shift is
-    significant. The project is opened again, so a cycle sees an edited codebook."""
+    significant. The project is opened again, so a cycle sees an edited codebook. The cycle
+    and each of its steps are recorded in the store (store/watch.py); a cycle that raised is
+    recorded as failed, one that was killed stays ``running``, and the next one resumes it."""
     proj = open_project(root)
     given = guard(lambda: sources(proj, []))
+    guard(lambda: import_state(proj))
+    store = proj.store
+    cycle_id = store.start_cycle()
+    try:
+        _cycle(proj, o, given, cycle_id)
+    except BaseException as exc:
+        if not (isinstance(exc, typer.Exit) and not exc.exit_code):
+            with contextlib.suppress(Exception):  # the cause is reported, not this record
+                store.end_cycle(cycle_id, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
+        raise
+
+
+def _cycle(proj: Project, o: Cycle, given: list[str], cycle_id: int) -> None:
+    store = proj.store
     folders: list[Path] = [Path(s) for s in given if watched.kind(s) == "folder"]
-    state = read_state(proj)
-    remote = watched.Remote(watch_dir(proj) / "feeds", o.policy, state, say=_say,
-                            save=lambda: write_state(proj, state))  # fmt: skip
-    folders += remote.read([s for s in given if watched.kind(s) != "folder"])
+    remote_sources = [s for s in given if watched.kind(s) != "folder"]
+    urls = store.watch_urls()
+    # the validators are saved (urls.save) whenever the files they describe are on disk
+    remote = watched.Remote(watch_dir(proj) / "feeds", o.policy,
+                            {"validators": urls.validators, "lastmod": urls.lastmod},
+                            say=_say, save=urls.save)  # fmt: skip
+    folders += remote.read(remote_sources)
+    store.cycle_step(cycle_id, "fetched", sources=len(remote_sources),
+                     urls=len(urls.validators))  # fmt: skip
     result = guard(lambda: proj.ingest(folders))
     _print_ingest(result)
+    store.cycle_step(cycle_id, "ingested", added=len(result.added),
+                     versions=len(result.versions), skipped=len(result.skipped))  # fmt: skip
     coded = guard(lambda: proj.code(o.coder or None))
     console.print(f"coded {coded.documents} document(s) with {coded.coder}")
+    store.cycle_step(cycle_id, "coded", documents=coded.documents, coder=coded.coder)
     active = sorted(int(d) for d in proj.documents()["document_id"])
     if not active:
         console.print("no documents yet: no shift test")
+        store.end_cycle(cycle_id, "quiet", reason="no documents")
         return
     key = cycle_key(proj, active, coded.coder)
-    if state.get("key") == key:
+    last = store.last_cycle()
+    if last is not None and last.key == key:
         console.print("nothing new since the last shift test: no test, no digest")
+        store.end_cycle(cycle_id, "unchanged", key=key)
         return
     sents = proj.sentences()
-    # new: every active document the last completed test did not see (after a crash between
-    # coding and the digest, the documents of the interrupted cycle are still new)
-    new = sorted(set(active) - {int(d) for d in state.get("documents", [])})
+    # new: every active document no completed test saw (after a crash between coding and
+    # the digest, the documents of the interrupted cycle are still new)
+    new = sorted(set(active) - store.seen_documents())
     if o.window == "new":
         win, base, info = shifts_mod.cycle_windows(sents, new)
     else:
@@ -259,49 +303,73 @@ def cycle(root: Path, o: Cycle) -> None:
         )
     )  # fmt: skip
     n_sig = int(found["significant"].sum())
+    store.cycle_step(cycle_id, "scored", key=key, significant=n_sig, new=len(new),
+                     window=info["window"], baseline=info["baseline"])  # fmt: skip
     summary = (f"added {len(result.added)}, new versions {len(result.versions)}, "
                f"coded {coded.documents}; {len(new)} document(s) new since the last shift "
                "test")  # fmt: skip
+    links: list[str] | None = None
     if not n_sig:
         console.print(f"no significant shift ({info['window']} against {info['baseline']})")
     else:
         codings = proj.codings(o.coder or None)
-        fresh, links_now = since.new_links(sents, codings, proj.codebook, state.get("links"))
-        done = written(proj, key)  # this cycle's digest exists: a crash before the state
-        target = done or _target(watch_dir(proj))
-        meta = {"project": proj.settings.name, "cycle": key, "digest": str(target),
-                "html": str(target.with_suffix(".html")), "summary": summary,
-                "coder": coded.coder,
-                "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}  # fmt: skip
-        if done:
-            console.print(f"{n_sig} significant shift(s): already in {done}")
-            text = done.read_text(encoding="utf-8")
-            record = _record(done) or deliver.payload(found, proj.sentences(text=True), info, meta)
+        fresh, links = since.new_links(sents, codings, proj.codebook,
+                                       last.links if last else None)  # fmt: skip
+        d = store.digest(key)
+        if d is not None and d.status == "written" and Path(d.path).is_file():
+            console.print(f"{n_sig} significant shift(s): already in {d.path}")
+            text = Path(d.path).read_text(encoding="utf-8")
+            record = d.record or deliver.payload(
+                found,
+                proj.sentences(text=True),
+                info,
+                _meta(proj, d.path, key, summary, coded.coder),
+            )
         else:
-            done = target
+            # claimed before any file is written: a rerun after a kill writes the same
+            # files again (each write replaces the whole file) instead of a second digest
+            d = store.claim_digest(key, str(_target(watch_dir(proj), store.claimed_paths())), n_sig)
+            path = Path(d.path)
             text_sents = proj.sentences(text=True)
             claims = since.claim_passages(proj.context_file("claims"), text_sents, codings,
                                           proj.codebook, new, top=o.top)  # fmt: skip
-            d = digest_mod.build(found, text_sents, name=proj.settings.name, key=key,
-                                 summary=summary, info=info, coder=proj.coder(), top=o.top,
-                                 links=fresh, claims=claims)  # fmt: skip
-            # the record (what the webhook gets and the report's "since the last update"
-            # reads) and the page first: the Markdown file, found by its mark, says the
-            # digest is done
-            record = deliver.payload(found, text_sents, info, meta)
-            files.write_text(done.with_suffix(".json"), json.dumps(record, ensure_ascii=False))
-            files.write_text(done.with_suffix(".html"), digest_mod.page(d))
-            text = digest_mod.markdown(d)
-            files.write_text(done, text)
-            console.print(f"{n_sig} significant shift(s): digest written to {done} (and .html)")
-        _deliver(proj, o, state, n_sig, record, text)
-        state["links"] = links_now  # the next digest lists the links significant since this one
-    if "links" not in state:  # the first test: the links to compare the next digest with
-        state["links"] = since.new_links(sents, proj.codings(o.coder or None), proj.codebook,
-                                         None)[1]  # fmt: skip
-    state.update({"key": key, "documents": active, "coder": coded.coder,
-                  "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})  # fmt: skip
-    write_state(proj, state)
+            at = report_location(proj, o.report, path)
+            dg = digest_mod.build(found, text_sents, name=proj.settings.name, key=key,
+                                  summary=summary, info=info, coder=proj.coder(), top=o.top,
+                                  links=fresh, claims=claims, report=at)  # fmt: skip
+            record = deliver.payload(found, text_sents, info,
+                                     _meta(proj, d.path, key, summary, coded.coder),
+                                     report=at)  # fmt: skip
+            files.write_text(path.with_suffix(".json"), json.dumps(record, ensure_ascii=False))
+            files.write_text(path.with_suffix(".html"), digest_mod.page(dg))
+            text = digest_mod.markdown(dg)
+            files.write_text(path, text)
+            store.digest_written(d.id, record, cycle_id)  # the digest is done
+            console.print(f"{n_sig} significant shift(s): digest written to {path} (and .html)")
+        _deliver(proj, o, cycle_id, d.id, n_sig, record, text)
+    if last is None or last.links is None:  # the first test: the links to compare the next
+        links = links if links is not None else since.new_links(  # digest with
+            sents, proj.codings(o.coder or None), proj.codebook, None)[1]  # fmt: skip
+    store.complete_cycle(cycle_id, key=key, coder=coded.coder, documents=active, links=links,
+                         significant=n_sig)  # fmt: skip
+
+
+def _meta(proj: Project, path: str, key: str, summary: str, coder: str) -> dict[str, Any]:
+    return {"project": proj.settings.name, "cycle": key, "digest": path,
+            "html": str(Path(path).with_suffix(".html")), "summary": summary, "coder": coder,
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}  # fmt: skip
+
+
+def report_location(proj: Project, given: str, digest: Path) -> str:
+    """Where the digest's links into the report point: ``given`` (an http(s) URL, or a path
+    to report.html or its folder), by default the project's ``report/report.html``; a path
+    becomes a file:// URL, so it works from the digest, a mail and the webhook alike."""
+    if given.lower().startswith(("http://", "https://")):
+        return given
+    path = Path(given) if given else proj.root / "report" / "report.html"
+    if path.suffix.lower() not in (".html", ".htm"):
+        path = path / "report.html"
+    return path.resolve().as_uri()
 
 
 def _record(digest: Path) -> dict[str, Any] | None:
@@ -314,33 +382,40 @@ def _record(digest: Path) -> dict[str, Any] | None:
 
 
 def _deliver(
-    proj: Project, o: Cycle, state: dict[str, Any], n_sig: int, record: dict[str, Any],
-    text: str,
+    proj: Project, o: Cycle, cycle_id: int, digest_id: int, n_sig: int,
+    record: dict[str, Any], text: str,
 ) -> None:  # fmt: skip
-    """Send the digest to each target that has not had it for this cycle key; exit 1 when
-    one failed (the state keeps the last completed test, so the next run sends again)."""
-    key = record["cycle"]
+    """Send the digest to each target that has not had it; exit 1 when one failed (the
+    cycle is not complete, so the next run sends again). Each attempt is committed as
+    ``sending`` before the send and as ``sent`` after it: a kill in between sends that one
+    again on the next run, with the same Idempotency-Key (docs/watch.md, Delivery)."""
+    store = proj.store
+    ident = store.delivery_key(record["cycle"])
     targets = {**({"webhook " + o.webhook: "webhook"} if o.webhook else {}),
                **({f"mail {o.mail_to} via {o.smtp}": "mail"} if o.smtp else {})}  # fmt: skip
-    sent = state.get("delivered", {}).get(key, [])
-    failed = []
+    failed, sent = [], []
     for target, kind in targets.items():
-        if target in sent:  # delivered before a crash: not twice
+        before = store.delivery_begin(digest_id, target, ident)
+        if before is None:  # delivered before a crash: not twice
             continue
+        if before == "sending":
+            console.print(f"sending again to {escape(target)}: the last attempt stopped before "
+                          "it was recorded (same Idempotency-Key)", highlight=False)  # fmt: skip
         try:
             if kind == "webhook":
-                deliver.post(o.webhook, record, key=key)
+                deliver.post(o.webhook, record, key=ident)
             else:
                 subject = f"secprio watch: {n_sig} significant shift(s) in {proj.settings.name}"
-                deliver.mail(o.smtp, o.mail_to, o.mail_from, subject, text, key=key)
+                deliver.mail(o.smtp, o.mail_to, o.mail_from, subject, text, key=ident)
         except SecprioError as exc:
+            store.delivery_end(digest_id, target, error=str(exc))
             failed.append(target)
             console.print(f"[red]not delivered[/] {escape(str(exc))}", highlight=False)
             continue
-        sent = [*sent, target]
-        state["delivered"] = {key: sent}
-        write_state(proj, state)
+        store.delivery_end(digest_id, target)
+        sent.append(target)
         console.print(f"delivered: {escape(target)}", highlight=False)
+    store.cycle_step(cycle_id, "delivered", sent=sent, failed=failed)
     if failed:
         console.print("[red]the digest was not delivered to every target[/]; the next run "
                       "tries again")  # fmt: skip

@@ -31,9 +31,13 @@ def _num(x: Any) -> float | None:
 
 
 def payload(
-    found: pd.DataFrame, sentences: pd.DataFrame, info: dict[str, str], meta: dict[str, Any]
-) -> dict[str, Any]:
-    """The significant shifts with their evidence (segment id, text, title, date, path)."""
+    found: pd.DataFrame, sentences: pd.DataFrame, info: dict[str, str], meta: dict[str, Any],
+    *, report: str = "",
+) -> dict[str, Any]:  # fmt: skip
+    """The significant shifts with their evidence (segment id, text, title, date, path) and,
+    with the ``report`` URL, the link to each shift's cell in the report (``report``)."""
+    from secprio.report.digest import report_link
+
     sig = found[found["significant"]].sort_values(["q_value", "frame", "group", "category"])
     sents = sentences.set_index("segment_id")
     out = []
@@ -55,6 +59,7 @@ def payload(
             "rate_ratio": _num(r.rate_ratio), "ratio_low": _num(r.ratio_low),
             "ratio_high": _num(r.ratio_high), "p_value": _num(r.p_value),
             "q_value": _num(r.q_value), "evidence": evidence,
+            **({"report": report_link(report, r)[0]} if report else {}),
         })  # fmt: skip
     test = {"window": info["window"], "baseline": info["baseline"],
             "test": found.attrs.get("test"), "fdr": found.attrs.get("fdr")}  # fmt: skip

@@ -23,6 +23,7 @@ from secprio.measure import compare, groups, trends, windows
 from secprio.measure import expert as expert_mod
 from secprio.measure import links as links_mod
 from secprio.report import figures
+from secprio.report.anchors import cell as cell_id
 from secprio.report.html import THIN_BG, table
 from secprio.report.safe import script
 from secprio.report.sections import Context, Section, register
@@ -251,8 +252,9 @@ def grid_html(long: pd.DataFrame, *, by: str, caption: str, field: str = "") -> 
                 for k, v in attrs.items()
             )
             bg, fg = style["count"]
+            anchor = f' id="{cell_id(r.category, by, value)}"' if value else ""
             cells.append(
-                f'<td class="cell cg" style="background:{bg};color:{fg}"{data} '
+                f'<td{anchor} class="cell cg" style="background:{bg};color:{fg}"{data} '
                 f'data-cat="{escape(r.category)}" data-field="{escape(field)}" '
                 f'data-value="{escape(value)}" title="{r.count} of {n} sentences">'
                 f'<span class="v">{r.count}</span></td>'

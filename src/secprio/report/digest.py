@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from secprio.measure import shifts as shifts_mod
-from secprio.report import safe
+from secprio.report import anchors, safe
 
 MARK = "<!-- secprio watch cycle {} -->"
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'none'; "
@@ -58,6 +58,7 @@ class Digest:
     sentences: pd.DataFrame  # by segment_id: text, title, date, path, url
     links: pd.DataFrame = field(default_factory=pd.DataFrame)  # new significant links
     claims: list[dict[str, Any]] = field(default_factory=list)  # claim, text, passages
+    report: str = ""  # the report's URL (http(s) or file://): each shift links to its cell
     when: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
@@ -71,6 +72,18 @@ def build(found: pd.DataFrame, sentences: pd.DataFrame, **kw: Any) -> Digest:
 
 def _frame(r: Any) -> str:
     return "all documents" if r.frame == shifts_mod.ALL else f"{r.frame} = {r.group}"
+
+
+def report_link(report: str, r: Any) -> tuple[str, str]:
+    """The URL of a shift's cell in the report (report/anchors.py) and what it shows; ("",
+    "") without a report URL. Only http(s) and file URLs are linked."""
+    base = str(report or "").strip().split("#", 1)[0]
+    linkable = safe.http_url(base) or base.startswith("file:///")
+    if not linkable or any(c in base for c in "<>\"' \n\\"):
+        return "", ""
+    anchor, own = anchors.shift_cell(r.frame, r.group, r.category, r.kind)
+    where = f"{r.label}, " + (_frame(r) if own else f"all documents: none for {_frame(r)}")
+    return f"{base}#{anchor}", where
 
 
 def _evidence(d: Digest, r: Any) -> list[pd.Series]:
@@ -96,8 +109,11 @@ def markdown(d: Digest) -> str:
         )
     for r in d.shifts.itertuples():
         where = "in the window" if r.direction == "up" else "in the baseline (now rarer)"
-        lines += ["", f"## {md(r.label)} — {md(_frame(r))} — {r.direction}", "",
-                  f"Top {min(d.top, len(r.segment_ids))} sentences {where}:", ""]  # fmt: skip
+        lines += ["", f"## {md(r.label)} — {md(_frame(r))} — {r.direction}", ""]
+        link, shows = report_link(d.report, r)
+        if link:
+            lines += [f"In the report ({md(shows)}): <{link}>", ""]
+        lines += [f"Top {min(d.top, len(r.segment_ids))} sentences {where}:", ""]
         for row in _evidence(d, r):
             lines.append(
                 f"- {md(row['text'])} — *{md(row['title'])}*, {row['date'] or 'undated'}, "
@@ -128,6 +144,11 @@ def _cite(title: object, date: object, url: object, segment: object) -> str:
     return f'{name} <span class="meta">{_e(date or "undated")}, segment {_e(segment)}</span>'
 
 
+def _label(d: Digest, r: Any) -> str:
+    link, _ = report_link(d.report, r)
+    return f'<a class="report" href="{_e(link)}">{_e(r.label)}</a>' if link else _e(r.label)
+
+
 def page(d: Digest) -> str:
     """The digest as one HTML page: no script, nothing loaded from anywhere."""
     title = f"secprio watch — {_e(d.name)} — {d.when:%Y-%m-%d %H:%M} UTC"
@@ -144,7 +165,7 @@ def page(d: Digest) -> str:
     ]  # fmt: skip
     for r in d.shifts.itertuples():
         out.append(
-            f"<tr><td>{_e(_frame(r))}</td><td>{_e(r.label)}</td>"
+            f"<tr><td>{_e(_frame(r))}</td><td>{_label(d, r)}</td>"
             f'<td class="{_e(r.direction)}">{_e(r.direction)}</td>'
             f"<td>{r.window_count}/{r.window_sentences} ({100 * r.window_share:.1f}%)</td>"
             f"<td>{r.baseline_count}/{r.baseline_sentences} ({100 * r.baseline_share:.1f}%)</td>"
@@ -154,10 +175,13 @@ def page(d: Digest) -> str:
     out.append("</tbody></table>")
     for r in d.shifts.itertuples():
         where = "in the window" if r.direction == "up" else "in the baseline (now rarer)"
+        link, shows = report_link(d.report, r)
         out.append(
             f"<h2>{_e(r.label)} — {_e(_frame(r))} — {_e(r.direction)}</h2>"
-            f"<p>Top {min(d.top, len(r.segment_ids))} sentences {where}:</p><ol>"
-        )
+            + (f'<p class="meta">In the report: <a class="report" href="{_e(link)}">'
+               f"{_e(shows)}</a></p>" if link else "")
+            + f"<p>Top {min(d.top, len(r.segment_ids))} sentences {where}:</p><ol>"
+        )  # fmt: skip
         for row in _evidence(d, r):
             cite = _cite(row["title"], row["date"], row.get("url"), row.name)
             out.append(f"<li><q>{_e(row['text'])}</q> — {cite}</li>")

@@ -7,6 +7,8 @@ from html import escape
 import pandas as pd
 
 from secprio.display import DASH
+from secprio.measure.scores import ALL
+from secprio.report.anchors import cell as cell_id
 from secprio.report.figures import NO_EVIDENCE, colour
 
 
@@ -48,9 +50,10 @@ def _heat_cell(r: pd.Series, cat: str, field: str, frame: str, value: str) -> st
     """One cell: the score, its interval and n; "no evidence" or a hatched "insufficient
     evidence" state where the evidence is missing or below the settings' thresholds."""
     state = str(r.get("evidence", "measured"))
+    anchor = cell_id(cat) if frame == ALL else cell_id(cat, field, frame)  # report/anchors.py
     attrs = (
-        f'data-cat="{escape(cat)}" data-field="{escape(field)}" data-value="{escape(frame)}" '
-        f'data-evidence="{escape(state)}"'
+        f'id="{anchor}" data-cat="{escape(cat)}" data-field="{escape(field)}" '
+        f'data-value="{escape(frame)}" data-evidence="{escape(state)}"'
     )
     title = (
         f'title="{int(r["n_coded"])} sentences coded in {int(r["n_docs_coded"])} of '

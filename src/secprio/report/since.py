@@ -1,15 +1,15 @@
 """The report's "since the last update": what ``secprio watch`` found in its newest digest.
 
-Each digest ``watch`` writes has a JSON record beside its Markdown and HTML pages
-(``watch/digest-DATE.json``: the shifts, their counts, rate ratios with intervals, q-values and
-the sentences that drive them). This section shows the newest record and lists the earlier
-ones; a project that is not watched has no such section. The trend series need nothing of
-their own: they are computed from the corpus, which each cycle extends.
+Each digest ``watch`` writes has a record in the store (``watch_digests``, store/watch.py: the
+shifts, their counts, rate ratios with intervals, q-values and the sentences that drive them;
+also written beside the pages as ``watch/digest-DATE.json``). This section shows the newest
+record and lists the earlier ones; a project that is not watched has no such section. The
+trend series need nothing of their own: they are computed from the corpus, which each cycle
+extends.
 """
 
 from __future__ import annotations
 
-import json
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -17,24 +17,20 @@ from typing import Any
 import pandas as pd
 
 from secprio.report.sections import Context, Section, register
+from secprio.store.store import Store
 
 EVIDENCE = 3  # sentences shown per shift (the digest itself has them all)
 
 
-def records(root: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """The finished digest records of a project, oldest first. The Markdown page is written
-    last, so a record without it is from a cycle that stopped midway and is left out, as is a
-    file that is not a record."""
-    out = []
-    for path in (root / "watch").glob("digest-*.json"):
-        if not path.with_suffix(".md").is_file():
-            continue
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(record, dict) and isinstance(record.get("shifts"), list):
-            out.append((path, record))
+def records(store: Store) -> list[tuple[Path, dict[str, Any]]]:
+    """The written digests of a project with their records, oldest first. A digest counts as
+    written in the transaction that stores its record, after its files are on disk, so one
+    from a cycle that stopped midway is left out, as is a record that is not one."""
+    out = [
+        (Path(path), record)
+        for path, record in store.digests()
+        if isinstance(record.get("shifts"), list)
+    ]
     return sorted(out, key=lambda item: (str(item[1].get("at") or ""), item[0].name))
 
 
@@ -79,9 +75,17 @@ def _row(s: dict[str, Any]) -> str:
     )
 
 
+def _shown(path: Path, root: Path) -> str:
+    """The path inside the project folder when it is there, else as stored."""
+    try:
+        return f"{path.relative_to(root)} in the project folder"
+    except ValueError:
+        return str(path)
+
+
 @register(15)
 def since_section(ctx: Context) -> Section | None:
-    found = records(ctx.project.root)
+    found = records(ctx.project.store)
     if not found:
         return None
     path, newest = found[-1]
@@ -104,8 +108,7 @@ def since_section(ctx: Context) -> Section | None:
         f"shift(s) of the window <i>{escape(str(newest.get('window')))}</i> against "
         f"<i>{escape(str(newest.get('baseline')))}</i> ({escape(str(newest.get('test')))}, "
         f"false discovery rate {escape(str(newest.get('fdr')))}). The full digest is "
-        f"<code>{escape(str(path.with_suffix('.html').relative_to(ctx.project.root)))}</code> in "
-        "the project folder.</p>"
+        f"<code>{escape(_shown(path.with_suffix('.html'), ctx.project.root))}</code>.</p>"
         "<table><thead><tr><th>category</th><th>frame</th><th>direction</th><th>window</th>"
         "<th>baseline</th><th>rate ratio [95% CI]</th><th>q</th><th>evidence</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"

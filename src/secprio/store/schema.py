@@ -168,3 +168,86 @@ decisions = sa.Table(
     sa.UniqueConstraint("segment_id", "coder", "version", name="uq_decision_version"),
     sa.Index("ix_decisions_coder", "coder", "segment_id"),
 )
+
+# -- the watch state (migration 0005; store/watch.py) ------------------------------------------
+# What `secprio watch` remembers between cycles, in the store so that it commits with what it
+# describes. One row per remote URL: the validators it last came with (etag, last_modified;
+# NULL when forgotten so the next request is unconditional) and the sitemap <lastmod> it had.
+watch_urls = sa.Table(
+    "watch_urls",
+    metadata,
+    sa.Column("url", sa.Text, primary_key=True),
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    sa.Column("lastmod", sa.Text),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+# One row per cycle that started; its steps are filled in as they are done and `status` is
+# running | complete | failed. The newest complete cycle is the last completed shift test:
+# its `key` (documents, codebook, coder) says whether anything is new.
+watch_cycles = sa.Table(
+    "watch_cycles",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("key", sa.String(64)),  # the cycle key, once the shift test ran
+    sa.Column("coder", sa.String(64), nullable=False, default=""),
+    sa.Column("steps", sa.JSON, nullable=False),  # step -> {"at": ..., counts}
+    # the significant link pairs, when this cycle set them; None is SQL NULL, not JSON null
+    sa.Column("links", sa.JSON(none_as_null=True)),
+    sa.Column("significant", sa.Integer),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+    sa.Index("ix_watch_cycles_status", "status", "id"),
+)
+
+# Every document a completed shift test has seen, once: the test's "new" documents are the
+# active ones not in here. Written in the transaction that marks the cycle complete.
+watch_seen = sa.Table(
+    "watch_seen",
+    metadata,
+    sa.Column("document_id", sa.ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("cycle_id", sa.ForeignKey("watch_cycles.id", ondelete="CASCADE"), nullable=False),
+)
+
+# One digest per cycle key: its files (claimed before they are written, so a rerun writes the
+# same names again instead of new ones) and its record (the webhook's body and the report's
+# "since the last update"); status writing | written.
+watch_digests = sa.Table(
+    "watch_digests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(64), nullable=False, unique=True),
+    sa.Column("path", sa.Text, nullable=False, unique=True),  # the Markdown file
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("record", sa.JSON(none_as_null=True)),
+    sa.Column("significant", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("written_at", sa.DateTime),
+)
+
+# One row per (digest, target): `sending` is committed before the send, `sent` after it, so a
+# kill between the two is known and costs at most one more copy (docs/watch.md, Delivery).
+watch_deliveries = sa.Table(
+    "watch_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("digest_id", sa.ForeignKey("watch_digests.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),  # sending | sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("idempotency_key", sa.String(80), nullable=False),
+    sa.Column("error", sa.Text, nullable=False, default=""),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("sent_at", sa.DateTime),
+    sa.UniqueConstraint("digest_id", "target", name="uq_watch_delivery"),
+)
+
+# Small facts about the watch: `state_json` when an old watch/state.json was imported.
+watch_meta = sa.Table(
+    "watch_meta",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)

@@ -23,6 +23,7 @@ from secprio.store import schema as t
 from secprio.store.carry import CarryReport, carry
 from secprio.store.engine import connect
 from secprio.store.review import ReviewStore
+from secprio.store.watch import WatchStore
 
 AddStatus = Literal["added", "unchanged", "version"]
 
@@ -43,7 +44,7 @@ def run_key(**parts: object) -> str:
     return hashlib.sha256(blob).hexdigest()
 
 
-class Store(ReviewStore):
+class Store(ReviewStore, WatchStore):
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = connect(url)

@@ -39,6 +39,16 @@
     const cell = ev.target.closest("[data-cat]");
     if (cell) { window.secprioDrill(cell.dataset.cat, cell.dataset.field, cell.dataset.value); }
   });
+  // a link to a cell (the watch digest's, report/anchors.py) opens its sentences too
+  function target() {
+    const id = decodeURIComponent(location.hash.slice(1));
+    const cell = id ? document.getElementById(id) : null;
+    if (cell && cell.dataset.cat) {
+      window.secprioDrill(cell.dataset.cat, cell.dataset.field, cell.dataset.value);
+    }
+  }
+  window.addEventListener("hashchange", target);
+  target();
   // on a phone the contents fold away above the report instead of taking its width
   const toc = document.getElementById("toc");
   if (toc && window.matchMedia("(max-width: 900px)").matches) { toc.open = false; }
