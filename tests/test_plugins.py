@@ -44,10 +44,13 @@ def make_coder(project):
 '''
 
 
-def install_plugin(site: Path, entry_points: str, *, name: str = "toy_secprio") -> Path:
-    """A real installed distribution: the package and its dist-info with entry_points.txt."""
+def install_plugin(
+    site: Path, entry_points: str, *, name: str = "toy_secprio", source: str = PLUGIN
+) -> Path:
+    """A real installed distribution: the package (``source``) and its dist-info with
+    entry_points.txt."""
     (site / name).mkdir(parents=True)
-    (site / name / "__init__.py").write_text(PLUGIN, encoding="utf-8")
+    (site / name / "__init__.py").write_text(source, encoding="utf-8")
     info = site / f"{name}-0.1.dist-info"
     info.mkdir()
     dist = name.replace("_", "-")
