@@ -214,7 +214,7 @@ def test_two_analyses_on_one_command_need_an_option_to_tell_them_apart() -> None
     reg = Analyses("analysis", "secprio.test-analyses", plural="analyses")
     reg.add("a", Analysis("a", _noop, "A.", cli=Cli("same")))
     reg.add("b", Analysis("b", _noop, "B.", cli=Cli("same")))
-    with pytest.raises(DuplicateName, match="both run as `secprio same`") as err:
+    with pytest.raises(DuplicateName, match="both run as 'secprio same'") as err:
         reg.commands()
     assert err.value.code == "E017"
     ok = Analyses("analysis", "secprio.test-analyses")
@@ -331,5 +331,5 @@ def test_a_plugin_may_not_take_a_command_of_secprio(tmp_path: Path, coded: Proje
     )
     res = secprio(site, "links", "-p", str(coded.root), cwd=tmp_path)
     out = res.stdout + res.stderr
-    assert res.returncode == 2 and "E019" in out and "`secprio score`" in out, out
+    assert res.returncode == 2 and "E019" in out and "'secprio score'" in out, out
     assert "Traceback" not in out

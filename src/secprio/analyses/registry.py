@@ -296,7 +296,7 @@ class Analyses(Registry[Analysis]):
             if clash:
                 raise DuplicateName(
                     f"the analyses {clash[0].name!r} and {entry.name!r} both run as "
-                    f"`secprio {entry.cli.command}`"
+                    f"'secprio {entry.cli.command}'"
                     + (f" with --{entry.cli.when}" if entry.cli.when else ""),
                     hint="give one of them another command, or a `when` option of its own",
                     code="E017",

@@ -206,7 +206,7 @@ def _register() -> None:
         owner = COMMANDS.get(command, ("analysis", ""))[0]
         if owner != "analysis":
             raise DuplicateName(
-                f"the analysis {entries[0].name!r} runs as `secprio {command}`, a command of "
+                f"the analysis {entries[0].name!r} runs as 'secprio {command}', a command of "
                 f"secprio.cli.{owner}",
                 hint="give the analysis's Cli another command",
                 code="E019",
