@@ -65,7 +65,8 @@ def _options(sig: inspect.Signature) -> list[tuple[str, str]]:
         if isinstance(info, typer.models.OptionInfo):
             decls = [d for d in info.param_decls or () if d.startswith("--")]
             flag = decls[0] if decls else "--" + p.name.replace("_", "-")
-            out.append((flag, str(p.annotation)))
+            kind = p.annotation  # a name (a module's annotation) or the type (a made command)
+            out.append((flag, kind if isinstance(kind, str) else kind.__name__))
     return out
 
 

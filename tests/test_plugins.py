@@ -44,10 +44,13 @@ def make_coder(project):
 '''
 
 
-def install_plugin(site: Path, entry_points: str, *, name: str = "toy_secprio") -> Path:
-    """A real installed distribution: the package and its dist-info with entry_points.txt."""
+def install_plugin(
+    site: Path, entry_points: str, *, name: str = "toy_secprio", source: str = PLUGIN
+) -> Path:
+    """A real installed distribution: the package (``source``) and its dist-info with
+    entry_points.txt."""
     (site / name).mkdir(parents=True)
-    (site / name / "__init__.py").write_text(PLUGIN, encoding="utf-8")
+    (site / name / "__init__.py").write_text(source, encoding="utf-8")
     info = site / f"{name}-0.1.dist-info"
     info.mkdir()
     dist = name.replace("_", "-")
@@ -198,8 +201,12 @@ def test_every_report_module_with_sections_is_loaded_without_a_list() -> None:
         for p in folder.glob("*.py")
         if "@register(" in p.read_text(encoding="utf-8")
     }
-    assert {"secprio.report.core", "secprio.report.analyses"} <= declared
+    assert {"secprio.report.core", "secprio.report.validation"} <= declared
     assert declared <= {b.__module__ for b in sections.ordered()}
+    from secprio.analyses import REGISTRY  # the analyses' sections come from their registry
+
+    made = {a.section for a in REGISTRY.values() if a.section is not None}
+    assert len(made) >= 8 and made <= set(sections.ordered())
 
 
 def test_a_plugin_package_adds_a_report_section(

@@ -52,8 +52,8 @@ class Registry(Mapping[str, T], Generic[T]):
     """Named components of one kind (``kind``: what an error calls them), with plugins from
     the entry-point ``group``. Read it as a mapping; add to it with ``add`` or ``register``."""
 
-    def __init__(self, kind: str, group: str) -> None:
-        self.kind, self.group = kind, group
+    def __init__(self, kind: str, group: str, *, plural: str = "") -> None:
+        self.kind, self.group, self.plural = kind, group, plural or f"{kind}s"
         self._items: dict[str, T] = {}
         self._origin: dict[str, str] = {}
         self._loaded = False
@@ -62,7 +62,7 @@ class Registry(Mapping[str, T], Generic[T]):
         """Register ``item`` as ``name``; a name already taken is refused."""
         if name in self._items:
             raise DuplicateName(
-                f"two {self.kind}s are called {name!r}: {self._origin[name]} and {origin}",
+                f"two {self.plural} are called {name!r}: {self._origin[name]} and {origin}",
                 hint=f"give one of them another name (entry-point group {self.group})",
                 code="E011",
             )

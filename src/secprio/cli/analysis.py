@@ -1,39 +1,34 @@
-"""Analysis commands: links, compare, claims, trends, expert, timeline (thin over secprio.api)."""
+"""Analysis commands, made from the analysis registry (``secprio.analyses``), and ``methods``.
+
+Every analysis with a ``Cli`` becomes (part of) a command: its parameters are the command's
+options (``--name``, or the flag the parameter names), with ``--csv`` and ``--json`` to write
+the frame and ``-p`` for the project. Analyses that share a command are told apart by the
+option each names as its ``when`` (``links --all``; ``compare --event`` / ``--by``).
+"""
 
 from __future__ import annotations
 
+import enum
+import inspect
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import typer
 from rich.table import Table
 
-from secprio import api, files
-from secprio.cli.app import (
-    ProjectOption,
-    app,
-    choices,
-    console,
-    fail,
-    guard,
-    open_project,
-    out,
-    value,
-    warn,
-)
-from secprio.cli.core import Attribution, AttributionOption, Grouping
-from secprio.display import percent, points
-from secprio.errors import MeasureError
-from secprio.measure import compare as compare_mod
-from secprio.measure.claims import confusion
-from secprio.measure.links import UNITS
-from secprio.timeline import events as tl
-from secprio.timeline.figure import link_documents, svg
+from secprio import files
+from secprio.analyses.registry import REGISTRY, REQUIRED, Analysis, Data, Param, View
+from secprio.cli.app import ProjectOption, app, choices, console, guard, open_project, out, warn
+from secprio.cli.commands import COMMANDS
+from secprio.display import DASH
+from secprio.errors import DuplicateName
 
-Unit = choices("Unit", UNITS)
-GridValue = choices("GridValue", compare_mod.VALUES)
 CsvOption = typer.Option(None, "--csv", help="Also write the table to this CSV file.")
 JsonOption = typer.Option(None, "--json", help="Also write the table to this JSON file.")
+RESERVED = ("csv", "json", "project")
+_CHOICES: dict[tuple[str, tuple[str, ...]], type[enum.StrEnum]] = {}
 
 
 def _save(df: pd.DataFrame, csv: Path | None, json: Path | None) -> None:
@@ -52,277 +47,174 @@ def _table(title: str, columns: list[str], rows: list[list[str]]) -> Table:
     return t
 
 
-@app.command()
-def links(
-    unit: Unit = typer.Option(Unit.paragraph, help="Co-occurrence unit."),  # type: ignore[attr-defined,valid-type]
-    window: int = typer.Option(1, help="With --unit sentence: sentences per block."),
-    alpha: float = typer.Option(0.05, help="BH q below which a link is significant."),
-    min_count: int = typer.Option(2, help="Shared units a significant link needs at least."),
-    all_pairs: bool = typer.Option(False, "--all", help="Every pair, not the Table 1 view."),
-    csv: Path = CsvOption,
-    json: Path = JsonOption,
-    project: Path = ProjectOption,
-) -> None:
-    """Threat → response links: lift, log-odds ratio [95% CI], Fisher p and BH q per pair."""
-    proj = open_project(project)
-    fn = api.links if all_pairs else api.table1
-    df = guard(lambda: fn(proj, unit=value(unit), window=window, alpha=alpha, min_count=min_count))
-    _save(df, csv, json)
-    if all_pairs:
-        rows = [
-            [
-                r.threat_label,
-                r.priority_label,
-                f"{r.a}/{r.b}/{r.c}/{r.d}",
-                "—" if pd.isna(r.lift) else f"{r.lift:.2f}",
-                f"{r.log_or:.2f} [{r.log_or_lo:.2f}, {r.log_or_hi:.2f}]",
-                f"{r.p:.3g}",
-                f"{r.q:.3g}",
-                "yes" if r.significant else "",
-            ]
-            for r in df.itertuples(index=False)
-        ]
-        out.print(
-            _table(
-                f"Threat × priority over {value(unit)}s",
-                [
-                    "threat",
-                    "priority",
-                    "a/b/c/d",
-                    "lift",
-                    "log-OR [95% CI]",
-                    "p",
-                    "q",
-                    "significant",
-                ],
-                rows,
-            )
-        )
-        return
-    rows = [
-        [
-            r.threat_label if r.rank == 1 else "",
-            r.priority_label or "—",
-            "—" if pd.isna(r.lift) else f"{r.lift:.2f}",
-            f"{r.q:.3g}",
-            r.status,
-            r.agreement,
-            r.threat_agreement if r.rank == 1 else "",
-        ]
-        for r in df.itertuples(index=False)
-    ]
-    out.print(
-        _table(
-            "Table 1: threat → responses (lift, BH q; expert = the seed study)",
-            ["threat", "response", "lift", "q", "status", "vs expert", "threat"],
-            rows,
-        )
+def _print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    out.print(_table(title, columns, rows))
+
+
+def _cell(x: object) -> str:
+    if x is None or (isinstance(x, float) and x != x):
+        return DASH
+    return f"{x:.3g}" if isinstance(x, float) else str(x)
+
+
+def _frame_view(entry: Analysis) -> Callable[[View], None]:
+    """The default terminal view: the frame as a table titled with the analysis's help."""
+
+    def show(v: View) -> None:
+        rows = [[_cell(x) for x in row] for row in v.frame.itertuples(index=False)]
+        v.table(entry.help.split(". ")[0], [str(c) for c in v.frame.columns], rows)
+
+    return show
+
+
+def flag(p: Param) -> str:
+    """The CLI flag of a parameter."""
+    return p.flag or "--" + p.name.replace("_", "-")
+
+
+def _choice(p: Param) -> type[enum.StrEnum]:
+    key = (p.kind or p.name.title(), p.choices)
+    if key not in _CHOICES:
+        _CHOICES[key] = choices(*key)
+    return _CHOICES[key]
+
+
+def _parameter(p: Param, *, selector: bool) -> inspect.Parameter:
+    """The Typer parameter of ``p`` (``selector``: the option that picks an analysis of a
+    shared command, so it defaults to not given)."""
+    kind: Any = _choice(p) if p.choices else p.type
+    default = None if selector else (not p.default if p.negate else p.default)
+    if p.choices and default is not None and default is not REQUIRED:
+        default = kind(default)
+    if p.argument:
+        info: Any = typer.Argument(... if default is REQUIRED else default, help=p.help)
+    else:
+        decls = [p.flag] if p.flag else []
+        info = typer.Option(... if default is REQUIRED else default, *decls, help=p.help)
+    return inspect.Parameter(
+        p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=info, annotation=kind
     )
 
 
-@app.command("compare")
-def compare_cmd(
-    event: str = typer.Option("", help="An event id (events.yaml) or ISO date: case window."),
-    before: str = typer.Option("2y", help="Window before the event: 2y, 18m, 90d."),
-    after: str = typer.Option("2y", help="Window from the event on."),
-    by: Grouping = typer.Option(None, help="Without --event: a grid by this field."),  # type: ignore[valid-type]
-    show: GridValue = typer.Option(GridValue.count, "--value", help="Grid value."),  # type: ignore[valid-type]
-    attribution: Attribution = AttributionOption,  # type: ignore[valid-type]
-    csv: Path = CsvOption,
-    json: Path = JsonOption,
-    project: Path = ProjectOption,
-) -> None:
-    """Salience before vs after an event (--event), or a comparison grid (--by)."""
-    proj = open_project(project)
-    if not event and not by:
-        console.print("[bold red]error[/] give --event ID (case window) or --by FIELD (grid)")
-        raise typer.Exit(2)
-    if event:
-        df = guard(lambda: api.window(proj, event=event, before=before, after=after))
+def options(entries: list[Analysis]) -> dict[str, Param]:
+    """The options of a command: every CLI parameter of its analyses and their views, the
+    first definition of a name winning."""
+    found: dict[str, Param] = {}
+    for entry in entries:
+        assert entry.cli is not None
+        for p in (*entry.params, *entry.cli.view):
+            if p.cli and p.name not in found:
+                if p.name in RESERVED:
+                    raise DuplicateName(
+                        f"the analysis {entry.name!r} has a parameter {p.name!r}, which "
+                        "every analysis command has already",
+                        hint=f"rename the parameter (taken: {', '.join(RESERVED)})",
+                        code="E018",
+                    )
+                found[p.name] = p
+    return found
+
+
+def _pick(command: str, entries: list[Analysis], values: Mapping[str, Any]) -> Analysis:
+    """The analysis a command's options select."""
+    for entry in entries:
+        assert entry.cli is not None
+        if entry.cli.when and values.get(entry.cli.when):
+            return entry
+    for entry in entries:
+        assert entry.cli is not None
+        if not entry.cli.when:
+            return entry
+    given = options(entries)
+    ways = []
+    for entry in entries:
+        assert entry.cli is not None
+        p = given[entry.cli.when]
+        ways.append(f"{flag(p)} {p.metavar or p.name.upper()} ({entry.name})")
+    console.print(f"[bold red]error[/] give {' or '.join(ways)}")
+    raise typer.Exit(2)
+
+
+def _callback(command: str, entries: list[Analysis]) -> Callable[..., None]:
+    params = options(entries)
+    selectors = {e.cli.when for e in entries if e.cli is not None and e.cli.when}
+
+    def run(**kwargs: Any) -> None:
+        csv, json, folder = (kwargs.pop(k) for k in RESERVED)
+        values = {k: v.value if isinstance(v, enum.Enum) else v for k, v in kwargs.items()}
+        for p in params.values():
+            if p.negate:
+                values[p.name] = not values[p.name]
+        proj = open_project(folder)
+        entry = _pick(command, entries, values)
+        assert entry.cli is not None
+        data = Data(proj)
+        mine = {p.name: values[p.name] for p in entry.params if p.cli}
+        df = guard(lambda: entry.run(data, mine))
+        view = View(df, values, data, _print_table, out.print, console.print, warn)
+        guard(lambda: (entry.cli.show or _frame_view(entry))(view))  # type: ignore[union-attr]
         _save(df, csv, json)
-        first = df.iloc[0]
-        rows = [
-            [
-                r.label,
-                r.kind,
-                percent(r.salience_before),
-                percent(r.salience_after),
-                points(r.diff * 100, r.diff_lo * 100, r.diff_hi * 100),
-                "●" if r.diff_lo > 0 or r.diff_hi < 0 else "",
-            ]
-            for r in df.itertuples(index=False)
-        ]
-        out.print(
-            _table(
-                f"{event}: {df.attrs['start']} … {df.attrs['event']} … "
-                f"{df.attrs['end']} ({first['n_docs_before']} vs "
-                f"{first['n_docs_after']} documents)",
-                ["category", "kind", "before", "after", "change pp [95% CI]", ""],
-                rows,
-            )
-        )
-        if first["warning"]:
-            warn(str(first["warning"]))
-        return
-    field, rule, mode = value(by) or "", value(attribution) or "", value(show) or "count"
-    df = guard(lambda: api.grid(proj, by=field, attribution=rule))
-    _save(df, csv, json)
-    wide = compare_mod.wide(df, mode)
-    labels = dict(zip(df["category"], df["label"], strict=False))
-    fmt = "{:g}" if mode == "count" else "{:.1f}%"
-    rows = [[str(g)] + [fmt.format(v) for v in wide.loc[g]] for g in wide.index]
-    cols = [field] + [labels[c] for c in wide.columns]
-    out.print(_table(f"{field} × priority ({mode})", cols, rows))
-    if field == "members":
-        console.print(f"member states by the rule '{rule}' (--attribution; docs/analyses.md)")
+
+    signature = [_parameter(p, selector=p.name in selectors) for p in params.values()]
+    signature += [
+        inspect.Parameter("csv", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=CsvOption,
+                          annotation=Path),
+        inspect.Parameter("json", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=JsonOption,
+                          annotation=Path),
+        inspect.Parameter("project", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                          default=ProjectOption, annotation=Path),
+    ]  # fmt: skip
+    run.__signature__ = inspect.Signature(signature)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in signature}
+    run.__name__ = run.__qualname__ = command.replace("-", "_")
+    run.__module__ = __name__
+    return run
 
 
-@app.command()
-def claims(
-    file: Path = typer.Argument(None, help="Claims YAML (default: the project's claims file)."),
-    lexical: bool = typer.Option(False, "--lexical-only", help="Skip semantic retrieval."),
-    csv: Path = CsvOption,
-    json: Path = JsonOption,
-    project: Path = ProjectOption,
-) -> None:
-    """Check claims against the corpus: best passages, date agreement, a verdict."""
-    proj = open_project(project)
-    df = guard(lambda: api.claims(proj, file=file, semantic=not lexical))
-    _save(df, csv, json)
-    rows = [
-        [
-            r.claim,
-            str(r.year or ""),
-            r.verdict,
-            r.expected or "",
-            "" if r.agrees is None else ("✓" if r.agrees else "✗"),
-            r.date_agreement,
-            r.reason.split(": “")[0],
-        ]
-        for r in df.itertuples(index=False)
-    ]
-    out.print(
-        _table("Claim check", ["claim", "year", "verdict", "expected", "", "dates", "why"], rows)
-    )
-    if (df["expected"] != "").any():
-        out.print(confusion(df).to_string())
-    console.print(str(df["retrieval"].iat[0]) if len(df) else "no claims")
+def command_help(entries: list[Analysis]) -> str:
+    """A command's one-line help: its analyses' ``Cli.help``, else the first's own help."""
+    for entry in entries:
+        if entry.cli is not None and entry.cli.help:
+            return entry.cli.help
+    return entries[0].help
 
 
-@app.command()
-def trends(
-    years: int = typer.Option(3, help="Years to extrapolate, when the data allow it."),
-    csv: Path = CsvOption,
-    json: Path = JsonOption,
-    project: Path = ProjectOption,
-) -> None:
-    """Salience per year with 95% intervals, and a labelled extrapolation."""
-    proj = open_project(project)
-    df = guard(lambda: api.trends(proj))
-    if df.empty:
-        fail(
-            MeasureError(
-                "no document is dated, so there is no year to follow",
-                path=proj.root,
-                hint="add `date:` to the documents' metadata (docs/formats.md), then ingest again",
-                code="E502",
-            )
-        )
-    _save(df, csv, json)
-    prios = df[df["kind"] == "priority"]
-    wide = prios.pivot(index="year", columns="label", values="salience")
-    rows = [[str(y)] + [f"{v:.1%}" for v in wide.loc[y]] for y in wide.index]
-    out.print(_table("Salience per year (priorities)", ["year", *wide.columns], rows))
-    from secprio.measure.trends import projection
-
-    proj_df = projection(df, years=years)
-    if (proj_df["status"] == "extrapolation").any():
-        part = proj_df[proj_df["kind"] == "priority"]
-        rows = [
-            [r.label, str(r.year), f"{r.salience:.1%} [{r.pi_lo:.1%}, {r.pi_hi:.1%}]"]
-            for r in part.itertuples(index=False)
-        ]
-        out.print(
-            _table(
-                f"EXTRAPOLATION ({proj_df['basis'].iat[0]}), 95% prediction interval",
-                ["category", "year", "salience"],
-                rows,
-            )
-        )
-    elif len(proj_df):
-        console.print(f"no projection: {proj_df['status'].iat[0]}")
-
-
-@app.command()
-def expert(
-    file: Path = typer.Option(None, help="Expert assessment YAML (default: the project's)."),
-    csv: Path = CsvOption,
-    json: Path = JsonOption,
-    project: Path = ProjectOption,
-) -> None:
-    """Expert ratings vs evidence scores: differences and rank correlations with 95% CIs."""
-    proj = open_project(project)
-    df = guard(lambda: api.expert(proj, file=file))
-    corr = guard(lambda: api.expert_correlations(proj, file=file))
-    _save(df, csv, json)
-    rows = [
-        [
-            r.label,
-            f"{r.expert:.0f}",
-            "no evidence"
-            if pd.isna(r.evidence_score)
-            else f"{r.evidence_score:.1f} [{r.evidence_lo:.1f}, {r.evidence_hi:.1f}]"
-            + (" insufficient" if r.evidence == "insufficient" else ""),
-            "—" if pd.isna(r.diff) else f"{r.diff:+.0f}",
-        ]
-        for r in df.itertuples(index=False)
-    ]
-    out.print(
-        _table(
-            "Expert vs evidence (1–9)",
-            ["category", "expert", "evidence [95% CI]", "points − expert"],
-            rows,
-        )
-    )
-    for r in corr.itertuples(index=False):
-        if pd.isna(r.estimate):
-            out.print(f"{r.method}: — (the evidence scores do not vary; no rank correlation)")
+def argv(entry: Analysis, given: Mapping[str, Any]) -> list[str]:
+    """The command line that shows ``entry`` computed with the options ``given``."""
+    assert entry.cli is not None, entry.name
+    entries = REGISTRY.commands()[entry.cli.command]
+    params = options(entries)
+    words = [entry.cli.command]
+    if entry.cli.when and entry.cli.when not in given:
+        words.append(flag(params[entry.cli.when]))  # a view's switch (--all)
+    for name, v in given.items():
+        p = params.get(name)
+        if p is None:
+            raise ValueError(f"{entry.name}: the option {name!r} is not on the command line")
+        if p.argument:
+            words.append(str(v))
+        elif p.type is bool:
+            if bool(v) != bool(p.default):
+                words.append(flag(p))
         else:
-            out.print(f"{r.method}: {r.estimate:.2f} [{r.lo:.2f}, {r.hi:.2f}] (p = {r.p:.3f})")
+            words += [flag(p), str(v)]
+    return words
 
 
-@app.command()
-def timeline(
-    file: Path = typer.Option(None, help="Events YAML (default: the project's events file)."),
-    svg_out: Path = typer.Option(None, "--svg", help="Write the timeline figure (SVG) here."),
-    csv: Path = CsvOption,
-    json: Path = JsonOption,
-    project: Path = ProjectOption,
-) -> None:
-    """Events by date, scope and sourcing, with the documents of the same dates."""
-    proj = open_project(project)
-    df = guard(lambda: api.timeline(proj, file=file))
-    _save(df, csv, json)
-    rows = [
-        [r.date, r.title[:70], r.scope, "yes" if r.sourced else "UNSOURCED", str(r.n_documents)]
-        for r in df.itertuples(index=False)
-    ]
-    out.print(_table("Timeline", ["date", "event", "scope", "sourced", "documents"], rows))
-    if svg_out:
-        path = file or proj.context_file("events") or Path("events.yaml")
-        events = guard(lambda: tl.load(path, categories=proj.codebook.ids()))
-        docs = proj.documents()
-        labels = {c.id: c.label for c in proj.codebook.categories}
-        svg_out.write_text(
-            svg(
-                events,
-                labels=labels,
-                links=link_documents(events, docs),
-                document_dates=[d for d in docs["date"] if d],
-            ),
-            encoding="utf-8",
-        )
-        console.print(f"figure: {svg_out}")
+def _register() -> None:
+    for command, entries in REGISTRY.commands().items():
+        owner = COMMANDS.get(command, ("analysis", ""))[0]
+        if owner != "analysis":
+            raise DuplicateName(
+                f"the analysis {entries[0].name!r} runs as 'secprio {command}', a command of "
+                f"secprio.cli.{owner}",
+                hint="give the analysis's Cli another command",
+                code="E019",
+            )
+        app.command(command, help=command_help(entries))(_callback(command, entries))
+
+
+_register()
 
 
 @app.command()

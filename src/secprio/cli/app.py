@@ -86,6 +86,14 @@ def load_all() -> None:
         load(module)
 
 
+def _plugin_analyses() -> bool:
+    """Whether an installed package declares analyses (entry-point group secprio.analyses):
+    only then do listings import the analysis commands, whose names the table cannot know."""
+    from secprio.plugins import entry_points
+
+    return bool(entry_points("secprio.analyses"))
+
+
 class Commands(TyperGroup):
     """The command group: every command runs inside the error contract.
 
@@ -93,7 +101,13 @@ class Commands(TyperGroup):
     ``commands.py``; running a command imports its module first.
     """
 
+    def _load(self, module: str) -> None:
+        load(module)
+        self.commands.update(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+
     def list_commands(self, ctx: Any) -> list[str]:
+        if _plugin_analyses():  # their commands are known once their analyses are loaded
+            self._load("analysis")
         return list(dict.fromkeys([*COMMANDS, *super().list_commands(ctx)]))
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
@@ -103,9 +117,11 @@ class Commands(TyperGroup):
         return found
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        if args and args[0] in COMMANDS and args[0] not in self.commands:
-            load(COMMANDS[args[0]][0])
-            self.commands.update(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+        if args and args[0] not in self.commands:
+            if args[0] in COMMANDS:
+                self._load(COMMANDS[args[0]][0])
+            elif _plugin_analyses():  # perhaps the command of an installed analysis
+                self._load("analysis")
         return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from secprio.analyses.registry import Data
 from secprio.errors import DuplicateName
 
 if TYPE_CHECKING:
@@ -28,28 +28,20 @@ class Section:
     files: dict[str, bytes | str] = field(default_factory=dict)  # extra files, e.g. figures
 
 
-@dataclass
-class Context:
-    """What every section may read; expensive parts are computed once, on first use."""
+class Context(Data):
+    """What every section may read (``Data``, lenient: the report leaves out what it cannot
+    show); expensive parts are computed once, on first use, and shared by the sections."""
 
-    project: Project
+    def __init__(self, project: Project) -> None:
+        super().__init__(project, strict=False)
 
-    @cached_property
-    def sentences(self) -> pd.DataFrame:
-        return self.project.sentences(text=True)
-
-    @cached_property
-    def codings(self) -> pd.DataFrame:
-        """The effective codings without their ``evidence`` JSON (no section reads it)."""
-        return self.project.codings(evidence=False)
-
-    @cached_property
+    @property
     def scores(self) -> pd.DataFrame:
-        return self.project.scores(sentences=self.sentences, codings=self.codings)
+        return self.scored()
 
-    @cached_property
+    @property
     def scores_by_period(self) -> pd.DataFrame:
-        return self.project.scores(by="period", sentences=self.sentences, codings=self.codings)
+        return self.scored(by="period")
 
 
 Builder = Callable[[Context], Section | None]
@@ -76,4 +68,11 @@ def register(order: float) -> Callable[[Builder], Builder]:
 
 
 def ordered() -> list[Builder]:
-    return [b for _, b in sorted(BUILDERS, key=lambda ob: ob[0])]
+    """Every section builder in report order: those registered here and the sections of the
+    analysis registry (secprio.analyses)."""
+    from secprio.analyses.registry import REGISTRY
+
+    analyses: list[tuple[float, Builder]] = [
+        (a.order, a.section) for a in REGISTRY.values() if a.section is not None
+    ]
+    return [b for _, b in sorted([*BUILDERS, *analyses], key=lambda ob: ob[0])]

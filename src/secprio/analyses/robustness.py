@@ -1,20 +1,34 @@
-"""Report section: the range each score moves within under other weights, mappings and
-leave-one-out corpora (secprio.measure.robustness)."""
+"""Robustness: the range each score moves within under other weights, the other 1–9 mappings
+and leave-one-out corpora (secprio.measure.robustness; the report's robustness section)."""
 
 from __future__ import annotations
 
 import base64
 from html import escape
+from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.figure import Figure
 
+from secprio.analyses.registry import CODER, Analysis, Data, Param, register, tables
 from secprio.display import DASH
 from secprio.measure import robustness as rb
 from secprio.measure.scores import ALL
-from secprio.report import figures
-from secprio.report.sections import Context, Section, register
+from secprio.report.sections import Section
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def _robustness(data: Data, *, variants: bool) -> pd.DataFrame:
+    p = data.project
+    m = p.settings.measure
+    long = data.memo(
+        "robustness",
+        lambda: rb.run(data.sentences, data.codings, p.codebook, scale=m.scale,
+                       members=p.settings.members),
+    )  # fmt: skip
+    return long if variants else rb.summary(long)
+
 
 COLOURS = {"weights": "#1f77b4", "scale": "#9467bd", "document type": "#2ca02c",
            "member state": "#d62728"}  # fmt: skip
@@ -29,6 +43,8 @@ def _range(lo: float, hi: float) -> str:
 def figure(summary: pd.DataFrame, base: pd.DataFrame, kind: str) -> Figure:
     """Per category: the baseline score with its 95% interval (grey) and the range under each
     kind of choice (coloured lines)."""
+    import matplotlib.pyplot as plt
+
     part = summary[(summary["frame"] == ALL) & (summary["kind"] == kind)].reset_index(drop=True)
     ci = base.set_index("category")
     fig, ax = plt.subplots(figsize=(7.2, 0.55 * len(part) + 1.6))
@@ -100,14 +116,15 @@ def _table(summary: pd.DataFrame, base: pd.DataFrame) -> str:
     )  # fmt: skip
 
 
-@register(25)
-def robustness_section(ctx: Context) -> Section | None:
+def robustness_section(ctx: Data) -> Section | None:
+    from secprio.report import figures
+
     p = ctx.project
     m = p.settings.measure
-    long = rb.run(ctx.sentences, ctx.codings, p.codebook, scale=m.scale, members=p.settings.members)
+    long = ctx.run("robustness", variants=True)
     if long.empty:
         return None
-    summary = rb.summary(long)
+    summary = ctx.run("robustness")
     files: dict[str, bytes | str] = {}
     parts = [
         "<p>Each score rests on choices a reader may not share. Each variant changes one: "
@@ -131,7 +148,8 @@ def robustness_section(ctx: Context) -> Section | None:
         mine = summary[summary["kind"] == kind]
         if mine.empty:
             continue
-        base = ctx.scores[ctx.scores["kind"] == kind]
+        scores = ctx.scored()
+        base = scores[scores["kind"] == kind]
         preview, figs = figures.files(f"robustness_{kind}", figure(summary, base, kind))
         files.update(figs)
         img = base64.b64encode(preview).decode()
@@ -150,4 +168,43 @@ def robustness_section(ctx: Context) -> Section | None:
     )
 
 
-__all__ = ["figure", "robustness_section"]
+register(
+    Analysis(
+        "robustness",
+        _robustness,
+        "The range each score moves within under equal weights, the other 1–9 mappings and "
+        "leaving out each document type or member state (``variants=True``: every variant's "
+        "score).",
+        params=(CODER, Param("variants", bool, False, "Every variant's score, not the ranges.")),
+        columns=(
+            "frame",
+            "category",
+            "label",
+            "kind",
+            "baseline",
+            "weights_min",
+            "weights_max",
+            "scale_min",
+            "scale_max",
+            "document_type_min",
+            "document_type_max",
+            "member_state_min",
+            "member_state_max",
+            "min",
+            "max",
+            "same_scale_min",
+            "same_scale_max",
+            "same_scale_spread",
+            "lowest_under",
+            "highest_under",
+            "baseline_rank",
+            "rank_min",
+            "rank_max",
+            "n_variants",
+            "n_no_evidence",
+        ),
+        section=robustness_section,
+        order=25,
+        report_tables=tables(("robustness", {}), ("robustness_variants", {"variants": True})),
+    )
+)
