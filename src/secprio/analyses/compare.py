@@ -11,6 +11,7 @@ import pandas as pd
 from secprio.analyses.registry import CODER, Analysis, Cli, Data, Param, View, register, tables
 from secprio.errors import MeasureError
 from secprio.measure import compare, groups
+from secprio.report.anchors import cell as cell_id
 from secprio.report.parts import STYLE
 from secprio.report.safe import script
 from secprio.report.sections import Section
@@ -83,8 +84,9 @@ def grid_html(long: pd.DataFrame, *, by: str, caption: str, field: str = "") -> 
                 for k, v in attrs.items()
             )
             bg, fg = style["count"]
+            anchor = f' id="{cell_id(r.category, by, value)}"' if value else ""
             cells.append(
-                f'<td class="cell cg" style="background:{bg};color:{fg}"{data} '
+                f'<td{anchor} class="cell cg" style="background:{bg};color:{fg}"{data} '
                 f'data-cat="{escape(r.category)}" data-field="{escape(field)}" '
                 f'data-value="{escape(value)}" title="{r.count} of {n} sentences">'
                 f'<span class="v">{r.count}</span></td>'
