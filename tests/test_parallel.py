@@ -181,3 +181,25 @@ def test_without_dask_the_error_names_the_extra(
     with pytest.raises(MissingDependency) as err:
         project.code("dictionary", executor="dask")
     assert "pip install 'secprio[dask]'" in err.value.render("cli")
+
+
+def test_the_cli_codes_with_jobs_and_refuses_options_that_mean_nothing(
+    single: Project, tmp_path: Path, codebook_file: Path, many: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from secprio.cli import app
+
+    proj = fresh(tmp_path / "cli", codebook_file, many)
+    runner = CliRunner()
+    res = runner.invoke(app, ["code", "-p", str(proj.root), "--coder", "dictionary",
+                              "--batch", str(BATCH), "--jobs", "2"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert f"coded {N_DOCS} document(s)" in res.output
+    assert_same_store(single, proj)
+    res = runner.invoke(app, ["code", "-p", str(proj.root), "--jobs", "0"])
+    assert res.exit_code == 2 and "--jobs" in res.output
+    res = runner.invoke(app, ["code", "-p", str(proj.root), "--scheduler", "tcp://h:8786"])
+    assert res.exit_code == 2 and "[E311]" in res.output and "--executor dask" in res.output
+    res = runner.invoke(app, ["code", "-p", str(proj.root), "--executor", "spark"])
+    assert res.exit_code == 2 and "dask" in res.output  # the parser lists the choices

@@ -24,6 +24,7 @@ import dataclasses
 import operator
 import os
 import pickle
+import signal
 import threading
 import uuid
 from collections import deque
@@ -116,6 +117,8 @@ def mapper(
     """A function from batches of units to their codings, in order, on the chosen executor;
     its workers are stopped when the block ends."""
     check(jobs, executor, scheduler)
+    if executor == "dask" or (jobs or 1) > 1:
+        warm_up(coder)
     if executor == "dask":
         with _dask(coder, jobs, scheduler) as run:
             yield run
@@ -124,6 +127,13 @@ def mapper(
     else:
         with _processes(coder, jobs) as run:
             yield run
+
+
+def warm_up(coder: Coder) -> None:
+    """Code one throwaway sentence, so that what a coder does on first use (the semantic
+    coder fits its prototypes, loading the embedding model) is done once, here, and not
+    again in every worker: forked workers inherit it, Dask workers receive it pickled."""
+    list(coder.code([Unit(-1, "warm-up", "en", "")]))
 
 
 # -- worker processes on this machine --------------------------------------------------------
@@ -135,6 +145,8 @@ def _start_worker(coder: Coder, parent: int) -> None:
 
     global _CODER
     die_with_parent(parent)
+    # Ctrl-C is the main process's to handle: it stops the workers (no traceback from each)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _CODER = coder
 
 
@@ -157,6 +169,12 @@ def _processes(coder: Coder, jobs: int) -> Iterator[Mapper]:
 
     try:
         yield run
+    except BaseException:
+        # stopped (Ctrl-C, an error, a full disk): the batches in flight are not wanted, and
+        # a worker in the middle of a long batch is not waited for
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -248,9 +266,7 @@ def _dask(coder: Coder, jobs: int | None, scheduler: str | None) -> Iterator[Map
         token = uuid.uuid4().hex
 
         def submit(units: list[Unit]) -> Any:
-            # the batch goes straight to a worker, not through the scheduler inside the task
-            [data] = client.scatter([pack(units)], hash=False)
-            return client.submit(_code_on_worker, shared, token, data, pure=False)
+            return client.submit(_code_on_worker, shared, token, pack(units), pure=False)
 
         try:
             yield lambda batches: _ordered(submit, batches, 2 * threads)
