@@ -135,11 +135,14 @@ def test_a_worker_that_dies_is_an_error_that_says_to_resume() -> None:
     assert err.value.code == "E313" and "resumes" in err.value.render("cli")
 
 
-def test_a_worker_error_comes_back_as_itself() -> None:
-    class Refuses(Dies):
-        def code(self, units: Iterable[Unit]) -> Iterator[Coding]:
+class Refuses(Dies):
+    def code(self, units: Iterable[Unit]) -> Iterator[Coding]:
+        if os.getpid() != self.parent:
             raise CoderError("no", hint="fix it", code="E304")
+        yield from ()
 
+
+def test_a_worker_error_comes_back_as_itself() -> None:
     with pytest.raises(CoderError) as err, parallel.mapper(Refuses(), jobs=2) as run:
         list(run([[Unit(1, "x")]]))
     assert err.value.code == "E304" and str(err.value).startswith("[E304] no")
@@ -203,3 +206,16 @@ def test_the_cli_codes_with_jobs_and_refuses_options_that_mean_nothing(
     assert res.exit_code == 2 and "[E311]" in res.output and "--executor dask" in res.output
     res = runner.invoke(app, ["code", "-p", str(proj.root), "--executor", "spark"])
     assert res.exit_code == 2 and "dask" in res.output  # the parser lists the choices
+
+
+def test_after_openmp_is_loaded_workers_are_spawned_and_code_the_same(
+    single: Project, tmp_path: Path, codebook_file: Path, many: Path
+) -> None:
+    # a forked child of a process whose OpenMP runtime ran threads waits for them forever:
+    # the semantic coders' engine and scikit-learn load one
+    import sklearn.utils._openmp_helpers  # noqa: F401 - loads scikit-learn's OpenMP runtime
+
+    assert not parallel.forkable()
+    proj = fresh(tmp_path / "spawned", codebook_file, many)
+    proj.code("dictionary", batch=BATCH, jobs=2)
+    assert_same_store(single, proj)

@@ -7,8 +7,10 @@ needs secprio and the coder's dependencies, not the project's files or database.
 
 - ``local``, ``jobs`` 1 or None: the batches are coded in this process (no pool).
 - ``local``, ``jobs=N``: N worker processes, forked once the coder is built, so each starts
-  with the coder (and any model it loaded) already in memory, shared copy-on-write. Workers
-  die with this process (PDEATHSIG, as the ingest readers do). At most 2 × N batches are in
+  with the coder already in memory, shared copy-on-write; once an OpenMP runtime is loaded
+  (the embedding engine, scikit-learn: coders that learn or embed), started fresh instead
+  (spawn), each unpickling the coder and loading its own model (``forkable``). Workers die
+  with this process (PDEATHSIG, as the ingest readers do). At most 2 × N batches are in
   flight, so memory does not grow with the corpus.
 - ``dask``: tasks on a ``dask.distributed`` cluster — the scheduler at ``scheduler``, or a
   ``LocalCluster`` of ``jobs`` worker processes (default: one per core; one thread each)
@@ -24,6 +26,7 @@ import dataclasses
 import operator
 import os
 import pickle
+import re
 import signal
 import threading
 import uuid
@@ -31,6 +34,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any
 
 from secprio import __version__
@@ -155,13 +159,29 @@ def _code_here(units: Packed) -> list[tuple[Any, ...]]:
     return _tuples(_CODER.code(unpack(units)))
 
 
+def forkable() -> bool:
+    """Whether a forked child can run what this process has loaded: not once an OpenMP
+    runtime is loaded (the e5 engine's, scikit-learn's). A child inherits the runtime's
+    thread pool without its threads and waits for them forever — measured: the semantic
+    coder's workers hung. Where /proc does not say, no."""
+    try:
+        maps = Path("/proc/self/maps").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return re.search(r"lib(?:gomp|omp|iomp5)[-.]", maps) is None
+
+
 @contextlib.contextmanager
 def _processes(coder: Coder, jobs: int) -> Iterator[Mapper]:
+    import multiprocessing as mp
+
     from secprio.ingest.workers import context
 
-    # fork: the coder and what it loaded are inherited, not pickled (ingest/workers.py)
+    # fork: the coder and what it loaded are inherited, not pickled (ingest/workers.py);
+    # after OpenMP, spawn: each worker unpickles the coder and loads its model itself
+    ctx = context() if forkable() else mp.get_context("spawn")
     pool = ProcessPoolExecutor(
-        jobs, mp_context=context(), initializer=_start_worker, initargs=(coder, os.getpid())
+        jobs, mp_context=ctx, initializer=_start_worker, initargs=(coder, os.getpid())
     )
 
     def run(batches: Iterable[list[Unit]]) -> Iterator[list[Coding]]:
