@@ -16,6 +16,15 @@ ingest workers), MB of text per CPU-second, and peak RSS of the largest process 
 two versions' codings and scores (they must be identical). With ``--unique`` no sentence
 occurs twice (each ends in a numbered clause), so text-keyed caches cannot hide a cost that
 grows with the number of distinct sentences, as they do on the repetitive default corpus.
+
+With ``--parallel`` it measures ``secprio code --coder dictionary`` instead, on one ingested
+copy of each corpus: one process, ``--jobs`` 2, and Dask local clusters of 2 and 4 workers
+(``--executor dask --jobs N``; ``--configs`` to choose). Per configuration: wall and CPU time
+(the command and every worker it waited for), MB of text per wall second and per CPU-second,
+the speed-up over one process and the scaling efficiency (speed-up / workers), and whether
+the codings are identical to the one-process run's:
+
+    PYTHONPATH=src .venv/bin/python benchmarks/scale.py --mb 20 --parallel
 """
 
 from __future__ import annotations
@@ -211,6 +220,59 @@ def fingerprint(project: Path) -> tuple[list[tuple[object, ...]], str]:
     return rows, scores.read_text(encoding="utf-8") if scores.exists() else ""
 
 
+CONFIGS: dict[str, list[str]] = {  # name -> options of `secprio code`
+    "jobs 1": [],
+    "jobs 2": ["--jobs", "2"],
+    "dask 2": ["--executor", "dask", "--jobs", "2"],
+    "dask 4": ["--executor", "dask", "--jobs", "4"],
+}
+
+
+def workers(config: str) -> int:
+    return int(config.split()[-1])
+
+
+def parallel(corpus: Path, work: Path, size: tuple[int, int], log: Path,
+             configs: list[str]) -> str:  # fmt: skip
+    """Ingest once, then code a copy of that project with each configuration."""
+    src = ROOT / "src"
+    base = work / f"parallel-{corpus.name}"
+    if not (base / "secprio.db").exists():
+        shutil.rmtree(base, ignore_errors=True)
+        run(["init", str(base), "--pack", "ots"], src=src, cwd=work, log=log)
+        m = run(["ingest", "-p", str(base), str(corpus)], src=src, cwd=work, log=log)
+        print(f"  ingest {m.wall:.1f} s wall {m.cpu:.1f} s CPU", flush=True)
+    mb = size[0] / 1e6
+    rows, prints = [], {}
+    for config in configs:
+        project = work / f"parallel-{corpus.name}-{config.replace(' ', '')}"
+        shutil.rmtree(project, ignore_errors=True)
+        shutil.copytree(base, project)
+        args = ["code", "-p", str(project), "--coder", "dictionary", *CONFIGS[config]]
+        m = run(args, src=src, cwd=work, log=log)
+        prints[config] = fingerprint(project)[0]
+        rows.append((config, m))
+        print(f"  {config:<7} {m.wall:7.1f} s wall {m.cpu:7.1f} s CPU"
+              f"{'' if m.code == 0 else f'  exit {m.code}'}", flush=True)  # fmt: skip
+        shutil.rmtree(project)
+    one = dict(rows).get("jobs 1")
+    out = [
+        f"{mb:.1f} MB, {size[1]} documents, {os.cpu_count()} cores",
+        "| configuration | workers | wall s | CPU s | MB/s (wall) | MB/CPU-s | speed-up | "
+        "efficiency | identical codings |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for config, m in rows:
+        speed = one.wall / m.wall if one else float("nan")
+        same = prints[config] == prints["jobs 1"] if "jobs 1" in prints else "-"
+        out.append(
+            f"| {config} | {workers(config)} | {m.wall:.1f} | {m.cpu:.1f} | {mb / m.wall:.2f} | "
+            f"{mb / max(m.cpu, 1e-9):.2f} | {speed:.2f}× | {speed / workers(config):.2f} | "
+            f"{same} ({len(prints[config])}) |"
+        )
+    return "\n".join(out)
+
+
 def table(rows: list[dict[str, object]], sizes: dict[float, tuple[int, int]]) -> str:
     versions = list(dict.fromkeys(str(r["version"]) for r in rows))
     out = [
@@ -255,6 +317,8 @@ def main() -> None:
     ap.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates")
     ap.add_argument("--stages", nargs="*", default=[], help="only these (ingest, code always)")
     ap.add_argument("--unique", action="store_true", help="no sentence twice (see CLAUSE)")
+    ap.add_argument("--parallel", action="store_true", help="code in parallel (see above)")
+    ap.add_argument("--configs", nargs="*", default=list(CONFIGS), choices=list(CONFIGS))
     args = ap.parse_args()
     work = args.workdir.resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -276,6 +340,9 @@ def main() -> None:
             files = list(corpus.glob("*.md"))
             sizes[mb] = (sum(f.stat().st_size for f in files), len(files))
         print(f"corpus {corpus}: {sizes[mb][0] / 1e6:.1f} MB, {sizes[mb][1]} documents")
+        if args.parallel:
+            print(parallel(corpus, work, sizes[mb], log, args.configs))
+            continue
         for version, src in versions:
             rows += bench(version, src, corpus, work, mb, log, args.bootstrap, set(args.stages))
         if len(versions) == 2:
@@ -284,8 +351,9 @@ def main() -> None:
             same_scores = prints[0][1] == prints[1][1]
             print(f"  identical codings: {same_codings} ({len(prints[1][0])}), "
                   f"identical scores.csv: {same_scores}")  # fmt: skip
-    print()
-    print(table(rows, sizes))
+    if rows:
+        print()
+        print(table(rows, sizes))
     print(f"\nlog of every command: {log}")
 
 

@@ -45,12 +45,26 @@ class SecprioError(Exception):
             self.code = code
         super().__init__(self.render("python"))
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # from a worker process or a Dask worker: the same error, without calling __init__
+        # again on its rendered text (which would prefix the class's code a second time)
+        return _restore, (type(self), self.args, self.__dict__)
+
     def render(self, interface: Interface) -> str:
         """The message with the fix in the words of ``interface``."""
         where = f"{self.path}: " if self.path else ""
         hint = self.hints.render(interface)
         fix = f"\n  fix: {hint}" if hint else ""
         return f"[{self.code}] {where}{self.message}{fix}"
+
+
+def _restore(
+    cls: type[SecprioError], args: tuple[object, ...], state: dict[str, object]
+) -> SecprioError:
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
 
 
 class PluginError(SecprioError):

@@ -224,13 +224,40 @@ class Project:
         return pd.DataFrame(rows, columns=["path", "warning"])
 
     def code(
-        self, coder: str | None = None, *, batch: int = 25, progress: Progress = _quiet
+        self,
+        coder: str | None = None,
+        *,
+        batch: int = 25,
+        progress: Progress = _quiet,
+        jobs: int | None = None,
+        executor: str = "local",
+        scheduler: str | None = None,
     ) -> CodeResult:
-        """Code every document not yet coded by this coder configuration; resumable."""
-        with self.store.lock("code"):
-            return self._code(coder, batch, progress)
+        """Code every document not yet coded by this coder configuration; resumable.
 
-    def _code(self, coder: str | None, batch: int, progress: Progress) -> CodeResult:
+        ``jobs`` worker processes code the batches (``executor="local"``; default 1: this
+        process), or the tasks run on Dask (``executor="dask"``): on the cluster of the
+        scheduler at ``scheduler``, else on a local cluster of ``jobs`` processes (default: one
+        per core). Only this process writes to
+        the store, batch by batch in document order: the run and its codings are the same as
+        with one process (secprio.parallel)."""
+        from secprio import parallel
+
+        parallel.check(jobs, executor, scheduler)  # before the lock and any work
+        with self.store.lock("code"):
+            return self._code(coder, batch, progress, jobs, executor, scheduler)
+
+    def _code(
+        self,
+        coder: str | None,
+        batch: int,
+        progress: Progress,
+        jobs: int | None = None,
+        executor: str = "local",
+        scheduler: str | None = None,
+    ) -> CodeResult:
+        from secprio import parallel
+
         name = self.coder(coder)
         impl = make_coder(name, self)
         key = run_key(coder=name, version=impl.version, codebook=self.codebook.sha256)
@@ -243,12 +270,18 @@ class Project:
             settings={**self.settings.to_dict(), "coder_trained_on": trained_on(impl)},
         )
         pending = self.store.pending_documents(key)
-        n_codings = 0
-        for lo in range(0, len(pending), batch):
-            docs = pending[lo : lo + batch]
-            codings = list(impl.code(self.store.units(docs)))
-            n_codings += self.store.save_batch(run_id, coder=name, doc_ids=docs, codings=codings)
-            progress(min(lo + batch, len(pending)), len(pending))
+        batches = [pending[lo : lo + batch] for lo in range(0, len(pending), batch)]
+        n_codings = done = 0
+        if batches:  # no workers to start for nothing
+            with parallel.mapper(impl, jobs=jobs, executor=executor, scheduler=scheduler) as run:
+                # units are read here as the workers ask for them (a bounded window ahead)
+                coded = run(self.store.units(docs) for docs in batches)
+                for docs, codings in zip(batches, coded, strict=True):
+                    n_codings += self.store.save_batch(
+                        run_id, coder=name, doc_ids=docs, codings=codings
+                    )
+                    done += len(docs)
+                    progress(done, len(pending))
         self.store.finish_run(run_id)
         return CodeResult(run_id, name, len(pending), n_codings, trained_on(impl))
 

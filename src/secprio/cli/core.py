@@ -30,11 +30,13 @@ from secprio.errors import MissingDependency
 from secprio.ingest import fetch as fetch_mod
 from secprio.measure import groups
 from secprio.measure.scores import INSUFFICIENT, NO_EVIDENCE
+from secprio.parallel import EXECUTORS
 from secprio.project import IngestResult, Project
 
 Grouping = choices("Grouping", groups.GROUPINGS)
 Scale = choices("Scale", SCALES)
 Attribution = choices("Attribution", groups.ATTRIBUTIONS)
+Executor = choices("Executor", EXECUTORS)
 AttributionOption = typer.Option(
     Attribution.issuer,  # type: ignore[attr-defined]
     help="With --by members: issuer (the state that issued the document), fractional "
@@ -118,14 +120,36 @@ def _print_carried(result: IngestResult) -> None:
 @app.command()
 def code(
     coder: str = typer.Option("", help="Coder name (default: the one in secprio.yaml)."),
-    batch: int = typer.Option(25, help="Documents per committed batch."),
+    batch: int = typer.Option(25, min=1, help="Documents per committed batch."),
+    jobs: int = typer.Option(
+        None,
+        min=1,
+        help="Worker processes that code the batches (default 1; with --executor dask and no "
+        "--scheduler: the local cluster's workers, default one per core).",
+        show_default=False,
+    ),
+    executor: Executor = typer.Option(  # type: ignore[valid-type]
+        Executor.local,  # type: ignore[attr-defined]
+        help="local: this machine's processes; dask: tasks on a Dask cluster "
+        "(pip install 'secprio[dask]').",
+    ),
+    scheduler: str = typer.Option(
+        "",
+        help="With --executor dask: the scheduler's address (tcp://HOST:8786); "
+        "none: a local cluster.",
+    ),
     project: Path = ProjectOption,
 ) -> None:
     """Code every sentence not yet coded; an interrupted run resumes where it stopped."""
     proj = open_project(project)
     guard(lambda: proj.codebook)  # a bad codebook is reported before any work starts
     with progress(f"code ({proj.coder(coder or None)})") as update:
-        result = guard(lambda: proj.code(coder or None, batch=batch, progress=update))
+        result = guard(
+            lambda: proj.code(
+                coder or None, batch=batch, progress=update, jobs=jobs,
+                executor=value(executor), scheduler=scheduler or None,
+            )
+        )  # fmt: skip
     console.print(
         f"run {result.run_id}: coded {result.documents} document(s), "
         f"{result.codings} coding(s) by {result.coder}"

@@ -30,7 +30,7 @@ Job = Callable[[Path, Limits], Document | Skipped]
 _PR_SET_PDEATHSIG = 1
 
 
-def _context() -> Any:
+def context() -> Any:
     # fork: a worker starts in milliseconds with everything imported, and the caller's main
     # module is not run again (forkserver and spawn import it in every worker: a user's script
     # without a __main__ guard would start over). The child runs only the reader, never the
@@ -46,6 +46,20 @@ def _harden(limits: Limits, parent: int) -> None:
     PDEATHSIG kills the worker at once when the process that started it dies (kill -9
     included), even in the middle of a parse.
     """
+    die_with_parent(parent)
+    with contextlib.suppress(ImportError, ValueError, OSError):
+        import resource
+
+        # on top of what the worker starts with (a forked worker shares its parent's pages)
+        cap = _data_size() + int(limits.max_memory_mb * MB)
+        resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))
+
+
+def die_with_parent(parent: int) -> None:
+    """In a worker process: be killed (SIGKILL) when ``parent`` dies, on Linux even by kill -9.
+
+    The kernel sends the signal when the thread that forked this process ends, so the thread
+    that starts workers must outlive them (the main thread, or the one that waits for them)."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
@@ -56,12 +70,6 @@ def _harden(limits: Limits, parent: int) -> None:
         os._exit(1)
     except OSError:
         pass
-    with contextlib.suppress(ImportError, ValueError, OSError):
-        import resource
-
-        # on top of what the worker starts with (a forked worker shares its parent's pages)
-        cap = _data_size() + int(limits.max_memory_mb * MB)
-        resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))
 
 
 def _data_size() -> int:
@@ -106,7 +114,7 @@ class Readers:
 
     def __init__(self, job: Job, limits: Limits, n: int = 1) -> None:
         self.job, self.limits, self.n = job, limits, max(1, n)
-        self.ctx = _context()
+        self.ctx = context()
 
     def _start(self) -> _Worker:
         ours, theirs = self.ctx.Pipe()
