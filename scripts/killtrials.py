@@ -17,10 +17,12 @@ codings, ``PRAGMA integrity_check``, stray temporary files and processes left ru
 
 A trial is *effective* when the kill landed while the stage was running: the process had not
 finished, and it had written something (rows in the store, files) or had been running longer
-than the CLI takes to start and open the project (``secprio status``: the median of the runs
-so far, one more per round of trials, as the machine's load changes); *left* says what the kill
+than the CLI takes to start and open a project (``secprio score`` on a project without
+documents: the median of the runs so far, one more per round of trials, as the machine's load
+changes); *left* says what the kill
 left half done (rows in the store, files written). The delay is drawn between 0.8 × that
-start-up and the stage's duration in the faster clean run (at least 1.2 × start-up). A stage
+start-up and the stage's duration, at least 1.2 × start-up (the median of the faster clean
+run and of the stage's last trials that ended before their kill: the load changes). A stage
 gets trials until ``--per-stage`` of them were effective or ``--max-tries`` were run. Prints
 one line per trial and a table stage × tried × effective × identical, the wall time, and the
 stages that did not reach ``--per-stage`` effective trials; exits 1 if any trial differs.
@@ -295,6 +297,7 @@ class Trial:
     effective: bool
     left: str
     problems: list[str]
+    ran: float | None = None  # how long the stage took when it finished before the kill
 
 
 def trial(i: int, name: str, work: Path, base: Path, ref: Reference, delay: float,
@@ -306,7 +309,13 @@ def trial(i: int, name: str, work: Path, base: Path, ref: Reference, delay: floa
         proc = subprocess.Popen(
             command(project, name, work), stdout=out, stderr=out, start_new_session=True
         )
-    time.sleep(delay)
+    started = time.monotonic()
+    ran = None
+    while time.monotonic() - started < delay:  # the stage's duration when it ends first
+        if proc.poll() is not None:
+            ran = time.monotonic() - started
+            break
+        time.sleep(0.05)
     finished = proc.poll() is not None
     if not finished:
         os.kill(proc.pid, signal.SIGKILL)
@@ -324,8 +333,8 @@ def trial(i: int, name: str, work: Path, base: Path, ref: Reference, delay: floa
     shutil.rmtree(project.parent, ignore_errors=True)
     # running: it had started writing (store rows, files), or was past the CLI's start-up
     effective = not finished and (delay >= startup or state != "nothing")
-    left_by = "finished first" if finished else state
-    return Trial(name, delay, effective, left_by, problems)
+    left_by = f"finished first, in {ran or delay:.1f}s" if finished else state
+    return Trial(name, delay, effective, left_by, problems, ran)
 
 
 def pipeline(project: Path, work: Path, bases: Path, gold: int) -> dict[str, float]:
@@ -342,11 +351,16 @@ def pipeline(project: Path, work: Path, bases: Path, gold: int) -> dict[str, flo
     return took
 
 
-def startup_time(project: Path) -> float:
-    """How long the CLI takes to start and open the project (``secprio status``)."""
+def startup_time(empty: Path) -> float:
+    """How long the CLI takes to start and open a project: ``secprio score`` on a project
+    with no documents, which imports what the stages import, opens the store, finds no
+    sentence and stops (E521). ``status`` would measure more: it reads every coding."""
     start = time.monotonic()
-    subprocess.run([*CLI, "status", "-p", str(project)], capture_output=True, check=True)
-    return time.monotonic() - start
+    done = subprocess.run([*CLI, "score", "-p", str(empty)], capture_output=True, text=True)
+    took = time.monotonic() - start
+    if done.returncode != 2 or "E521" not in done.stderr + done.stdout:
+        raise SystemExit(f"start-up probe: expected E521, got {done.returncode}: {done.stderr}")
+    return took
 
 
 def median(xs: list[float]) -> float:
@@ -378,8 +392,9 @@ def main() -> int:
         (work / bases).mkdir()
     took_a = pipeline(init(a), work, work / "bases", args.gold)
     took_b = pipeline(init(b), work, work / "bases-b", args.gold)
-    # the faster clean run: the first one also fills caches (the dictionary's compiled patterns)
-    took = {k: min(took_a[k], took_b[k]) for k in took_a}
+    # the faster clean run: the first one also fills caches (the dictionary's compiled patterns);
+    # then each trial the stage finished before its kill says how long it takes at this load
+    durations = {k: [min(took_a[k], took_b[k])] for k in took_a}
 
     def after(bases: Path, last: Path, name: str) -> Path:  # the project as the stage left it
         later = STAGES.index(name) + 1
@@ -388,13 +403,14 @@ def main() -> int:
     refs = {n: reference(after(work / "bases", a, n), after(work / "bases-b", b, n))
             for n in stages}  # fmt: skip
     ref = reference(a, b)
-    startups = [startup_time(a) for _ in range(3)]
+    empty = init(work / "empty" / "project")
+    startups = [startup_time(empty) for _ in range(3)]
     print(f"reference: {len(ref.rows['documents'])} documents, {len(ref.rows['segments'])} "
           f"segments, {len(ref.rows['codings'])} codings "
           f"({sum(r[5] == 'human' for r in ref.rows['codings'])} human), {len(ref.files)} files "
           f"({len(ref.exact)} byte-identical between clean runs); startup "
           f"{median(startups):.1f}s; clean runs "
-          + ", ".join(f"{k} {took_a[k]:.1f}/{took_b[k]:.1f}s" for k in took),
+          + ", ".join(f"{k} {took_a[k]:.1f}/{took_b[k]:.1f}s" for k in took_a),
           flush=True)  # fmt: skip
     results: list[Trial] = []
     stop = time.monotonic() + (args.budget * 60 if args.budget else float("inf"))
@@ -409,16 +425,19 @@ def main() -> int:
             if time.monotonic() > stop:
                 break
             startup = median(startups)
-            delay = rng.uniform(0.8 * startup, max(took[name], 1.2 * startup))
+            took = median(durations[name][-3:])
+            delay = rng.uniform(0.8 * startup, max(took, 1.2 * startup))
             t = trial(i, name, work, work / "bases" / name / "project", refs[name], delay,
                       startup)  # fmt: skip
             results.append(t)
+            if t.ran is not None:
+                durations[name].append(t.ran)
             verdict = "identical" if not t.problems else "DIFFERENT: " + "; ".join(t.problems)
             print(f"trial {i:3}: kill -9 {name:11} after {delay:5.1f}s "
                   f"({'effective' if t.effective else 'not effective'}; left {t.left}): "
                   f"{verdict}", flush=True)  # fmt: skip
             i += 1
-        startups.append(startup_time(a))
+        startups.append(startup_time(empty))
     if time.monotonic() > stop:
         print(f"budget of {args.budget:g} min spent: {i} trials run", flush=True)
     print(f"\n{'stage':12} {'tried':>6} {'effective':>9} {'identical':>9} {'eff.+ident.':>11}")
