@@ -3,10 +3,13 @@
     nice -n 10 .venv/bin/python scripts/killtrials.py --per-stage 10 --seed 1
 
 Stages: ingest, import-gold, code, score, report, export (.qdpx and .qdc) and import-qdpx, on a
-project that also holds human codings (one decision, then a gold file of 300 sentences, then a
-QDA project's codings). Two clean runs make the reference: a file that is byte-identical
-between them must be byte-identical after a trial, the others (a .qdpx zip holds times and
-GUIDs) are compared by content. Each trial copies the project as it stood before the stage,
+project that also holds human codings (one decision, then a gold file of ``--gold`` sentences,
+then a QDA project's codings). The corpus (the OTS pack's documents and ``--docs`` generated
+ones) is large enough that most stages work for seconds after the CLI has started.
+
+Two clean runs make the reference: a file that is byte-identical between them must be
+byte-identical after a trial, the others (a .qdpx zip holds times and GUIDs) are compared by
+content. Each trial copies the project as it stood before the stage,
 starts the stage through the CLI, sends SIGKILL to it after a random delay (seeded) and
 re-runs the stage. It then compares documents, segments, codings (machine and human) and
 every file the stages wrote with the reference, checks for duplicate rows, lost human
@@ -14,9 +17,15 @@ codings, ``PRAGMA integrity_check``, stray temporary files and processes left ru
 
 A trial is *effective* when the kill landed while the stage was running: the process had not
 finished, and it had written something (rows in the store, files) or had been running longer
-than the CLI takes to start and open the project (measured); *left* says what the kill left
-half done (rows in the store, files written). Prints one line per trial and a table
-stage × trials × effective × identical; exits 1 if any trial differs.
+than the CLI takes to start and open a project (``secprio score`` on a project without
+documents: the median of the runs so far, one more per round of trials, as the machine's load
+changes); *left* says what the kill
+left half done (rows in the store, files written). The delay is drawn between 0.8 × that
+start-up and the stage's duration, at least 1.2 × start-up (the median of the faster clean
+run and of the stage's last trials that ended before their kill: the load changes). A stage
+gets trials until ``--per-stage`` of them were effective or ``--max-tries`` were run. Prints
+one line per trial and a table stage × tried × effective × identical, the wall time, and the
+stages that did not reach ``--per-stage`` effective trials; exits 1 if any trial differs.
 """
 
 from __future__ import annotations
@@ -97,14 +106,14 @@ def human(project: Path) -> None:
     proj.store.engine.dispose()
 
 
-def gold_file(project: Path, path: Path) -> None:
-    """300 sentences of the corpus with a category (or none) by two coders, as a gold CSV."""
+def gold_file(project: Path, path: Path, n: int) -> None:
+    """``n`` sentences of the corpus with a category (or none) by two coders, as a gold CSV."""
     import pandas as pd
 
     from secprio.project import Project
 
     proj = Project.open(project)
-    sents = proj.sentences(text=True).sort_values("segment_id").iloc[::3].head(300)
+    sents = proj.sentences(text=True).sort_values("segment_id").iloc[::3].head(n)
     cats = [*proj.codebook.ids(), ""]
     rows = [
         {"id": f"g{i}", "text": text, "lang": "en", "category": cats[(i * k) % len(cats)],
@@ -288,6 +297,7 @@ class Trial:
     effective: bool
     left: str
     problems: list[str]
+    ran: float | None = None  # how long the stage took when it finished before the kill
 
 
 def trial(i: int, name: str, work: Path, base: Path, ref: Reference, delay: float,
@@ -299,7 +309,13 @@ def trial(i: int, name: str, work: Path, base: Path, ref: Reference, delay: floa
         proc = subprocess.Popen(
             command(project, name, work), stdout=out, stderr=out, start_new_session=True
         )
-    time.sleep(delay)
+    started = time.monotonic()
+    ran = None
+    while time.monotonic() - started < delay:  # the stage's duration when it ends first
+        if proc.poll() is not None:
+            ran = time.monotonic() - started
+            break
+        time.sleep(0.05)
     finished = proc.poll() is not None
     if not finished:
         os.kill(proc.pid, signal.SIGKILL)
@@ -317,51 +333,68 @@ def trial(i: int, name: str, work: Path, base: Path, ref: Reference, delay: floa
     shutil.rmtree(project.parent, ignore_errors=True)
     # running: it had started writing (store rows, files), or was past the CLI's start-up
     effective = not finished and (delay >= startup or state != "nothing")
-    left_by = "finished first" if finished else state
-    return Trial(name, delay, effective, left_by, problems)
+    left_by = f"finished first, in {ran or delay:.1f}s" if finished else state
+    return Trial(name, delay, effective, left_by, problems, ran)
 
 
-def pipeline(project: Path, work: Path, bases: Path | None = None) -> dict[str, float]:
+def pipeline(project: Path, work: Path, bases: Path, gold: int) -> dict[str, float]:
     took = {}
     for name in STAGES:
-        if bases is not None:
-            shutil.copytree(project, bases / name / "project")
+        shutil.copytree(project, bases / name / "project")
         took[name] = run(project, name, work)
         if name == "ingest":
             human(project)
             if not (work / "gold-in.csv").exists():
-                gold_file(project, work / "gold-in.csv")
+                gold_file(project, work / "gold-in.csv", gold)
         if name == "export-qdpx" and not (work / "in.qdpx").exists():
             shutil.copy(project / "export.qdpx", work / "in.qdpx")
     return took
 
 
-def startup_time(project: Path) -> float:
-    """How long the CLI takes to start and open the project (``secprio status``)."""
+def startup_time(empty: Path) -> float:
+    """How long the CLI takes to start and open a project: ``secprio score`` on a project
+    with no documents, which imports what the stages import, opens the store, finds no
+    sentence and stops (E521). ``status`` would measure more: it reads every coding."""
     start = time.monotonic()
-    subprocess.run([*CLI, "status", "-p", str(project)], capture_output=True, check=True)
-    return time.monotonic() - start
+    done = subprocess.run([*CLI, "score", "-p", str(empty)], capture_output=True, text=True)
+    took = time.monotonic() - start
+    if done.returncode != 2 or "E521" not in done.stderr + done.stdout:
+        raise SystemExit(f"start-up probe: expected E521, got {done.returncode}: {done.stderr}")
+    return took
+
+
+def median(xs: list[float]) -> float:
+    ys = sorted(xs)
+    return (ys[(len(ys) - 1) // 2] + ys[len(ys) // 2]) / 2
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--per-stage", type=int, default=10, help="trials per stage")
+    parser.add_argument("--per-stage", type=int, default=10, help="effective trials per stage")
+    parser.add_argument("--max-tries", type=int, default=0, help="trials per stage at most, "
+                        "effective or not (0: 2 × --per-stage)")  # fmt: skip
     parser.add_argument("--stages", default=",".join(STAGES), help="comma-separated stages")
-    parser.add_argument("--docs", type=int, default=30, help="generated documents added")
+    parser.add_argument("--docs", type=int, default=200, help="generated documents added")
     parser.add_argument("--pack-docs", type=int, default=0, help="pack documents (0: all 89)")
+    parser.add_argument("--gold", type=int, default=800, help="sentences in the gold file")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--budget", type=float, default=0, help="stop starting trials after "
                         "this many minutes (0: no limit); the table covers those run")  # fmt: skip
     args = parser.parse_args()
+    began = time.monotonic()
     stages = [s for s in args.stages.split(",") if s]
+    max_tries = args.max_tries or 2 * args.per_stage
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="killtrials-"))
     corpus(work / "corpus", args.docs, args.pack_docs)
-    (work / "bases").mkdir()
     a, b = work / "a" / "project", work / "b" / "project"  # one name: it is in the report
-    (work / "bases-b").mkdir()
-    took = pipeline(init(a), work, work / "bases")
-    pipeline(init(b), work, work / "bases-b")
+    for bases in ("bases", "bases-b"):
+        (work / bases).mkdir()
+    took_a = pipeline(init(a), work, work / "bases", args.gold)
+    took_b = pipeline(init(b), work, work / "bases-b", args.gold)
+    # the faster clean run: the first one also fills caches (the dictionary's compiled patterns);
+    # then each trial the stage finished before its kill says how long it takes at this load
+    durations = {k: [min(took_a[k], took_b[k])] for k in took_a}
 
     def after(bases: Path, last: Path, name: str) -> Path:  # the project as the stage left it
         later = STAGES.index(name) + 1
@@ -370,35 +403,55 @@ def main() -> int:
     refs = {n: reference(after(work / "bases", a, n), after(work / "bases-b", b, n))
             for n in stages}  # fmt: skip
     ref = reference(a, b)
-    startup = startup_time(a)
+    empty = init(work / "empty" / "project")
+    startups = [startup_time(empty) for _ in range(3)]
     print(f"reference: {len(ref.rows['documents'])} documents, {len(ref.rows['segments'])} "
           f"segments, {len(ref.rows['codings'])} codings "
           f"({sum(r[5] == 'human' for r in ref.rows['codings'])} human), {len(ref.files)} files "
-          f"({len(ref.exact)} byte-identical between clean runs); startup {startup:.1f}s; "
-          + ", ".join(f"{k} {v:.1f}s" for k, v in took.items()), flush=True)  # fmt: skip
+          f"({len(ref.exact)} byte-identical between clean runs); startup "
+          f"{median(startups):.1f}s; clean runs "
+          + ", ".join(f"{k} {took_a[k]:.1f}/{took_b[k]:.1f}s" for k in took_a),
+          flush=True)  # fmt: skip
     results: list[Trial] = []
     stop = time.monotonic() + (args.budget * 60 if args.budget else float("inf"))
-    for i in range(args.per_stage * len(stages)):
-        if time.monotonic() > stop:
-            print(f"budget of {args.budget:g} min spent: {i} trials run", flush=True)
-            break
-        name = stages[i % len(stages)]
-        delay = rng.uniform(0.8 * startup, max(took[name], 1.2 * startup))
-        t = trial(i, name, work, work / "bases" / name / "project", refs[name], delay, startup)
-        results.append(t)
-        verdict = "identical" if not t.problems else "DIFFERENT: " + "; ".join(t.problems)
-        print(f"trial {i:3}: kill -9 {name:11} after {delay:5.1f}s "
-              f"({'effective' if t.effective else 'not effective'}; left {t.left}): {verdict}",
-              flush=True)  # fmt: skip
-    print(f"\n{'stage':12} {'trials':>6} {'effective':>9} {'identical':>9} {'eff.+ident.':>11}")
-    for name in stages:
+    i = 0
+
+    def wanted(name: str) -> bool:
         mine = [t for t in results if t.stage == name]
+        return sum(t.effective for t in mine) < args.per_stage and len(mine) < max_tries
+
+    while any(wanted(n) for n in stages) and time.monotonic() <= stop:
+        for name in [n for n in stages if wanted(n)]:  # a round: one trial of each stage
+            if time.monotonic() > stop:
+                break
+            startup = median(startups)
+            took = median(durations[name][-3:])
+            delay = rng.uniform(0.8 * startup, max(took, 1.2 * startup))
+            t = trial(i, name, work, work / "bases" / name / "project", refs[name], delay,
+                      startup)  # fmt: skip
+            results.append(t)
+            if t.ran is not None:
+                durations[name].append(t.ran)
+            verdict = "identical" if not t.problems else "DIFFERENT: " + "; ".join(t.problems)
+            print(f"trial {i:3}: kill -9 {name:11} after {delay:5.1f}s "
+                  f"({'effective' if t.effective else 'not effective'}; left {t.left}): "
+                  f"{verdict}", flush=True)  # fmt: skip
+            i += 1
+        startups.append(startup_time(empty))
+    if time.monotonic() > stop:
+        print(f"budget of {args.budget:g} min spent: {i} trials run", flush=True)
+    print(f"\n{'stage':12} {'tried':>6} {'effective':>9} {'identical':>9} {'eff.+ident.':>11}")
+    for name in [*stages, "all"]:
+        mine = [t for t in results if name in (t.stage, "all")]
         print(f"{name:12} {len(mine):6} {sum(t.effective for t in mine):9} "
               f"{sum(not t.problems for t in mine):9} "
               f"{sum(t.effective and not t.problems for t in mine):11}")  # fmt: skip
-    print(f"{'all':12} {len(results):6} {sum(t.effective for t in results):9} "
-          f"{sum(not t.problems for t in results):9} "
-          f"{sum(t.effective and not t.problems for t in results):11}")  # fmt: skip
+    short = [n for n in stages if sum(t.effective for t in results if t.stage == n)
+             < args.per_stage]  # fmt: skip
+    print(f"wall time {(time.monotonic() - began) / 60:.1f} min; start-up median "
+          f"{median(startups):.1f}s over {len(startups)} runs"
+          + (f"; fewer than {args.per_stage} effective trials: {', '.join(short)}" if short
+             else ""))  # fmt: skip
     shutil.rmtree(work, ignore_errors=True)
     return 1 if any(t.problems for t in results) else 0
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import io
 import os
 import signal
@@ -393,8 +394,9 @@ def test_a_second_writer_is_refused_clearly(coded: Project, tmp_path: Path) -> N
         res = CliRunner().invoke(app, ["code", "-p", str(coded.root)])
         assert res.exit_code == 2
         assert "another secprio process is writing" in res.output and "a test" in res.output
+        # another Store on the project, as another process has (one Store's thread may nest)
         with pytest.raises(StoreError, match="ingest did not start"):
-            coded.ingest([tmp_path])
+            Project.open(coded.root).ingest([tmp_path])
     assert coded.code().documents == 0  # the lock is free again; nothing was left to code
 
 
@@ -453,13 +455,13 @@ def test_a_full_disk_leaves_the_store_intact_and_says_so(
     folder = _full_disk(kind, tmp_path)
     try:
         project = Project.init(folder / "p", codebook=codebook_file)
-        if kind == "max_page_count":  # SQLite's own "disk is full", without root
-            import sqlalchemy as sa
+        import sqlalchemy as sa
 
-            sa.event.listen(
-                project.store.engine, "connect",
-                lambda c, _r: c.execute("PRAGMA max_page_count=60"),
-            )  # fmt: skip
+        def small(c: Any, _r: object) -> None:
+            c.execute("PRAGMA max_page_count=60")
+
+        if kind == "max_page_count":  # SQLite's own "disk is full", without root
+            sa.event.listen(project.store.engine, "connect", small)
             project.store.engine.dispose()
         corpus = tmp_path / "c"
         corpus.mkdir()
@@ -479,6 +481,53 @@ def test_a_full_disk_leaves_the_store_intact_and_says_so(
         if kind == "tmpfs":  # the CLI says it too, without a traceback
             res = CliRunner().invoke(app, ["ingest", str(corpus), "-p", str(project.root)])
             assert res.exit_code == 2 and "the disk is full" in res.output, res.output
+            assert "[E403]" in res.output
+        # space freed: the same command completes, on the store the full disk left
+        if kind == "tmpfs":
+            subprocess.run(["mount", "-o", "remount,size=64m", str(folder)], check=True)
+        else:
+            sa.event.remove(project.store.engine, "connect", small)
+        project.store.engine.dispose()
+        result = project.ingest([corpus])
+        assert [Path(p).name for p in result.added] == ["large.txt"], result
+        assert len(project.documents()) == 2
+        assert sqlite3.connect(database).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert project.code().documents == 2
     finally:
         if kind == "tmpfs":
             subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def _fill(folder: Path) -> Path:
+    """Write zeros into ``folder`` until its file system refuses a byte more."""
+    filler = folder / "filler"
+    try:
+        with filler.open("wb", buffering=0) as f:
+            while True:
+                f.write(b"\0" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC, exc
+    return filler
+
+
+def test_a_full_disk_during_a_file_write_says_so_and_leaves_the_old_file(
+    coded: Project, tmp_path: Path
+) -> None:
+    folder = _full_disk("tmpfs", tmp_path)
+    try:
+        target = folder / "out.qdpx"
+        export = ["export", str(target), "-p", str(coded.root)]
+        assert CliRunner().invoke(app, export).exit_code == 0
+        before = target.read_bytes()
+        filler = _fill(folder)
+        res = CliRunner().invoke(app, export)
+        assert res.exit_code == 2, res.output
+        assert "[E717]" in res.output and "the disk is full" in res.output, res.output
+        assert "unexpected" not in res.output  # an error that says what happened, not a crash
+        assert target.read_bytes() == before  # the previous export is intact
+        assert sorted(p.name for p in folder.iterdir()) == ["filler", "out.qdpx"]  # no .tmp
+        filler.unlink()  # space freed: the same command completes
+        assert CliRunner().invoke(app, export).exit_code == 0
+        assert sorted(p.name for p in folder.iterdir()) == ["out.qdpx"]
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 from collections.abc import Iterator
@@ -19,7 +20,8 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
 
     A process killed mid-write leaves the previous file intact (and at worst a stray
     ``.NAME.PID.tmp``, which the next write of ``path`` removes); the rename also replaces
-    a symlink at ``path`` instead of writing through it.
+    a symlink at ``path`` instead of writing through it. A full disk is a ProjectError
+    (E717) that says so, with the temporary file removed.
     """
     path = Path(path)
     _sweep(path)
@@ -27,8 +29,24 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise _disk_full(path) from exc
+        raise
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _disk_full(path: Path) -> Exception:
+    from secprio.errors import ProjectError
+
+    return ProjectError(
+        "the disk is full: this file was not written; no part of it is left, and the file "
+        "that was there, if any, is unchanged",
+        path=path,
+        hint="free disk space, then run the same command again",
+        code="E717",
+    )
 
 
 def _sweep(path: Path) -> None:

@@ -320,7 +320,7 @@ class Project:
     def _texts(self, sents: pd.DataFrame) -> list[str]:
         ids = sents["document_id"].unique().tolist()
         q = sa.select(t.documents.c.id, t.documents.c.text).where(t.documents.c.id.in_(ids))
-        with self.store.engine.connect() as conn:
+        with self.store.reading() as conn:
             texts = {int(i): str(x) for i, x in conn.execute(q)}
         return [
             texts[d][s:e]
@@ -378,7 +378,7 @@ class Project:
             .where(t.runs.c.coder == name, t.runs.c.kind == "code")
             .where(t.documents.c.active.is_(True))
         )
-        with self.store.engine.connect() as conn:
+        with self.store.reading() as conn:
             rows = conn.execute(q).all()
             n_active = conn.execute(
                 sa.select(sa.func.count()).where(t.documents.c.active.is_(True))
@@ -438,7 +438,15 @@ class Project:
         (``attribution``: how sentences count for member states, secprio.measure.groups).
         ``attrs["warning"]`` says when part of the corpus is not coded. ``sentences`` and
         ``codings``: ``self.sentences()`` and ``self.codings(coder)`` when the caller holds
-        them already (the report), so that the corpus is not in memory twice."""
+        them already (the report), so that the corpus is not in memory twice. What it reads
+        is one state of the store (``Store.snapshot``), even while ``code`` writes."""
+        with self.store.snapshot():
+            return self._scores(by, coder, scale, attribution, sentences, codings)
+
+    def _scores(
+        self, by: str | None, coder: str | None, scale: str | None, attribution: str,
+        sentences: pd.DataFrame | None, codings: pd.DataFrame | None,
+    ) -> pd.DataFrame:  # fmt: skip
         m = self.settings.measure
         sentences = self.sentences() if sentences is None else sentences
         if sentences.empty:

@@ -238,7 +238,8 @@ def report(
     from secprio.report.build import write as write_report  # matplotlib: import on use
 
     proj = use_coder(open_project(project), coder)
-    with progress("report") as update:
+    # one state of the store throughout, even while a `code` commits batches
+    with progress("report") as update, proj.store.snapshot():
         rep = guard(lambda: write_report(proj, out_dir, progress=update))
     console.print(f"report: [bold]{rep.html}[/] ({len(rep.files)} more files in {out_dir})")
 
@@ -327,7 +328,8 @@ def demo(
             guard(lambda: proj.code(progress=update))
     scores = guard(lambda: proj.scores())
     out.print(score_table(scores))
-    with progress("report") as update:
+    # one state of the store throughout, even while a `code` commits batches
+    with progress("report") as update, proj.store.snapshot():
         rep = guard(lambda: write_report(proj, out_dir, progress=update))
     out.print(f"report: {rep.html.resolve()}")
     for n in notes:

@@ -318,6 +318,11 @@ def to_store(project: Project, gold: Gold) -> tuple[int, list[str]]:
     not apply is stored as a rejection (value 0): it overrides a machine coding too.
     Returns the number of codings stored and the sentences not found in the project.
     """
+    with project.store.lock("import-gold"):  # the sentences it finds stay the active ones
+        return _to_store(project, gold)
+
+
+def _to_store(project: Project, gold: Gold) -> tuple[int, list[str]]:
     from secprio.coders.base import Coding
 
     sents = project.sentences(text=True)

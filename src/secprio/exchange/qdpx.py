@@ -553,16 +553,25 @@ def import_qdpx(
 
     ExchangeError when the file holds nothing that can be stored, saying why (no selections,
     only secprio's machine codings, unmapped codes, sources missing from the archive).
+    Holds the project's writer lock from finding the sentences to storing the codings (and
+    the documents it ingests): another writer is refused, as by ``code``.
     """
+    qda = read_qdpx(path, limits=limits or project.settings.imports)
+    codes = code_map(qda, project.codebook, mapping)
+    with project.store.lock("import-qdpx"):
+        return _store_codings(project, qda, codes, Path(path), ingest_missing)
+
+
+def _store_codings(
+    project: Project, qda: QdaProject, codes: dict[str, str], path: Path, ingest_missing: bool
+) -> ImportResult:
     from secprio.coders.base import Coding
 
-    qda = read_qdpx(path, limits=limits or project.settings.imports)
     result = ImportResult(selections=len(qda.codings))
-    codes = code_map(qda, project.codebook, mapping)
     where = _locate(project, qda, result, ingest_missing=ingest_missing)
     sentences = _sentences(project, {d for d, _ in where.values()})
     codings: dict[tuple[int, str, str], Coding] = {}
-    file_name = Path(path).name
+    file_name = path.name
     for src, code, c in iter_codings(qda):
         if c.coder.startswith(MACHINE_PREFIX):
             result.machine_skipped += 1

@@ -56,6 +56,7 @@ def _on_error(context: sa.engine.ExceptionContext) -> None:
         f" (PRAGMA integrity_check: {check})",
         path=url.removeprefix("sqlite:///") or None,
         hint="free disk space, then run the same command again: it resumes where it stopped",
+        code="E403",
     ) from context.original_exception
 
 

@@ -49,12 +49,28 @@ class Store(ReviewStore, WatchStore):
         self.url = url
         self.engine = connect(url)
         self._writers = threading.Lock()
+        self._holding = threading.local()  # how deep this thread is inside lock()
+        self._snap = threading.local()  # the connection of this thread's snapshot()
 
     @contextlib.contextmanager
     def lock(self, what: str) -> Iterator[None]:
         """Hold the project's writer lock while ``what`` runs; a second writer (another
-        ``secprio code`` or ``ingest`` on the same store) is refused with a clear message
-        instead of both writing the same rows."""
+        ``secprio code``, ``ingest``, ``import-gold`` or ``import-qdpx`` on the same store) is
+        refused with a clear message instead of both writing the same rows. A stage that
+        holds it may run another inside (``import-qdpx`` ingests the documents it brings)."""
+        depth = getattr(self._holding, "depth", 0)
+        self._holding.depth = depth + 1
+        try:
+            if depth:
+                yield
+            else:
+                with self._lock(what):
+                    yield
+        finally:
+            self._holding.depth = depth
+
+    @contextlib.contextmanager
+    def _lock(self, what: str) -> Iterator[None]:
         if self.engine.dialect.name == "postgresql":
             with self._pg_lock(what):
                 yield
@@ -299,8 +315,41 @@ class Store(ReviewStore, WatchStore):
         }
 
     # -- reads for analysis ----------------------------------------------------------------
-    def frame(self, query: sa.Select[tuple[object, ...]]) -> pd.DataFrame:
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read of this thread inside (``reading``, ``frame``, what ``Project`` reads)
+        sees the store as one committed state: a ``code`` committing batches meanwhile, or an
+        import, never makes a score or a report mix codings from before and after it. The
+        state is SQLite's WAL snapshot, taken at the first read (PostgreSQL: a repeatable-read
+        transaction). Nested snapshots are the outer one."""
+        if getattr(self._snap, "conn", None) is not None:
+            yield
+            return
         with self.engine.connect() as conn:
+            if self.engine.dialect.name == "sqlite":
+                # pysqlite leaves reads outside a transaction: begin one by hand
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            self._snap.conn = conn
+            try:
+                yield
+            finally:
+                self._snap.conn = None
+                conn.rollback()
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sa.Connection]:
+        """A connection to read with: the snapshot's inside ``snapshot()``, else a new one."""
+        pinned = getattr(self._snap, "conn", None)
+        if pinned is not None:
+            yield pinned
+            return
+        with self.engine.connect() as conn:
+            yield conn
+
+    def frame(self, query: sa.Select[tuple[object, ...]]) -> pd.DataFrame:
+        with self.reading() as conn:
             return pd.read_sql(query, conn)
 
     def table(self, name: str) -> pd.DataFrame:
@@ -328,6 +377,7 @@ def _busy(what: str, where: str, holder: str) -> StoreError:
         f"another secprio process is writing to this project's store{by}; {what} did not start",
         path=where,
         hint=f"wait for it to finish, then run {what} again (it resumes where it stopped)",
+        code="E402",
     )
 
 
