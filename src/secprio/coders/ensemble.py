@@ -58,8 +58,10 @@ class EnsembleCoder:
         folds: int = 5,
         random_state: int = 0,
         semantic: SemanticCoder | None = None,
+        features: Sequence[str] | None = None,
     ) -> None:
         self.codebook, self.model, self.cache = codebook, model, cache
+        self.features = tuple(features) if features is not None else None  # supervised part's
         self.folds, self.random_state = folds, random_state
         self.categories = codebook.ids()
         self.dictionary = DictionaryCoder(codebook)
@@ -68,8 +70,9 @@ class EnsembleCoder:
 
     def _supervised(self) -> SupervisedCoder:
         return SupervisedCoder(
-            self.codebook, model=self.model, cache=self.cache, random_state=self.random_state
-        )
+            self.codebook, model=self.model, cache=self.cache, features=self.features,
+            random_state=self.random_state,
+        )  # fmt: skip
 
     def fit(
         self, base: Examples, gold: Examples | None = None, *,
@@ -280,8 +283,9 @@ def from_project(project: Project) -> EnsembleCoder:
     if path is None and weights is not None:  # its semantic part: the model it was fitted with
         return EnsembleCoder.load(weights, project.codebook, supervised=signal, cache=cache)
     coder = EnsembleCoder(
-        project.codebook, model=model, cache=cache, random_state=project.settings.measure.seed
-    )
+        project.codebook, model=model, cache=cache, random_state=project.settings.measure.seed,
+        features=signal.features,
+    )  # fmt: skip
     if path is None:
         return coder.fit(sup.codebook_examples(project.codebook), supervised=signal)
     cats = project.codebook.ids()

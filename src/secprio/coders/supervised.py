@@ -27,7 +27,13 @@ from secprio import __version__
 from secprio.codebook.model import Codebook
 from secprio.coders.base import Coding, Unit
 from secprio.coders.embed import CACHE_NAME, DEFAULT_MODEL, model_version
-from secprio.coders.features import HASH_BITS, Featurizer, Pages, available_blocks
+from secprio.coders.features import (
+    EMBEDDING_WEIGHT,
+    HASH_BITS,
+    Featurizer,
+    Pages,
+    available_blocks,
+)
 from secprio.coders.semantic import best_threshold
 from secprio.errors import CoderError
 
@@ -219,6 +225,7 @@ class SupervisedCoder:
         model: str = DEFAULT_MODEL,
         cache: Path | str | None = None,
         features: Sequence[str] | None = None,
+        embedding_weight: float = EMBEDDING_WEIGHT,
         c: float = 1.0,
         threshold: float = 0.5,
         calibrate: bool = True,
@@ -226,6 +233,7 @@ class SupervisedCoder:
     ) -> None:
         self.codebook, self.model, self.cache = codebook, model, cache
         self.features = tuple(features) if features is not None else available_blocks()
+        self.embedding_weight = embedding_weight
         self.c, self.threshold, self.calibrate = c, threshold, calibrate
         self.random_state = random_state
         self.categories = codebook.ids()
@@ -234,13 +242,14 @@ class SupervisedCoder:
     def _describe(self) -> str:
         parts = [b for b in self.features if b != "embedding"]
         if "embedding" in self.features:
-            parts.append(model_version(self.model))
+            parts.append(f"{model_version(self.model)}x{self.embedding_weight:g}")
         return "-".join(parts)
 
     def _x(self, units: Sequence[Unit], pages: Pages | None = None) -> Any:
         if not hasattr(self, "featurizer_"):
             self.featurizer_ = Featurizer(self.codebook, blocks=self.features, model=self.model,
-                                          cache=self.cache)  # fmt: skip
+                                          cache=self.cache,
+                                          embedding_weight=self.embedding_weight)  # fmt: skip
         return self.featurizer_.transform(units, pages=pages)
 
     def fit(self, examples: Examples, *, prior: SupervisedCoder | None = None) -> SupervisedCoder:
@@ -322,6 +331,7 @@ class SupervisedCoder:
             "format": WEIGHTS_FORMAT, "categories": self.categories, "features": self.features,
             "hash_bits": HASH_BITS, "embedding": model_version(self.model)
             if "embedding" in self.features else "", "model": self.model,
+            "embedding_weight": self.embedding_weight,
             "codebook_sha256": self.codebook.sha256, "n_train": self.n_train_,
             "positives": self.positives_, "trained_on": trained_on, "version": self.version,
         }  # fmt: skip
@@ -355,7 +365,8 @@ class SupervisedCoder:
         if meta["hash_bits"] != HASH_BITS:
             raise CoderError("the weights use another feature hashing", path=path,
                              hint="retrain them with this version of secprio")  # fmt: skip
-        coder = cls(codebook, model=meta["model"], cache=cache, features=meta["features"])
+        coder = cls(codebook, model=meta["model"], cache=cache, features=meta["features"],
+                    embedding_weight=float(meta.get("embedding_weight", 1.0)))  # fmt: skip
         coder.models_ = [
             Fitted(coef[j].astype(np.float32), *map(float, scalars[j])) if fitted[j] else None
             for j in range(len(fitted))
@@ -410,6 +421,16 @@ def training_data(project: Project, *, exclude: Iterable[str] = ()) -> Examples:
     return combine(*parts).without(exclude)
 
 
+def needs_embedding(weights: Path) -> bool:
+    """Whether saved weights read sentence embeddings (so need the semantic extra)."""
+    try:
+        with np.load(weights, allow_pickle=False) as data:
+            return "embedding" in json.loads(str(data["meta"])).get("features", [])
+    except (OSError, ValueError, KeyError) as exc:
+        raise CoderError(f"cannot read coder weights: {exc}", path=weights,
+                         hint="retrain them with scripts/train_ots.py") from None  # fmt: skip
+
+
 def shipped(project: Project, name: str = "supervised") -> Path | None:
     """Weights a bundled pack ships for this coder, when the project uses its codebook
     unchanged (weights belong to the categories and patterns they were trained with)."""
@@ -436,6 +457,7 @@ def from_project(project: Project, *, exclude: Iterable[str] = ()) -> Supervised
         model=model,
         cache=cache,
         features=prior.features if prior is not None else None,
+        embedding_weight=prior.embedding_weight if prior is not None else EMBEDDING_WEIGHT,
         random_state=project.settings.measure.seed,
     ).fit(data, prior=prior)
     if prior is not None:
