@@ -236,12 +236,14 @@ def test_paragraphs_and_titles_are_stemmed_once_and_shared(harbour: Project) -> 
         assert corpus.context(i) == set(claims.stems(f"{title} {text}"))
 
 
-def test_semantic_retrieval_reranks_only_each_claims_pool(ots: Project) -> None:
+def test_semantic_retrieval_reranks_only_each_claims_pool(ots: Project, tmp_path: Path) -> None:
     from secprio.coders.embed import VectorCache, model_version, text_key
 
     sents = ots.sentences(text=True)
     assert len(sents) > claims.POOL  # else every sentence is in every pool
-    corpus = claims.Corpus.build(sents, ots.codings(), cache=claims.cache_path(ots.root))
+    # a cache of its own: the project's holds the vectors its coder (auto) embedded
+    path = tmp_path / "claims.sqlite"
+    corpus = claims.Corpus.build(sents, ots.codings(), cache=path)
     items = claims.load(packs.path("ots") / "claims.yaml")
     vectors, note = claims._semantic(items, corpus)
     pools = [set(claims.pool(c, corpus).tolist()) for c in items]
@@ -251,5 +253,5 @@ def test_semantic_retrieval_reranks_only_each_claims_pool(ots: Project) -> None:
     outside = set(range(len(sents))) - set().union(*pools)
     keys = {text_key(sents["text"].iat[i]) for i in outside}
     keys -= {text_key(sents["text"].iat[i]) for i in set().union(*pools)}  # same text inside
-    cache = VectorCache(claims.cache_path(ots.root), model_version("e5"))
+    cache = VectorCache(path, model_version("e5"))
     assert outside and not cache.get(keys)  # the corpus outside the pools is never embedded
