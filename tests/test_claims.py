@@ -204,7 +204,9 @@ def test_claims_command(harbour: Project, tmp_path: Path) -> None:
 def ots(tmp_path_factory: pytest.TempPathFactory) -> Project:
     root = tmp_path_factory.mktemp("ots") / "project"
     project = Project.init(
-        root, pack="ots", settings=Settings(name="ots", measure=MeasureSettings(bootstrap=50))
+        root,
+        pack="ots",
+        settings=Settings(name="ots", measure=MeasureSettings(bootstrap=50, coder="dictionary")),
     )
     project.ingest([packs.path("ots") / "corpus"])
     project.code()

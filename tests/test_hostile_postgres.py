@@ -49,8 +49,9 @@ def test_a_second_process_is_refused_while_one_writes(pg: Project, tmp_path: Pat
         said = done.stdout + done.stderr
         assert "another secprio process is writing" in said and "Traceback" not in said
         assert "code (a colleague's run)" in said and "fix: wait for it to finish" in said
+        other = Project.open(pg.root)  # another writer (the lock nests within one Store)
         with pytest.raises(StoreError, match="ingest did not start"):
-            pg.ingest([tmp_path / "c"])
+            other.ingest([tmp_path / "c"])
     assert pg.code().documents == 30  # the lock is free again
 
 

@@ -236,7 +236,7 @@ def test_links_command(floods: Project, tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def ots(tmp_path_factory: pytest.TempPathFactory) -> Project:
     root = tmp_path_factory.mktemp("ots") / "project"
-    settings = Settings(name="ots", measure=MeasureSettings(bootstrap=100))
+    settings = Settings(name="ots", measure=MeasureSettings(bootstrap=100, coder="dictionary"))
     project = Project.init(root, pack="ots", settings=settings)
     project.ingest([packs.path("ots") / "corpus"])
     project.code()
