@@ -239,25 +239,28 @@ def _show(v: View) -> None:
             v.print(f"{r.method}: {r.estimate:.2f} [{r.lo:.2f}, {r.hi:.2f}] (p = {r.p:.3f})")
 
 
+# a rated category's comparison: expert rating against the evidence score
+COMPARED = (
+    "category",
+    "label",
+    "expert",
+    "evidence",
+    "evidence_score",
+    "evidence_lo",
+    "evidence_hi",
+    "evidence_points",
+    "diff",
+    "diff_score",
+    "expert_in_interval",
+)
+
 register(
     Analysis(
         "expert",
         _expert,
         "Per rated category: expert rating, evidence score [95% CI] and points, difference.",
         params=(FILE, SCALE, CODER),
-        columns=(
-            "category",
-            "label",
-            "expert",
-            "evidence",
-            "evidence_score",
-            "evidence_lo",
-            "evidence_hi",
-            "evidence_points",
-            "diff",
-            "diff_score",
-            "expert_in_interval",
-        ),
+        columns=COMPARED,
         cli=Cli(
             "expert",
             help="Expert ratings vs evidence scores: differences and rank correlations with "
@@ -277,17 +280,7 @@ register(
         params=(FILE, SCALE, CODER),
         columns=(
             "frame",
-            "category",
-            "label",
-            "expert",
-            "evidence",
-            "evidence_score",
-            "evidence_lo",
-            "evidence_hi",
-            "evidence_points",
-            "diff",
-            "diff_score",
-            "expert_in_interval",
+            *COMPARED,
             "n_coded",
             "n_docs_coded",
             "n_documents",
