@@ -123,7 +123,7 @@ def validity(name: str, project: Project) -> str:
         f"({row['protocol']})"
     )
     fresh = held_out(name, project)
-    if fresh is not None:
+    if fresh is not None and row["data"] != fresh["data"]:  # else those are the figures above
         text += (
             f"; on the held-out set ({fresh['data']}): macro-F1 "
             f"{float(fresh['macro_f1_priority']):.2f} and {float(fresh['macro_f1_threat']):.2f}, "
