@@ -48,6 +48,44 @@ def test_cache_by_text_hash(tmp_path: Path) -> None:
     assert VectorCache(path, model_version("e5")).get({"not-a-hash"}) == {}
 
 
+def test_a_second_project_reads_the_vectors_this_machine_computed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from secprio.coders import embed as embed_module
+
+    monkeypatch.setenv("SECPRIO_CACHE", str(tmp_path / "user"))
+    encoded: list[str] = []
+    real = embed_module._encode
+
+    def counting(texts: list[str], **kw: object) -> np.ndarray:
+        encoded.extend(texts)
+        return real(texts, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(embed_module, "_encode", counting)
+    embed_module._MEMO.clear()
+    first = embed(TEXTS, model="e5", cache=tmp_path / "a.sqlite")
+    embed_module._MEMO.clear()  # as in a new process
+    again = embed(TEXTS, model="e5", cache=tmp_path / "b.sqlite")
+    assert encoded == TEXTS and np.array_equal(first, again)  # embedded once, the same vectors
+    assert (
+        len(
+            VectorCache(tmp_path / "b.sqlite", model_version("e5")).get(
+                {embed_module.text_key(t) for t in TEXTS}
+            )
+        )
+        == 3
+    )  # the project's own cache has them too
+    # a damaged per-user cache costs time, never the run
+    (tmp_path / "user" / "vectors.sqlite").write_bytes(b"not a database" * 100)
+    embed_module._MEMO.clear()
+    assert np.allclose(embed(TEXTS, model="e5", cache=tmp_path / "c.sqlite"), first, atol=1e-6)
+    assert encoded == TEXTS * 2
+    monkeypatch.setenv("SECPRIO_CACHE", "")  # turned off: every new project embeds again
+    embed_module._MEMO.clear()
+    embed(TEXTS[:1], model="e5", cache=tmp_path / "d.sqlite")
+    assert encoded == [*TEXTS * 2, TEXTS[0]]
+
+
 def test_unknown_model_names_the_choices() -> None:
     with pytest.raises(CoderError, match="use one of: use, e5"):
         embed(["x"], model="bert")

@@ -241,3 +241,40 @@ def test_validate_refuses_an_unknown_coder(coded: Project, tmp_path: Path) -> No
     assert res.exit_code == 2
     assert "[E308]" in res.output and "unknown coder(s): bogus" in res.output
     assert "--coder NAME" in res.output and "F1 per category" not in res.output
+
+
+def test_a_report_reuses_its_validation_until_what_it_depends_on_changes(
+    coded: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+
+    from secprio.coders.base import Coding
+    from secprio.report import validation as section
+    from secprio.report.build import write as write_report
+
+    monkeypatch.setenv("SECPRIO_CACHE", str(tmp_path / "cache"))
+    gold_for(coded, coded.root / "gold.csv")
+    runs: list[str] = []
+    real = section.validate
+
+    def counted(*args: object, **kwargs: object) -> object:
+        runs.append("validate")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(section, "validate", counted)
+
+    def shown(folder: str) -> str:
+        html = write_report(coded, tmp_path / folder).html.read_text(encoding="utf-8")
+        found = re.search(r'<section id="validation".*?</section>', html, re.S)
+        assert found is not None and "0.667" in found.group(0)
+        return found.group(0)
+
+    first = shown("r1")
+    assert shown("r2") == first and runs == ["validate"]  # the second report refits nothing
+    seg = int(coded.sentences()["segment_id"].iat[0])
+    coded.store.add_human([Coding(seg, "military_cooperation", "anna", "human")])
+    shown("r3")  # new training data (a human coding): validated again
+    assert runs == ["validate", "validate"]
+    monkeypatch.setenv("SECPRIO_CACHE", "")  # no cache: every report validates
+    shown("r4")
+    assert len(runs) == 3

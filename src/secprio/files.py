@@ -1,4 +1,5 @@
-"""Writing files so that a crash never leaves half of one: write beside it, then rename."""
+"""Writing files so that a crash never leaves half of one: write beside it, then rename; and
+where secprio keeps what it can recompute (its per-user cache)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,19 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+def user_cache() -> Path | None:
+    """The per-user cache folder: ``$SECPRIO_CACHE``, else ``$XDG_CACHE_HOME/secprio`` or
+    ``~/.cache/secprio``; None when ``SECPRIO_CACHE`` is set empty (no cache). It holds only
+    what can be recomputed (compiled pattern databases, sentence vectors), so it is safe to
+    delete."""
+    root = os.environ.get("SECPRIO_CACHE")
+    if root == "":
+        return None
+    if root is None:
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "secprio"
+    return Path(root)
 
 
 @contextlib.contextmanager

@@ -192,6 +192,25 @@ def _rebuild(codebook: Codebook, backend: str, batch_chars: int, cache: bool) ->
 
 
 def _entries(codebook: Codebook) -> list[Entry]:
+    """The codebook's patterns, checked and compiled: seconds for a large codebook, so kept
+    per process by the patterns themselves (a report builds several dictionary coders)."""
+    key = tuple(
+        (c.id, lang, tuple(texts))
+        for c in codebook.categories
+        for lang, texts in c.patterns.items()
+    )
+    known = _COMPILED.get(key)
+    if known is None:
+        if len(_COMPILED) >= 8:  # a few codebooks per process at most; tests make many
+            _COMPILED.clear()
+        known = _COMPILED[key] = _compile(codebook)
+    return known
+
+
+_COMPILED: dict[tuple[tuple[str, str, tuple[str, ...]], ...], list[Entry]] = {}
+
+
+def _compile(codebook: Codebook) -> list[Entry]:
     out: list[Entry] = []
     for category in codebook.categories:
         for lang, texts in category.patterns.items():
@@ -341,13 +360,13 @@ class _Aho:
 
 def _cache_path(hs: Any, flags: int, exprs: list[tuple[int, str]]) -> Path | None:
     """Where a compiled database is kept: compiling a large codebook takes seconds."""
-    root = os.environ.get("SECPRIO_CACHE")
-    if root == "":
-        return None
+    from secprio.files import user_cache
+
+    root = user_cache()
     if root is None:
-        root = os.path.join(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "secprio")
+        return None
     key = json.dumps([getattr(hs, "__version__", ""), platform.machine(), flags, exprs])
-    return Path(root) / "hyperscan" / f"{hashlib.sha256(key.encode()).hexdigest()}.db"
+    return root / "hyperscan" / f"{hashlib.sha256(key.encode()).hexdigest()}.db"
 
 
 def _scanner(entries: list[Entry], backend: str, cache: bool) -> tuple[str, _Hyperscan | _Aho]:

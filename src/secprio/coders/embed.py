@@ -10,7 +10,9 @@ Two backends, both multilingual and both bundling their weights (nothing is down
 
 Vectors are L2-normalized, so a dot product is a cosine. With ``cache=`` a SQLite file keeps
 each vector under the sha256 of its text and the model's name and version: a re-run embeds
-only sentences it has not seen.
+only sentences it has not seen. Behind it, the per-user cache (``$SECPRIO_CACHE/vectors.sqlite``,
+``secprio.files.user_cache``; ``SECPRIO_CACHE=`` turns it off) keeps every vector this machine
+computed, so a second project over the same documents, or the demo run again, embeds nothing.
 """
 
 from __future__ import annotations
@@ -107,10 +109,16 @@ def embed(
     stored = store.get(wanted) if store else {}
     # the process memo saves recomputing; vectors it has but the file lacks are written too
     found = {**{k: _MEMO[(name, k)] for k in wanted - set(stored) if (name, k) in _MEMO}, **stored}
+    shared = _shared(name)
+    known = shared.get(wanted - set(found)) if shared else {}
+    found.update((k, v) for k, v in known.items() if v.shape == (dim,))  # a damaged row: redo
     todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
     if todo:
-        fresh = _encode(list(todo.values()), model=model, batch=batch)
-        found.update(zip(todo, fresh, strict=True))
+        fresh = dict(zip(todo, _encode(list(todo.values()), model=model, batch=batch),
+                         strict=True))  # fmt: skip
+        found.update(fresh)
+        if shared:
+            shared.put(fresh)
     if store and len(stored) < len(found):
         store.put({k: v for k, v in found.items() if k not in stored})
     _remember(name, found)
@@ -140,12 +148,28 @@ def _encode(texts: list[str], *, model: str, batch: int) -> np.ndarray:
     return vecs / np.maximum(norms, 1e-12)
 
 
-class VectorCache:
-    """Vectors by (model version, text sha256) in one SQLite file; safe to delete."""
+def _shared(model: str) -> VectorCache | None:
+    """The per-user vector cache, or None when it is turned off or cannot be used (a read-only
+    home, a damaged file): it only saves time, so its failure never fails a run."""
+    from secprio.files import user_cache
 
-    def __init__(self, path: Path, model: str) -> None:
+    root = user_cache()
+    if root is None:
+        return None
+    try:
+        return VectorCache(root / "vectors.sqlite", model, optional=True)
+    except (OSError, sqlite3.Error):
+        return None
+
+
+class VectorCache:
+    """Vectors by (model version, text sha256) in one SQLite file; safe to delete.
+    ``optional``: reading or writing it may fail without failing the caller (the per-user
+    cache), which then finds nothing and stores nothing."""
+
+    def __init__(self, path: Path, model: str, *, optional: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path, self.model = path, model
+        self.path, self.model, self.optional = path, model, optional
         with closing(self._connect()) as conn, conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, "
@@ -156,6 +180,21 @@ class VectorCache:
         return sqlite3.connect(self.path, timeout=30)
 
     def get(self, keys: set[str]) -> dict[str, np.ndarray]:
+        try:
+            return self._get(keys)
+        except (OSError, sqlite3.Error):
+            if not self.optional:
+                raise
+            return {}
+
+    def put(self, vectors: dict[str, np.ndarray]) -> None:
+        try:
+            self._put(vectors)
+        except (OSError, sqlite3.Error):
+            if not self.optional:
+                raise
+
+    def _get(self, keys: set[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         ordered = sorted(keys)
         with closing(self._connect()) as conn, conn:
@@ -169,7 +208,7 @@ class VectorCache:
                 found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
         return found
 
-    def put(self, vectors: dict[str, np.ndarray]) -> None:
+    def _put(self, vectors: dict[str, np.ndarray]) -> None:
         rows = [
             (self.model, k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in vectors.items()
         ]

@@ -1,25 +1,34 @@
 """Report section: how far to trust the coding — machine against human on a gold set.
 
 The report validates the coder that feeds the scores (cross-fitted when it learns from gold),
-which is quick for the dictionary. The side-by-side comparison of every coder costs minutes
+which is quick for the dictionary and minutes for the supervised coder: the result is kept in
+the per-user cache under a key of everything it depends on, so a report of a project whose
+codebook, gold and human codings did not change (and every demo) does not refit. The side-by-side comparison of every coder costs minutes
 of embedding and refitting, so it is shown when ``secprio validate`` has computed it for the
 current gold file and codebook (saved in ``.secprio/validation/``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+from dataclasses import replace
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from secprio.errors import MissingDependency
+from secprio.errors import MissingDependency, ProjectError
 from secprio.measure.agreement import RELIABLE, TENTATIVE
 from secprio.measure.validation import Validation, f1_table, validate
 from secprio.report.html import table
 from secprio.report.sections import Context, Section, register
+
+if TYPE_CHECKING:
+    from secprio.exchange.gold import Gold
+    from secprio.project import Project
 
 SAVED = ".secprio/validation"
 POOLED = "all categories (pooled)"
@@ -32,28 +41,36 @@ def key(gold_path: str, codebook_sha: str) -> str:
 
 def save(result: Validation, root: Path, codebook_sha: str) -> Path:
     """Keep a full validation for the report (called by ``secprio validate``)."""
-    folder = root / SAVED
+    return _write(result, root / SAVED, key(result.gold, codebook_sha))
+
+
+def load(root: Path, gold_path: str, codebook_sha: str) -> Validation | None:
+    return _read(root / SAVED, key(gold_path, codebook_sha))
+
+
+def _write(result: Validation, folder: Path, stamp: str) -> Path:
+    """The frames, then ``meta.json`` with its key: a folder without it is never read."""
+    from secprio.files import write_text
+
     folder.mkdir(parents=True, exist_ok=True)
-    result.metrics.to_csv(folder / "metrics.csv", index=False)
-    result.confusions.to_csv(folder / "confusions.csv", index=False)
-    result.alpha.to_csv(folder / "alpha.csv", index=False)
+    for name in ("metrics", "confusions", "alpha"):
+        write_text(folder / f"{name}.csv", getattr(result, name).to_csv(index=False))
     meta = {
-        "key": key(result.gold, codebook_sha),
+        "key": stamp,
         "gold": result.gold,
         "reference": result.reference,
         "n_sentences": result.n_sentences,
         "folds": result.folds,
         "coders": result.coders,
     }
-    (folder / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    write_text(folder / "meta.json", json.dumps(meta, indent=1))
     return folder
 
 
-def load(root: Path, gold_path: str, codebook_sha: str) -> Validation | None:
-    folder = root / SAVED
+def _read(folder: Path, stamp: str) -> Validation | None:
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        if meta["key"] != key(gold_path, codebook_sha):
+        if meta["key"] != stamp:
             return None  # computed for another gold file or codebook
         frames = [
             pd.read_csv(folder / f"{n}.csv", keep_default_na=False, na_values=[""])
@@ -83,7 +100,45 @@ def _current(ctx: Context, gold_path: Path) -> Validation:
     saved = load(project.root, str(gold_path), project.codebook.sha256)
     if saved is not None and project.coder() in saved.coders:
         return saved
-    return validate(project, gold, coders=[project.coder()], n_boot=m.bootstrap, seed=m.seed)
+    folder, stamp = _cached(project, gold, project.coder())
+    known = _read(folder, stamp) if folder is not None else None
+    if known is not None:
+        return replace(known, gold=gold.path)
+    result = validate(project, gold, coders=[project.coder()], n_boot=m.bootstrap, seed=m.seed)
+    if folder is not None:
+        with contextlib.suppress(OSError, ProjectError):  # the cache only saves time
+            _write(result, folder, stamp)
+    return result
+
+
+def _cached(project: Project, gold: Gold, coder: str) -> tuple[Path | None, str]:
+    """Where the per-user cache keeps this validation, and its key: everything the result
+    depends on (secprio's version, the codebook, the gold sentences and labels, the training
+    data besides them: codebook examples and the project's human codings, the embedding
+    model, bootstrap replicates, seed). Every report of a project whose codebook, gold and
+    human codings did not change, and every demo, reuses it. None: no cache, or a coder
+    from a plugin (whose version secprio cannot vouch for)."""
+    from secprio import __version__
+    from secprio.coders.embed import DEFAULT_MODEL, model_version
+    from secprio.coders.ensemble import CODERS, project_base
+    from secprio.coders.features import available_blocks
+    from secprio.coders.supervised import gold_examples
+    from secprio.files import user_cache
+
+    root = user_cache()
+    if root is None or coder not in CODERS:
+        return None, ""
+    m, cats = project.settings.measure, project.codebook.ids()
+    try:
+        embedder = model_version(m.embedding or DEFAULT_MODEL)
+    except MissingDependency:
+        embedder = ""
+    parts = [__version__, project.codebook.sha256, coder, embedder, list(available_blocks()),
+             m.bootstrap, m.seed, gold.coders,
+             gold_examples(gold, cats, coder=gold.coders[0]).fingerprint(),
+             project_base(project).fingerprint()]  # fmt: skip
+    stamp = hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+    return root / "validation" / stamp[:32], stamp
 
 
 @register(85)
