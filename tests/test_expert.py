@@ -167,3 +167,18 @@ def test_expert_command(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "spearman: 1.00 [1.00, 1.00]" in res.output
     assert set(pd.read_csv(tmp_path / "e.csv")["category"]) == {"trade", "army", "border"}
+
+
+def test_the_replicate_correlations_equal_scipys_one_by_one() -> None:
+    from secprio.measure.expert import kendall_rows, spearman_rows
+
+    rng = np.random.default_rng(3)
+    expert = np.array([9.0, 7.0, 7.0, 5.0, 3.0, 3.0, 1.0])  # tied ratings, as experts give
+    reps = rng.integers(1, 5, size=(300, 7)).astype(float)  # many ties in the scores too
+    reps[0] = 2.0  # a constant replicate: no correlation at all
+    for fast, slow in ((spearman_rows, spearmanr), (kendall_rows, kendalltau)):
+        with pytest.warns(Warning, match="constant"):
+            want = np.array([slow(expert, r)[0] for r in reps])
+        got = fast(expert, reps)
+        assert np.isnan(got[0]) and np.isnan(want[0])
+        assert np.allclose(got[1:], want[1:], atol=1e-12)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from scipy.stats import kendalltau, spearmanr
+from scipy.stats import kendalltau, rankdata, spearmanr
 
 from secprio.codebook.model import Codebook
 from secprio.errors import MeasureError
@@ -126,12 +126,27 @@ def by_frame(scores: pd.DataFrame, assessment: Assessment) -> pd.DataFrame:
     return out[["frame", *[c for c in out.columns if c != "frame"]]]
 
 
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    return float(spearmanr(a, b)[0])
+def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Spearman's rho of ``a`` with each row of ``b`` (ties: average ranks, as scipy's
+    ``spearmanr``); NaN where either side is constant. One array operation for all bootstrap
+    replicates instead of a scipy call each."""
+    ra = rankdata(a) - (len(a) + 1) / 2
+    rb = rankdata(np.atleast_2d(b), axis=1) - (len(a) + 1) / 2
+    den = np.sqrt((ra**2).sum() * (rb**2).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (rb @ ra) / np.where(den > 0, den, 1), np.nan)
 
 
-def _kendall(a: np.ndarray, b: np.ndarray) -> float:
-    return float(kendalltau(a, b)[0])
+def kendall_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Kendall's tau-b of ``a`` with each row of ``b`` (as scipy's ``kendalltau``): concordant
+    minus discordant pairs over the geometric mean of the pairs untied on each side; NaN where
+    either side is constant."""
+    i, j = np.triu_indices(len(a), k=1)
+    sa = np.sign(a[i] - a[j])
+    sb = np.sign(np.atleast_2d(b)[:, i] - np.atleast_2d(b)[:, j])
+    den = np.sqrt(np.count_nonzero(sa) * np.count_nonzero(sb, axis=1).astype(float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (sb @ sa) / np.where(den > 0, den, 1), np.nan)
 
 
 def correlations(
@@ -165,9 +180,9 @@ def correlations(
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a constant replicate gives NaN, dropped below
-        for name, fn in (("spearman", _spearman), ("kendall", _kendall)):
-            est = fn(expert, point)
-            reps = np.array([fn(expert, b) for b in boot])
+        for name, fn in (("spearman", spearman_rows), ("kendall", kendall_rows)):
+            est = float(fn(expert, point)[0])
+            reps = fn(expert, boot)
             reps = reps[~np.isnan(reps)]
             lo, hi = interval(reps, level) if len(reps) else (np.nan, np.nan)
             test = spearmanr(expert, point) if name == "spearman" else kendalltau(expert, point)
