@@ -3,8 +3,8 @@
 The report validates the coder that feeds the scores (cross-fitted when it learns from gold),
 which is quick for the dictionary and minutes for the supervised coder: the result is kept in
 the per-user cache under a key of everything it depends on, so a report of a project whose
-codebook, gold and human codings did not change (and every demo) does not refit. The side-by-side comparison of every coder costs minutes
-of embedding and refitting, so it is shown when ``secprio validate`` has computed it for the
+codebook, gold and human codings did not change (and every demo) does not refit. The
+side-by-side comparison of every coder costs minutes of embedding and refitting, so it is shown when ``secprio validate`` has computed it for the
 current gold file and codebook (saved in ``.secprio/validation/``).
 """
 
