@@ -4,8 +4,9 @@ The report validates the coder that feeds the scores (cross-fitted when it learn
 which is quick for the dictionary and minutes for the supervised coder: the result is kept in
 the per-user cache under a key of everything it depends on, so a report of a project whose
 codebook, gold and human codings did not change (and every demo) does not refit. The
-side-by-side comparison of every coder costs minutes of embedding and refitting, so it is shown when ``secprio validate`` has computed it for the
-current gold file and codebook (saved in ``.secprio/validation/``).
+side-by-side comparison of every coder costs minutes of embedding and refitting, so it is
+shown when ``secprio validate`` has computed it for the current gold file and codebook
+(saved in ``.secprio/validation/``).
 """
 
 from __future__ import annotations
