@@ -297,3 +297,9 @@ def test_coder_modules_never_import_the_project() -> None:
             elif isinstance(node, ast.Import):
                 names.extend(a.name for a in node.names)
         assert "secprio.project" not in names, path.name
+
+
+def test_auto_resolves_before_a_coder_is_configured(project: Project) -> None:
+    """``auto`` is a name every function taking a coder accepts (here: no validated coder for
+    this codebook, so the dictionary)."""
+    assert configured("auto", project).name == "dictionary"

@@ -175,6 +175,7 @@ def configured(name: str, project: Project, *, random_state: int | None = None) 
     another coder an unfitted copy (``clone``) of the one its factory builds, or that coder
     itself where it has no ``get_params``. ``random_state``: replaces its seed, if it has one."""
     check([name])
+    name = resolve(name, project)
     make = CONFIGURED.get(name)
     if make is not None:
         return make(project, random_state)

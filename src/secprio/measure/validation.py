@@ -272,13 +272,13 @@ def validate(
     ``progress(done, total)``: after the cross-fitted predictions, then after each coder."""
     from secprio.coders.build import project_base
     from secprio.coders.crossfit import cross_fit
-    from secprio.coders.registry import check, configured
+    from secprio.coders.registry import check, configured, resolve
     from secprio.coders.supervised import gold_examples
     from secprio.measure.agreement import by_category
 
     cats = project.codebook.ids()
-    coders = list(coders or available_coders(project))
-    check(coders)
+    check(list(coders or []))
+    coders = list(dict.fromkeys(resolve(c, project) for c in coders or available_coders(project)))
     reference = gold.coders[0]
     examples = gold_examples(gold, cats, coder=reference)
     units = list(gold.units([reference])["unit"])
