@@ -73,8 +73,8 @@ def build(name: str, book: Codebook, *, model: str, train: Examples, gold: Examp
     if name == "semantic":
         return SemanticCoder(book, model=model).fit()
     if name == "supervised":
-        return SupervisedCoder(book, model=model).fit(combine(train, gold))
-    return EnsembleCoder(book, model=model).fit(train, gold)
+        return SupervisedCoder(book, model=model).fit_examples(combine(train, gold))
+    return EnsembleCoder(book, model=model).fit_examples(train, gold)
 
 
 T = TypeVar("T")

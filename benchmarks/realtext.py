@@ -178,11 +178,12 @@ def learned(name: str, project: Project, train: Examples | None, *, cache: bool 
     where = project.root / CACHE_NAME if cache else None
     base = codebook_examples(book)
     if name == "supervised":
-        return SupervisedCoder(book, cache=where, features=FEATURES or None).fit(
+        return SupervisedCoder(book, cache=where, features=FEATURES or None).fit_examples(
             combine(base, train)
         )
     if name == "ensemble":
-        return EnsembleCoder(book, cache=where, features=FEATURES or None).fit(base, train)
+        coder = EnsembleCoder(book, cache=where, features=FEATURES or None)
+        return coder.fit_examples(base, train)
     raise SystemExit(f"error: {name!r} is not a coder that learns from labels")
 
 

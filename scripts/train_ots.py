@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     args.cache.parent.mkdir(parents=True, exist_ok=True)
     print(f"training the supervised coder on {len(data)} sentences, blocks {', '.join(blocks)}",
           flush=True)  # fmt: skip
-    coder = SupervisedCoder(book, features=blocks, c=C, cache=args.cache).fit(data)
+    coder = SupervisedCoder(book, features=blocks, c=C, cache=args.cache).fit_examples(data)
     pages = len(set(dev.docs))
     trained_on = (
         f"{coder.trained_on_} (the real-text development set: adjudicated sentences of {pages} "

@@ -10,14 +10,13 @@ from typer.testing import CliRunner
 
 from secprio.cli import app
 from secprio.coders.base import Coding
+from secprio.coders.build import suggest, training_data
 from secprio.coders.ensemble import cross_predict
 from secprio.coders.supervised import (
     Examples,
     SupervisedCoder,
     codebook_examples,
     combine,
-    suggest,
-    training_data,
 )
 from secprio.exchange.gold import read
 from secprio.project import Project
@@ -53,10 +52,12 @@ def test_probabilities_are_calibrated_and_deterministic(example_project: Project
     book = example_project.codebook
     cache = example_project.root / "cache.sqlite"
     train = codebook_examples(book)
-    coder = SupervisedCoder(book, cache=cache, random_state=3).fit(train)
+    coder = SupervisedCoder(book, cache=cache, random_state=3).fit_examples(train)
     prob = coder.proba(train.texts)
     assert prob.shape == (len(train), 3) and ((prob >= 0) & (prob <= 1)).all()
-    again = SupervisedCoder(book, cache=cache, random_state=3).fit(train).proba(train.texts)
+    again = (
+        SupervisedCoder(book, cache=cache, random_state=3).fit_examples(train).proba(train.texts)
+    )
     assert np.array_equal(prob, again)
     # on its own training sentences the model separates the classes
     assert prob[train.labels].mean() > 0.5 > prob[~train.labels].mean()

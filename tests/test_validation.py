@@ -239,7 +239,7 @@ def test_validate_refuses_an_unknown_coder(coded: Project, tmp_path: Path) -> No
     gold = gold_for(coded, tmp_path / "gold.csv")
     res = runner.invoke(app, ["validate", str(gold), "-c", "bogus", "-p", str(coded.root)])
     assert res.exit_code == 2
-    assert "[E308]" in res.output and "unknown coder(s): bogus" in res.output
+    assert "[E306]" in res.output and "unknown coder 'bogus'" in res.output
     assert "--coder NAME" in res.output and "F1 per category" not in res.output
 
 

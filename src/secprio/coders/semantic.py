@@ -10,6 +10,8 @@ Raw cosines are not probabilities and their scale differs by category, so each c
 calibrated on the codebook's own examples, leave-one-out (an example is never compared with
 itself): a logistic (Platt) curve turns the raw score into a probability, and the threshold
 is the probability that maximizes F1 over those examples. Held-out examples are never used.
+That calibration is the coder's ``fit``: it learns nothing from the units and labels it is
+given (``learns = False``), which it accepts and ignores.
 """
 
 from __future__ import annotations
@@ -17,19 +19,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from secprio import __version__
 from secprio.codebook.model import Codebook
-from secprio.coders.base import Coding, Unit
-from secprio.coders.embed import CACHE_NAME, DEFAULT_MODEL, embed, model_version
+from secprio.coders.base import BaseCoder, Coding, Unit, check_labels
+from secprio.coders.embed import DEFAULT_MODEL, embed, model_version
 from secprio.errors import CoderError
-
-if TYPE_CHECKING:
-    from secprio.project import Project
 
 K_NEAREST = 3
 
@@ -47,10 +46,12 @@ def _f1(pred: np.ndarray, truth: np.ndarray) -> float:
     return float(2 * (pred & truth).sum() / denom) if denom else 0.0
 
 
-class SemanticCoder:
+class SemanticCoder(BaseCoder):
     """Codes a sentence with every category whose calibrated probability passes its threshold."""
 
     name = "semantic"
+    learns = False  # calibrated on the codebook's own examples, whatever fit is given
+    requires_fit = True
 
     def __init__(
         self,
@@ -64,13 +65,15 @@ class SemanticCoder:
         sha = codebook.sha256 or hashlib.sha256(repr(codebook).encode()).hexdigest()
         self.version = f"{__version__}+{sha[:12]}+{model_version(model)}"
         self.categories = codebook.ids()
-        self.fitted_ = False
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         return embed(texts, model=self.model, batch=self.batch, cache=self.cache)
 
-    def fit(self) -> SemanticCoder:
-        """Embed the prototypes and calibrate each category on the codebook's examples."""
+    def fit(self, units: Sequence[Unit] = (), labels: Any = None) -> SemanticCoder:
+        """Embed the prototypes and calibrate each category on the codebook's examples.
+        ``units`` and ``labels`` are checked and ignored: this coder learns from its
+        codebook only."""
+        check_labels(self, units, labels)
         cats = self.codebook.categories
         texts = [e.text for c in cats for e in c.positive]
         owner = [j for j, c in enumerate(cats) for _ in c.positive]
@@ -94,7 +97,6 @@ class SemanticCoder:
         self.thresholds_ = np.array(
             [best_threshold(prob[:, j], truth[:, j]) for j in range(len(cats))]
         )
-        self.fitted_ = True
         return self
 
     @staticmethod
@@ -138,14 +140,17 @@ class SemanticCoder:
 
     def proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities, sentences × categories (codebook order)."""
-        if not self.fitted_:
-            self.fit()
+        self.check_fitted()
+        if not len(texts):
+            return np.zeros((0, len(self.categories)))
         raw, _, _ = self._raw(self._embed(texts))
         return self._calibrate(raw)
 
+    def predict_proba(self, units: Sequence[Unit]) -> np.ndarray:
+        return self.proba([u.text for u in units])
+
     def code(self, units: Iterable[Unit]) -> Iterator[Coding]:
-        if not self.fitted_:
-            self.fit()
+        self.check_fitted()
         units = list(units)
         if not units:
             return
@@ -170,8 +175,3 @@ class SemanticCoder:
                     "model": mv,
                 },
             )
-
-
-def from_project(project: Project) -> SemanticCoder:
-    model = project.settings.measure.embedding or DEFAULT_MODEL
-    return SemanticCoder(project.codebook, model=model, cache=project.root / CACHE_NAME)

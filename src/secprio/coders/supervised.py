@@ -1,7 +1,9 @@
 """The supervised coder: one calibrated logistic regression per category.
 
-Training data are the codebook's examples (never its held-out ones), the human codings in the
-store and the project's gold file. The features (features.py) are hashed words and character
+``fit(units, labels)`` trains on labelled sentences; ``base=`` adds sentences that train but
+are no sample of the text to code (the codebook's examples). For a project (coders/build.py)
+the training data are the codebook's examples (never its held-out ones), the human codings in
+the store and the project's gold file. The features (features.py) are hashed words and character
 n-grams, the dictionary's verdicts and, with the semantic extra, multilingual sentence
 embeddings, so a label given to an English sentence teaches the model about its Turkish and
 Kazakh paraphrases too. Classes are weighted to balance the few positives of a category
@@ -25,8 +27,8 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from secprio import __version__
 from secprio.codebook.model import Codebook
-from secprio.coders.base import Coding, Unit
-from secprio.coders.embed import CACHE_NAME, DEFAULT_MODEL, model_version
+from secprio.coders.base import BaseCoder, Coding, Unit, check_labels
+from secprio.coders.embed import DEFAULT_MODEL, model_version
 from secprio.coders.features import (
     EMBEDDING_WEIGHT,
     HASH_BITS,
@@ -35,11 +37,10 @@ from secprio.coders.features import (
     available_blocks,
 )
 from secprio.coders.semantic import best_threshold
-from secprio.errors import CoderError
+from secprio.errors import CoderError, Hint
 
 if TYPE_CHECKING:
     from secprio.exchange.gold import Gold
-    from secprio.project import Project
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,19 @@ class Examples:
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    @classmethod
+    def of(
+        cls, units: Sequence[Unit], labels: Any, *, origin: str = "labelled",
+        pages: Pages | None = None,
+    ) -> Examples:  # fmt: skip
+        """``fit``'s arguments as Examples: each unit's text, language and document."""
+        units = list(units)
+        return cls(
+            [u.text for u in units], [u.lang for u in units],
+            np.asarray(labels, dtype=bool).reshape(len(units), -1), [origin] * len(units),
+            [u.doc for u in units], {k: list(v) for k, v in (pages or {}).items()},
+        )  # fmt: skip
 
     def units(self) -> list[Unit]:
         docs = self.docs or [""] * len(self)
@@ -140,31 +154,6 @@ def gold_examples(gold: Gold, categories: Sequence[str], *, coder: str | None = 
     return Examples(list(units["text"]), list(units["lang"]), labels, ["gold"] * len(units))
 
 
-def human_examples(project: Project) -> Examples:
-    """Sentences of the store with human decisions: applied categories 1, all others 0."""
-    cats = project.codebook.ids()
-    codings = project.codings(human=True)
-    human = codings[codings["source"] == "human"] if not codings.empty else codings
-    if human.empty:
-        return Examples([], [], np.zeros((0, len(cats)), dtype=bool), [])
-    sents = project.sentences(text=True).set_index("segment_id")
-    sents = sents.loc[sents.index.intersection(human["segment_id"].unique())]
-    col = {c: j for j, c in enumerate(cats)}
-    labels = np.zeros((len(sents), len(cats)), dtype=bool)
-    pos = {s: i for i, s in enumerate(sents.index)}
-    for seg, cat, value in zip(human["segment_id"], human["category"], human["value"], strict=True):
-        if seg in pos and cat in col and value == 1:
-            labels[pos[seg], col[cat]] = True
-    docs = [str(d) for d in sents["document_id"]]
-    pages: dict[str, list[Unit]] = {}
-    for u in project.store.units(sorted({int(d) for d in sents["document_id"]})):
-        pages.setdefault(u.doc, []).append(u)
-    return Examples(
-        list(sents["text"]), list(sents["language"].fillna("")), labels, ["human"] * len(sents),
-        docs, pages,
-    )  # fmt: skip
-
-
 WEIGHTS_FORMAT = 1
 
 
@@ -212,11 +201,13 @@ class Fitted:
         return np.asarray(x @ self.coef).ravel() + self.intercept
 
 
-class SupervisedCoder:
+class SupervisedCoder(BaseCoder):
     """Codes a sentence with every category whose calibrated probability passes its threshold
     (chosen for F1 on out-of-fold predictions over the training data)."""
 
     name = "supervised"
+    learns = True
+    requires_fit = True
 
     def __init__(
         self,
@@ -232,30 +223,66 @@ class SupervisedCoder:
         random_state: int = 0,
     ) -> None:
         self.codebook, self.model, self.cache = codebook, model, cache
-        self.features = tuple(features) if features is not None else available_blocks()
+        self.features = features  # None: the default blocks (see ``blocks``)
         self.embedding_weight = embedding_weight
         self.c, self.threshold, self.calibrate = c, threshold, calibrate
         self.random_state = random_state
         self.categories = codebook.ids()
         self.version = f"{__version__}+{self._describe()}+untrained"
 
+    @property
+    def blocks(self) -> tuple[str, ...]:
+        """The feature blocks read: ``features``, else the default ones."""
+        return tuple(self.features) if self.features is not None else available_blocks()
+
     def _describe(self) -> str:
-        parts = [b for b in self.features if b != "embedding"]
-        if "embedding" in self.features:
+        parts = [b for b in self.blocks if b != "embedding"]
+        if "embedding" in self.blocks:
             parts.append(f"{model_version(self.model)}x{self.embedding_weight:g}")
         return "-".join(parts)
 
     def _x(self, units: Sequence[Unit], pages: Pages | None = None) -> Any:
         if not hasattr(self, "featurizer_"):
-            self.featurizer_ = Featurizer(self.codebook, blocks=self.features, model=self.model,
+            self.featurizer_ = Featurizer(self.codebook, blocks=self.blocks, model=self.model,
                                           cache=self.cache,
                                           embedding_weight=self.embedding_weight)  # fmt: skip
         return self.featurizer_.transform(units, pages=pages)
 
-    def fit(self, examples: Examples, *, prior: SupervisedCoder | None = None) -> SupervisedCoder:
-        """Train on ``examples``. With a ``prior`` (e.g. the weights a pack ships), its score
-        for the category is one more feature, on a scale that makes it cheap for the model
-        to keep: with a few labels the coder stays near the prior, with many it departs."""
+    def fit(
+        self, units: Sequence[Unit] = (), labels: Any = None, *, pages: Pages | None = None,
+        base: Examples | None = None, prior: SupervisedCoder | None = None,
+    ) -> SupervisedCoder:  # fmt: skip
+        """Train on ``units`` and their ``labels`` (units × categories, 0/1), read with the
+        documents in ``pages``, and on ``base``: labelled sentences that are no sample of the
+        text to code (default: the codebook's examples; ``Examples`` with none: nothing
+        more). With a ``prior`` (e.g. the weights a pack ships), its score for the
+        category is one more feature, on a scale that makes it cheap for the model to keep:
+        with a few labels the coder stays near the prior, with many it departs."""
+        if labels is None:
+            raise CoderError(
+                "the supervised coder learns from labels: fit(units) was given none",
+                hint=Hint(
+                    "label sentences first (secprio suggest, then secprio import-gold)",
+                    "pass labels, a units × categories 0/1 matrix: fit(units, labels)",
+                ),
+                code="E318",
+            )
+        check_labels(self, units, labels)
+        data = Examples.of(units, labels, pages=pages)
+        base = codebook_examples(self.codebook) if base is None else base
+        return self.fit_examples(combine(base, data), prior=prior)
+
+    def fit_examples(
+        self, examples: Examples, *, prior: SupervisedCoder | None = None
+    ) -> SupervisedCoder:
+        """``fit`` on Examples, whose origins (codebook, human, gold...) ``trained_on_``
+        names."""
+        if not len(examples):
+            raise CoderError(
+                "the supervised coder was given no labelled sentence to learn from",
+                hint="give it the codebook's examples at least (codebook_examples(codebook))",
+                code="E320",
+            )
         self.prior_ = prior
         units = examples.units()
         x = self._x(units, examples.pages)
@@ -279,8 +306,9 @@ class SupervisedCoder:
         if n_pos == 0 or n_neg == 0:
             return None  # nothing to learn: probability 0 (or 1) for everyone
         lr = LogisticRegression(
-            C=self.c, class_weight="balanced", solver="liblinear", max_iter=5000
-        )
+            C=self.c, class_weight="balanced", solver="liblinear", max_iter=5000,
+            random_state=self.random_state,
+        )  # fmt: skip
         folds = min(3, n_pos, n_neg)
         a, b, threshold = 1.0, 0.0, self.threshold
         if self.calibrate and folds >= 2:
@@ -304,13 +332,17 @@ class SupervisedCoder:
         """sentences × categories: calibrated probabilities. Sentences that share a ``doc``
         are read as one document (``pages``: every sentence of a document, when the batch
         holds only some of them)."""
+        self.check_fitted()
+        units = list(units)
+        if not units:
+            return np.zeros((0, len(self.categories)))
         x = self._x(units, pages)
         logits = self._prior(units, pages)
         out = np.zeros((len(units), len(self.categories)))
         for j, m in enumerate(self.models_):
             if m is None:
                 out[:, j] = 1.0 if self.positives_[j] == self.n_train_ else 0.0
-            elif len(units):
+            else:
                 out[:, j] = _sigmoid(m.a * m.decision(_with(x, logits, j)) + m.b)
         return out
 
@@ -322,15 +354,16 @@ class SupervisedCoder:
 
     def save(self, path: Path | str, *, trained_on: str) -> Path:
         """Weights only (no sentence of the training data): a fitted model to ship or share."""
+        self.check_fitted()
         path = Path(path)
         dim = next((m.coef.shape[0] for m in self.models_ if m is not None), 0)
         fitted = np.array([m is not None for m in self.models_])
         zero = Fitted(np.zeros(dim, np.float32), 0.0, 1.0, 0.0, self.threshold)
         models = [m or zero for m in self.models_]
         meta = {
-            "format": WEIGHTS_FORMAT, "categories": self.categories, "features": self.features,
+            "format": WEIGHTS_FORMAT, "categories": self.categories, "features": list(self.blocks),
             "hash_bits": HASH_BITS, "embedding": model_version(self.model)
-            if "embedding" in self.features else "", "model": self.model,
+            if "embedding" in self.blocks else "", "model": self.model,
             "embedding_weight": self.embedding_weight,
             "codebook_sha256": self.codebook.sha256, "n_train": self.n_train_,
             "positives": self.positives_, "trained_on": trained_on, "version": self.version,
@@ -378,9 +411,11 @@ class SupervisedCoder:
 
     @property
     def thresholds_(self) -> np.ndarray:
+        self.check_fitted()
         return np.array([m.threshold if m else self.threshold for m in self.models_])
 
     def code(self, units: Iterable[Unit]) -> Iterator[Coding]:
+        self.check_fitted()
         units = list(units)
         if not units:
             return
@@ -409,18 +444,6 @@ def sentence_units(sents: pd.DataFrame) -> list[Unit]:
     return [Unit(int(i), t, lang, str(d)) for i, t, lang, d in zip(*cols, strict=True)]
 
 
-def training_data(project: Project, *, exclude: Iterable[str] = ()) -> Examples:
-    """Codebook examples, human codings in the store and the project's own gold file."""
-    from secprio.exchange.gold import locate, read
-
-    cats = project.codebook.ids()
-    parts = [codebook_examples(project.codebook), human_examples(project)]
-    path = locate(project, pack=False)
-    if path is not None:
-        parts.append(gold_examples(read(path, categories=cats), cats))
-    return combine(*parts).without(exclude)
-
-
 def needs_embedding(weights: Path) -> bool:
     """Whether saved weights read sentence embeddings (so need the semantic extra)."""
     try:
@@ -429,92 +452,3 @@ def needs_embedding(weights: Path) -> bool:
     except (OSError, ValueError, KeyError) as exc:
         raise CoderError(f"cannot read coder weights: {exc}", path=weights,
                          hint="retrain them with scripts/train_ots.py") from None  # fmt: skip
-
-
-def shipped(project: Project, name: str = "supervised") -> Path | None:
-    """Weights a bundled pack ships for this coder, when the project uses its codebook
-    unchanged (weights belong to the categories and patterns they were trained with)."""
-    from secprio import packs
-
-    folder = packs.matching(project.codebook.sha256)
-    path = folder / "weights" / f"{name}.npz" if folder else None
-    return path if path is not None and path.is_file() else None
-
-
-def from_project(project: Project, *, exclude: Iterable[str] = ()) -> SupervisedCoder:
-    """The pack's shipped weights when the project has no labels of its own; with labels, a
-    model trained on them (and the codebook examples) that keeps the shipped one as prior.
-    ``exclude``: sentences never to train on (a validation sample kept apart)."""
-    model = project.settings.measure.embedding or DEFAULT_MODEL
-    cache = project.root / CACHE_NAME
-    weights = shipped(project)
-    prior = SupervisedCoder.load(weights, project.codebook, cache=cache) if weights else None
-    data = training_data(project, exclude=exclude)
-    if prior is not None and not (set(data.origin) - {"codebook"}):
-        return prior
-    coder = SupervisedCoder(
-        project.codebook,
-        model=model,
-        cache=cache,
-        features=prior.features if prior is not None else None,
-        embedding_weight=prior.embedding_weight if prior is not None else EMBEDDING_WEIGHT,
-        random_state=project.settings.measure.seed,
-    ).fit(data, prior=prior)
-    if prior is not None:
-        coder.trained_on_ += f", with the pack's shipped model as prior ({prior.trained_on_})"
-    return coder
-
-
-def suggest(project: Project, n: int = 20, *, exclude: Iterable[str] = ()) -> pd.DataFrame:
-    """Uncertainty sampling: the unreviewed sentences whose label would teach the model most.
-
-    A sentence's uncertainty is that of its least certain category (probability nearest 0.5):
-    one human decision there moves a decision boundary. ``exclude``: sentences (by text)
-    never to train on, such as a validation sample.
-    """
-    coder = from_project(project, exclude=exclude)
-    sents = project.sentences(text=True)
-    codings = project.codings(human=True)
-    reviewed = (
-        set(codings.loc[codings["source"] == "human", "segment_id"]) if len(codings) else set()
-    )
-    pages: dict[str, list[Unit]] = {}
-    for u in sentence_units(sents):
-        pages.setdefault(u.doc, []).append(u)
-    sents = sents[~sents["segment_id"].isin(reviewed)].reset_index(drop=True)
-    if not len(sents):  # everything is reviewed (proba of no text would raise)
-        return pd.DataFrame(
-            columns=[
-                "id",
-                "text",
-                "lang",
-                "category",
-                "coder",
-                "uncertain",
-                "probability",
-                "machine",
-                "document",
-            ]
-        )
-    prob = coder.predict_proba(sentence_units(sents), pages)
-    closeness = 1.0 - np.abs(2.0 * prob - 1.0)
-    j = closeness.argmax(axis=1)
-    rows = np.arange(len(sents))
-    cats = np.array(coder.categories)
-    machine = [";".join(cats[prob[i] >= coder.thresholds_]) for i in rows]
-    out = pd.DataFrame(
-        {
-            "id": [f"seg:{s}" for s in sents["segment_id"]],
-            "text": sents["text"],
-            "lang": sents["language"].fillna(""),
-            "category": "",
-            "coder": "",
-            "uncertain": cats[j],
-            "probability": prob[rows, j].round(3),
-            "machine": machine,
-            "document": sents["path"],
-            "_u": closeness[rows, j],
-        }
-    )
-    out = out.sort_values(["_u", "id"], ascending=[False, True], kind="stable")
-    return out.drop(columns="_u").head(n).reset_index(drop=True)

@@ -12,15 +12,11 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import import_module
 from itertools import product
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-
-from secprio.coders.base import Coder, Unit
-from secprio.errors import CoderError, Hint
 
 if TYPE_CHECKING:
     from secprio.exchange.gold import Gold
@@ -253,44 +249,12 @@ class Validation:
     coders: list[str] = field(default_factory=list)
 
 
-def available_coders() -> list[str]:
-    """Every coder whose dependencies are installed (the embedding ones need a model), then
-    the coders installed packages add."""
-    from secprio.coders.embed import BACKENDS, DEFAULT_MODEL
-    from secprio.coders.ensemble import CODERS
-    from secprio.coders.registry import REGISTRY
+def available_coders(project: Project) -> list[str]:
+    """Every registered coder whose dependencies are installed (the embedding ones need a
+    model), secprio's own first, then the coders installed packages add."""
+    from secprio.coders.registry import REGISTRY, installed
 
-    plugins = [name for name in REGISTRY if name not in CODERS]
-    try:
-        import_module(BACKENDS[DEFAULT_MODEL].module)
-    except ImportError:
-        return ["dictionary", *plugins]
-    return [*CODERS, *plugins]
-
-
-def _check_names(coders: Sequence[str]) -> None:
-    """An unknown coder name is refused, never validated as a coder that coded nothing."""
-    from secprio.coders.registry import REGISTRY
-
-    unknown = [c for c in coders if c not in REGISTRY]
-    if unknown:
-        known = ", ".join(REGISTRY)
-        raise CoderError(
-            f"unknown coder(s): {', '.join(unknown)}",
-            hint=Hint(f"use one of: {known} (--coder NAME)", f"use one of: {known} (coders=[...])"),
-            code="E308",
-        )
-
-
-def _coded(coder: Coder, texts: Sequence[str], langs: Sequence[str], cats: Sequence[str]) -> Any:
-    """0/1 predictions of a coder that learns nothing from gold: it codes every sentence."""
-    units = [Unit(i, text, lang) for i, (text, lang) in enumerate(zip(texts, langs, strict=True))]
-    col = {c: j for j, c in enumerate(cats)}
-    out = np.zeros((len(units), len(cats)), dtype=bool)
-    for c in coder.code(units):
-        if c.category in col and c.value == 1:
-            out[c.unit_id, col[c.category]] = True
-    return out
+    return [name for name in REGISTRY if installed(name, project)]
 
 
 def validate(
@@ -306,36 +270,27 @@ def validate(
 ) -> Validation:
     """Per-category P/R/F1 with bootstrap intervals, confusions and Krippendorff's alpha.
     ``progress(done, total)``: after the cross-fitted predictions, then after each coder."""
-    from secprio.coders.embed import CACHE_NAME, DEFAULT_MODEL
-    from secprio.coders.ensemble import CODERS, cross_predict, project_base
-    from secprio.coders.registry import make_coder
+    from secprio.coders.build import project_base
+    from secprio.coders.crossfit import cross_fit
+    from secprio.coders.registry import check, configured, resolve
     from secprio.coders.supervised import gold_examples
     from secprio.measure.agreement import by_category
 
     cats = project.codebook.ids()
-    coders = list(coders or available_coders())
-    _check_names(coders)
+    check(list(coders or []))
+    coders = list(dict.fromkeys(resolve(c, project) for c in coders or available_coders(project)))
     reference = gold.coders[0]
     examples = gold_examples(gold, cats, coder=reference)
     units = list(gold.units([reference])["unit"])
-    model = project.settings.measure.embedding or DEFAULT_MODEL
     step = progress or (lambda _done, _total: None)
     total = 1 + len(coders)
     step(0, total)
-    preds = cross_predict(
-        project.codebook,
-        examples,
-        base=project_base(project),
-        coders=[c for c in coders if c in CODERS],
-        model=model,
-        cache=project.root / CACHE_NAME,
-        folds=folds,
-        seed=seed,
+    # each coder with the project's settings; one that learns is cross-fitted (none codes a
+    # sentence it learned from), one that does not codes every sentence
+    built = {name: configured(name, project, random_state=seed) for name in coders}
+    preds = cross_fit(
+        built, examples, categories=cats, base=project_base(project), folds=folds, seed=seed
     )
-    for name in coders:  # a plugin's coder: built as `code` builds it, it codes every sentence
-        if name not in CODERS:
-            coder = make_coder(name, project)
-            preds[name] = _coded(coder, examples.texts, examples.langs, cats)
     step(1, total)
     metrics, confused, alphas = [], [], []
     human = gold.all_labels()

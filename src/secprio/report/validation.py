@@ -120,8 +120,9 @@ def _cached(project: Project, gold: Gold, coder: str) -> tuple[Path | None, str]
     human codings did not change, and every demo, reuses it. None: no cache, or a coder
     from a plugin (whose version secprio cannot vouch for)."""
     from secprio import __version__
+    from secprio.coders.build import project_base
     from secprio.coders.embed import DEFAULT_MODEL, model_version
-    from secprio.coders.ensemble import CODERS, project_base
+    from secprio.coders.ensemble import CODERS
     from secprio.coders.features import available_blocks
     from secprio.coders.supervised import gold_examples
     from secprio.files import user_cache

@@ -140,7 +140,7 @@ def train_elsewhere(
 def _rank(root: Path, settings: Any, exclude: list[str], send: Connection) -> None:
     """In the child (niced by ``_lowpriority``, as its fork server is): suggest() on a fresh
     Project; the answer goes back through ``send``."""
-    from secprio.coders.supervised import suggest
+    from secprio.coders.build import suggest
     from secprio.project import Project
 
     try:
