@@ -40,7 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the tests' builders make the seeds
-OUT = ROOT / "fuzz-out" / "importers"
+OUT = Path(os.environ.get("SECPRIO_FUZZ_OUT", ROOT / "fuzz-out")) / "importers"
 TARGETS = ("qdpx_zip", "qdpx_xml", "qdpx_text", "gold_csv", "gold_jsonl", "codebook")
 
 

@@ -33,7 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the tests' file builders make the seeds
 OUT = Path(os.environ.get("SECPRIO_FUZZ_OUT", ROOT / "fuzz-out"))  # where stats and crashes go
-TARGETS = ("txt", "md", "html", "docx", "pdf", "sidecar", "csv", "segment", "config", "sources")
+TARGETS = ("txt", "md", "html", "docx", "pdf", "sidecar", "csv", "segment", "config", "sources",
+           "feed", "sitemap")  # fmt: skip
 SUFFIX = {"txt": ".txt", "md": ".md", "html": ".html", "docx": ".docx", "pdf": ".pdf"}
 
 
@@ -70,6 +71,36 @@ def write_seeds(target: str, folder: Path) -> None:
             "name: x\nmeasure:\n  scale: ratio\n  bootstrap: 10\ningest:\n  timeout: 5\n"
         )
         (folder / "codebook.yaml").write_text(CODEBOOK)
+    elif target == "feed":  # what ``watch`` reads from a server: RSS 2.0, RSS 1.0 (RDF), Atom
+        (folder / "rss.xml").write_text(
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>'
+            "<item><title>Summit</title><link>https://example.org/a</link>"
+            "<pubDate>Fri, 11 Nov 2022 10:00:00 +0300</pubDate></item>"
+            "<item><link>https://example.org/b</link><pubDate>garbage</pubDate></item>"
+            "</channel></rss>"
+        )
+        (folder / "atom.xml").write_text(
+            '<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry><title>A</title>'
+            '<link rel="alternate" href="https://example.org/c"/><link href="x"/>'
+            "<published>2023-02-30T10:00:00Z</published><updated>2023-01-01</updated></entry>"
+            "</feed>"
+        )
+        (folder / "rdf.xml").write_text(
+            '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+            'xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+            "<item><title>R</title><link>https://example.org/d</link>"
+            "<dc:date>2021-05-05</dc:date></item></rdf:RDF>"
+        )
+    elif target == "sitemap":
+        ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+        (folder / "urlset.xml").write_text(
+            f"<urlset {ns}><url><loc>https://example.org/a</loc><lastmod>2024-01-01</lastmod>"
+            "</url><url><loc> https://example.org/b </loc></url><url><loc></loc></url></urlset>"
+        )
+        (folder / "index.xml").write_text(
+            f"<sitemapindex {ns}><sitemap><loc>https://example.org/s1.xml</loc></sitemap>"
+            "<sitemap><loc>https://example.org/s1.xml</loc></sitemap></sitemapindex>"
+        )
     elif target == "sources":
         (folder / "sources.csv").write_text(
             "url,title,date\nhttps://example.org/a.html,A,2020-01-01\nfile:///etc/passwd,x,\n"
@@ -146,6 +177,34 @@ def make_target(target: str, scratch: Path) -> Callable[[bytes], None]:
             with contextlib.suppress(SecprioError):
                 fetch.check_url(row["url"])
 
+    def feed_target(data: bytes) -> None:
+        from secprio.ingest import feeds
+
+        try:
+            items = feeds.parse(data, "https://example.org/feed.xml")
+        except SecprioError:
+            return
+        for item in items[:20]:
+            assert isinstance(item.link, str) and isinstance(item.title, str), item
+            assert item.date == "" or len(item.date) == 10, item
+            with contextlib.suppress(SecprioError):
+                fetch.check_url(item.link)
+
+    def sitemap_target(data: bytes) -> None:
+        from secprio.ingest import sitemaps
+
+        kind = sitemaps.root_kind(data)
+        try:
+            parsed, entries = sitemaps.parse(data, "https://example.org/sitemap.xml")
+        except SecprioError:
+            assert kind == "", kind  # a root the kind test accepts is parsed
+            return
+        assert parsed == kind, (parsed, kind)
+        assert len({e.loc for e in entries}) == len(entries), "a loc twice"
+        for entry in entries[:20]:
+            with contextlib.suppress(SecprioError):
+                fetch.check_url(entry.loc)
+
     if target in SUFFIX:
         return as_file(SUFFIX[target])
     return {
@@ -154,6 +213,8 @@ def make_target(target: str, scratch: Path) -> Callable[[bytes], None]:
         "segment": segment_target,
         "config": config_target,
         "sources": sources_target,
+        "feed": feed_target,
+        "sitemap": sitemap_target,
     }[target]
 
 

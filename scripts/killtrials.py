@@ -15,17 +15,25 @@ re-runs the stage. It then compares documents, segments, codings (machine and hu
 every file the stages wrote with the reference, checks for duplicate rows, lost human
 codings, ``PRAGMA integrity_check``, stray temporary files and processes left running.
 
-A trial is *effective* when the kill landed while the stage was running: the process had not
-finished, and it had written something (rows in the store, files) or had been running longer
-than the CLI takes to start and open a project (``secprio score`` on a project without
-documents: the median of the runs so far, one more per round of trials, as the machine's load
-changes); *left* says what the kill
-left half done (rows in the store, files written). The delay is drawn between 0.8 × that
-start-up and the stage's duration, at least 1.2 × start-up (the median of the faster clean
-run and of the stage's last trials that ended before their kill: the load changes). A stage
-gets trials until ``--per-stage`` of them were effective or ``--max-tries`` were run. Prints
-one line per trial and a table stage × tried × effective × identical, the wall time, and the
-stages that did not reach ``--per-stage`` effective trials; exits 1 if any trial differs.
+Each run of a stage is watched: every 20 ms the script lists the project's files with their
+size and mtime (but the trial's log, SQLite's ``-shm`` and the writer lock, which opening the
+store makes, and an empty WAL), so it knows when the stage first wrote (a WAL frame, the
+database, a temporary or output file). The two clean runs give each stage's *working window*:
+from its first write to its exit. A trial waits for the stage's first write, then kills it
+after a delay drawn uniformly over that window (the median of the last three windows: the
+clean runs' and those of the trials that ended before their kill, as the load changes), so
+the CLI's start-up (2–5 s of imports) is never where the kill lands.
+
+A trial is *effective*, by evidence, when the kill ended the process (exit status -9, not an
+exit of its own) and a write had been seen before the kill was sent. It is *unfinished* when,
+besides, what the kill left (row counts of the store, the names of the project's files, a
+temporary file) differs from the stage's end in a clean run: the kill interrupted the work,
+not the exit after it. It left the work *half done*, or *rolled back* (the stage's start
+again: a transaction not committed, a temporary file not renamed). ``--calibrate`` prints the clean
+runs' first writes and windows and stops. A stage gets trials until ``--per-stage`` of them
+were effective or ``--max-tries`` were run. Prints one line per trial and a table stage ×
+tried × effective × unfinished × identical, the wall time, and the stages that did not reach
+``--per-stage`` effective trials; exits 1 if any trial differs.
 """
 
 from __future__ import annotations
@@ -269,60 +277,149 @@ def children(session: int) -> list[int]:
 
 def partial(project: Path, before: dict[str, int], base_files: set[str]) -> str:
     """What the killed process had left: rows added to the store, files written."""
-    con = sqlite3.connect(project / "secprio.db")
-    try:
-        counts = {k: con.execute(f"select count(*) from {k}").fetchone()[0] for k in before}
-    finally:
-        con.close()
-    grown = [f"+{counts[k] - before[k]} {k}" for k in before if counts[k] != before[k]]
+    now = counts(project)
+    grown = [f"{now[k] - before[k]:+} {k}" for k in before if now[k] != before[k]]
     new = set(outputs(project)) - base_files
     return ", ".join(grown + ([f"{len(new)} files"] if new else [])) or "nothing"
 
 
 def counts(project: Path) -> dict[str, int]:
-    con = sqlite3.connect(project / "secprio.db")
+    """Rows of the store (codings but the one decision :func:`human` adds), read only: a
+    read-only connection neither recovers nor checkpoints the WAL a kill left, so the re-run
+    meets the store as the kill left it."""
+    con = sqlite3.connect(f"file:{project / 'secprio.db'}?mode=ro", uri=True)
     try:
         return {
-            k: con.execute(f"select count(*) from {k}").fetchone()[0]
+            k: con.execute(
+                f"select count(*) from {k}"
+                + (" where coder != 'analyst'" if k == "codings" else "")
+            ).fetchone()[0]  # fmt: skip
             for k in ("documents", "segments", "codings")
         }
     finally:
         con.close()
 
 
+# files whose change is no evidence of writing: the trial's own log, SQLite's shared-memory
+# index and the writer lock (opening the store and taking the lock make them, and no write)
+UNWRITTEN = {"killed.log", "secprio.db-shm", "secprio.db.lock"}
+
+
+def snapshot(project: Path) -> dict[str, tuple[int, int]]:
+    """Every file under the project with its size and mtime (ns), but :data:`UNWRITTEN` and
+    an empty WAL (opening the store makes it; the first write puts a frame in it)."""
+    found: dict[str, tuple[int, int]] = {}
+    stack = [str(project)]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:  # a folder removed meanwhile
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                    continue
+                if entry.name in UNWRITTEN:
+                    continue
+                st = entry.stat(follow_symlinks=False)
+            except OSError:  # a temporary file renamed meanwhile
+                continue
+            found[entry.path] = (st.st_size, st.st_mtime_ns)
+    wal = str(project / "secprio.db-wal")
+    if found.get(wal, (1, 0))[0] == 0:
+        del found[wal]
+    return found
+
+
+def changed(base: dict[str, tuple[int, int]], now: dict[str, tuple[int, int]],
+            project: Path) -> str | None:  # fmt: skip
+    """The first file written, made or removed since ``base`` (relative), or None."""
+    for path in sorted(base.keys() | now.keys()):
+        if base.get(path) != now.get(path):
+            return str(Path(path).relative_to(project))
+    return None
+
+
+@dataclass
+class Watch:
+    """One run of a stage, watched: when it first wrote (the file it wrote) and when it ended
+    (its exit status; -9 when the kill ended it), in seconds from its start."""
+
+    wrote: float | None = None
+    what: str | None = None
+    ended: float | None = None
+    status: int | None = None
+    killed: float | None = None  # when the kill was sent
+    pid: int = 0
+
+
+def watched(project: Path, name: str, work: Path, kill_after: float | None = None,
+            out: Path | None = None, poll: float = 0.02) -> Watch:  # fmt: skip
+    """Run a stage and watch the project's files every ``poll`` s; with ``kill_after``, send
+    SIGKILL that many seconds after its first write (if it still runs then)."""
+    base = snapshot(project)
+    log = (out or work / "watched.log").open("w")
+    with log:
+        proc = subprocess.Popen(
+            command(project, name, work), stdout=log, stderr=log, start_new_session=True
+        )
+        started = time.monotonic()
+        w = Watch(pid=proc.pid)
+        while True:
+            status = proc.poll()
+            now = time.monotonic() - started
+            if w.wrote is None:
+                what = changed(base, snapshot(project), project)
+                if what is not None:
+                    w.wrote, w.what = now, what
+            if status is not None:
+                w.ended, w.status = now, status
+                break
+            if kill_after is not None and w.wrote is not None and now >= w.wrote + kill_after:
+                os.kill(proc.pid, signal.SIGKILL)
+                w.killed = time.monotonic() - started
+                w.status = proc.wait()
+                w.ended = time.monotonic() - started
+                break
+            time.sleep(poll)
+    return w
+
+
 @dataclass
 class Trial:
     stage: str
-    delay: float
+    delay: float  # the kill was due this long after the stage's first write
     effective: bool
+    mid: bool  # effective, and the stage's result was not complete (half done, rolled back)
     left: str
     problems: list[str]
-    ran: float | None = None  # how long the stage took when it finished before the kill
+    watch: Watch
 
 
-def trial(i: int, name: str, work: Path, base: Path, ref: Reference, delay: float,
-          startup: float) -> Trial:  # fmt: skip
+def ends(ref: Reference) -> tuple[dict[str, int], set[str]]:
+    """The store's row counts (as :func:`counts`) and the files at a stage's clean end."""
+    n = {k: len(ref.rows[k]) for k in ("documents", "segments")}
+    n["codings"] = sum(r[4] != "analyst" for r in ref.rows["codings"])
+    return n, set(ref.files)
+
+
+def trial(i: int, name: str, work: Path, base: Path, ref: Reference, delay: float) -> Trial:
     project = work / f"trial-{i}" / "project"
     shutil.copytree(base, project)
     before, base_files = counts(project), set(outputs(project))
-    with (project / "killed.log").open("w") as out:
-        proc = subprocess.Popen(
-            command(project, name, work), stdout=out, stderr=out, start_new_session=True
-        )
-    started = time.monotonic()
-    ran = None
-    while time.monotonic() - started < delay:  # the stage's duration when it ends first
-        if proc.poll() is not None:
-            ran = time.monotonic() - started
-            break
-        time.sleep(0.05)
-    finished = proc.poll() is not None
-    if not finished:
-        os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    end = ends(ref)
+    w = watched(project, name, work, kill_after=delay, out=project / "killed.log")
     time.sleep(0.5)
-    left = children(proc.pid)
+    left = children(w.pid)
     state = partial(project, before, base_files)
+    # unfinished, by evidence: what the kill left differs from the stage's end in a clean run
+    # (rows of the store, names of the files, a temporary file): rolled back when it is the
+    # stage's start again (an uncommitted transaction, a temporary file swept), else half done
+    now, files_now = counts(project), set(outputs(project))
+    mid = (now, files_now) != end
+    undone = "rolled back" if (now, files_now) == (before, base_files) else "half done"
     (project / "killed.log").unlink()
     run(project, name, work)
     if name == "ingest":
@@ -331,41 +428,65 @@ def trial(i: int, name: str, work: Path, base: Path, ref: Reference, delay: floa
     if left:
         problems.append(f"{len(left)} processes left running")
     shutil.rmtree(project.parent, ignore_errors=True)
-    # running: it had started writing (store rows, files), or was past the CLI's start-up
-    effective = not finished and (delay >= startup or state != "nothing")
-    left_by = f"finished first, in {ran or delay:.1f}s" if finished else state
-    return Trial(name, delay, effective, left_by, problems, ran)
+    # effective, by evidence: the kill ended the process (exit status -9, not its own), and
+    # a file of the project had been written before the kill was sent (seen by the watcher)
+    effective = w.status == -signal.SIGKILL and w.wrote is not None
+    if w.status != -signal.SIGKILL:
+        left_by = f"finished first ({w.status}) in {w.ended:.1f}s" + (
+            f", {w.ended - w.wrote:.2f}s after its first write" if w.wrote is not None
+            else ", writing nothing seen")  # fmt: skip
+    else:
+        left_by = (
+            f"{undone if mid else 'as at its end'}: {state}; first write {w.what} at "
+            f"{w.wrote:.1f}s, killed at {w.killed:.1f}s"
+        )
+    return Trial(name, delay, effective, effective and mid, left_by, problems, w)
 
 
-def pipeline(project: Path, work: Path, bases: Path, gold: int) -> dict[str, float]:
+def other_tool(export: Path, to: Path) -> None:
+    """The project's export as a colleague's QDA project: its human coders renamed, so that
+    importing it stores new human codings (the export's own coders are already stored)."""
+    from secprio.exchange.qdpx import MACHINE_PREFIX
+
+    with zipfile.ZipFile(export) as zin, zipfile.ZipFile(to, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "project.qde":
+                data = re.sub(
+                    rb'(<User\b[^>]*\bname=")(?!' + re.escape(MACHINE_PREFIX.encode()) + rb")",
+                    rb"\1colleague-",
+                    data,
+                )
+            zout.writestr(info.filename, data)
+
+
+def pipeline(project: Path, work: Path, bases: Path, gold: int) -> dict[str, Watch]:
     took = {}
     for name in STAGES:
         shutil.copytree(project, bases / name / "project")
-        took[name] = run(project, name, work)
+        took[name] = w = watched(project, name, work)
+        if w.status not in (0, 3):
+            log = (work / "watched.log").read_text()
+            raise SystemExit(f"{name} failed ({w.status}):\n{log[-3000:]}")
         if name == "ingest":
             human(project)
             if not (work / "gold-in.csv").exists():
                 gold_file(project, work / "gold-in.csv", gold)
         if name == "export-qdpx" and not (work / "in.qdpx").exists():
-            shutil.copy(project / "export.qdpx", work / "in.qdpx")
-    return took
-
-
-def startup_time(empty: Path) -> float:
-    """How long the CLI takes to start and open a project: ``secprio score`` on a project
-    with no documents, which imports what the stages import, opens the store, finds no
-    sentence and stops (E521). ``status`` would measure more: it reads every coding."""
-    start = time.monotonic()
-    done = subprocess.run([*CLI, "score", "-p", str(empty)], capture_output=True, text=True)
-    took = time.monotonic() - start
-    if done.returncode != 2 or "E521" not in done.stderr + done.stdout:
-        raise SystemExit(f"start-up probe: expected E521, got {done.returncode}: {done.stderr}")
+            other_tool(project / "export.qdpx", work / "in.qdpx")
     return took
 
 
 def median(xs: list[float]) -> float:
     ys = sorted(xs)
     return (ys[(len(ys) - 1) // 2] + ys[len(ys) // 2]) / 2
+
+
+def window(w: Watch) -> float | None:
+    """How long a run that ended on its own went on after its first write."""
+    if w.wrote is None or w.ended is None or w.status == -signal.SIGKILL:
+        return None
+    return w.ended - w.wrote
 
 
 def main() -> int:
@@ -380,6 +501,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--budget", type=float, default=0, help="stop starting trials after "
                         "this many minutes (0: no limit); the table covers those run")  # fmt: skip
+    parser.add_argument("--calibrate", action="store_true", help="only the two clean runs: "
+                        "each stage's first write and working window, then stop")  # fmt: skip
     args = parser.parse_args()
     began = time.monotonic()
     stages = [s for s in args.stages.split(",") if s]
@@ -392,9 +515,22 @@ def main() -> int:
         (work / bases).mkdir()
     took_a = pipeline(init(a), work, work / "bases", args.gold)
     took_b = pipeline(init(b), work, work / "bases-b", args.gold)
-    # the faster clean run: the first one also fills caches (the dictionary's compiled patterns);
-    # then each trial the stage finished before its kill says how long it takes at this load
-    durations = {k: [min(took_a[k], took_b[k])] for k in took_a}
+    print("clean runs (first write: file, at s; ended at s; working window s):")
+    for k in STAGES:
+        print(f"  {k:11} " + " | ".join(
+            f"{w.what} at {w.wrote:.2f}s, ended {w.ended:.2f}s, window {window(w):.2f}s"
+            if w.wrote is not None else f"no write seen, ended {w.ended:.2f}s"
+            for w in (took_a[k], took_b[k])), flush=True)  # fmt: skip
+    if args.calibrate:
+        shutil.rmtree(work, ignore_errors=True)
+        return 0
+    # each stage's working window: the clean runs', then those of the trials that ended
+    # before their kill (the load of the machine changes)
+    windows = {k: [x for x in (window(took_a[k]), window(took_b[k])) if x is not None]
+               for k in STAGES}  # fmt: skip
+    for k in stages:
+        if not windows[k]:
+            raise SystemExit(f"{k}: no write seen in either clean run: nothing to kill into")
 
     def after(bases: Path, last: Path, name: str) -> Path:  # the project as the stage left it
         later = STAGES.index(name) + 1
@@ -403,15 +539,10 @@ def main() -> int:
     refs = {n: reference(after(work / "bases", a, n), after(work / "bases-b", b, n))
             for n in stages}  # fmt: skip
     ref = reference(a, b)
-    empty = init(work / "empty" / "project")
-    startups = [startup_time(empty) for _ in range(3)]
     print(f"reference: {len(ref.rows['documents'])} documents, {len(ref.rows['segments'])} "
           f"segments, {len(ref.rows['codings'])} codings "
           f"({sum(r[5] == 'human' for r in ref.rows['codings'])} human), {len(ref.files)} files "
-          f"({len(ref.exact)} byte-identical between clean runs); startup "
-          f"{median(startups):.1f}s; clean runs "
-          + ", ".join(f"{k} {took_a[k]:.1f}/{took_b[k]:.1f}s" for k in took_a),
-          flush=True)  # fmt: skip
+          f"({len(ref.exact)} byte-identical between clean runs)", flush=True)  # fmt: skip
     results: list[Trial] = []
     stop = time.monotonic() + (args.budget * 60 if args.budget else float("inf"))
     i = 0
@@ -424,32 +555,30 @@ def main() -> int:
         for name in [n for n in stages if wanted(n)]:  # a round: one trial of each stage
             if time.monotonic() > stop:
                 break
-            startup = median(startups)
-            took = median(durations[name][-3:])
-            delay = rng.uniform(0.8 * startup, max(took, 1.2 * startup))
-            t = trial(i, name, work, work / "bases" / name / "project", refs[name], delay,
-                      startup)  # fmt: skip
+            # the kill lands uniformly over the working window: after the first write, before
+            # the end the last runs took (a trial that ends first adds its window)
+            delay = rng.uniform(0, median(windows[name][-3:]))
+            t = trial(i, name, work, work / "bases" / name / "project", refs[name], delay)
             results.append(t)
-            if t.ran is not None:
-                durations[name].append(t.ran)
+            if (x := window(t.watch)) is not None:
+                windows[name].append(x)
             verdict = "identical" if not t.problems else "DIFFERENT: " + "; ".join(t.problems)
-            print(f"trial {i:3}: kill -9 {name:11} after {delay:5.1f}s "
-                  f"({'effective' if t.effective else 'not effective'}; left {t.left}): "
+            print(f"trial {i:3}: kill -9 {name:11} {delay:5.2f}s after its first write "
+                  f"({'effective' if t.effective else 'not effective'}; {t.left}): "
                   f"{verdict}", flush=True)  # fmt: skip
             i += 1
-        startups.append(startup_time(empty))
     if time.monotonic() > stop:
         print(f"budget of {args.budget:g} min spent: {i} trials run", flush=True)
-    print(f"\n{'stage':12} {'tried':>6} {'effective':>9} {'identical':>9} {'eff.+ident.':>11}")
+    print(f"\n{'stage':12} {'tried':>6} {'effective':>9} {'unfinished':>10} {'identical':>9} "
+          f"{'eff.+ident.':>11}")  # fmt: skip
     for name in [*stages, "all"]:
         mine = [t for t in results if name in (t.stage, "all")]
         print(f"{name:12} {len(mine):6} {sum(t.effective for t in mine):9} "
-              f"{sum(not t.problems for t in mine):9} "
+              f"{sum(t.mid for t in mine):10} {sum(not t.problems for t in mine):9} "
               f"{sum(t.effective and not t.problems for t in mine):11}")  # fmt: skip
     short = [n for n in stages if sum(t.effective for t in results if t.stage == n)
              < args.per_stage]  # fmt: skip
-    print(f"wall time {(time.monotonic() - began) / 60:.1f} min; start-up median "
-          f"{median(startups):.1f}s over {len(startups)} runs"
+    print(f"wall time {(time.monotonic() - began) / 60:.1f} min"
           + (f"; fewer than {args.per_stage} effective trials: {', '.join(short)}" if short
              else ""))  # fmt: skip
     shutil.rmtree(work, ignore_errors=True)

@@ -64,3 +64,46 @@ def test_kill_trials_every_stage() -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "DIFFERENT" not in done.stdout
+
+
+def _killtrials() -> object:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("killtrials", ROOT / "scripts" / "killtrials.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("killtrials", module)  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_killtrials_counts_a_write_only_when_one_is_made(tmp_path: Path) -> None:
+    """The trials' evidence that a stage had begun writing: opening the store, reading it,
+    taking the lock and the trial's own log are no write; a WAL frame and a temporary file
+    are."""
+    import sqlite3
+
+    kt = _killtrials()
+    project = tmp_path / "project"
+    project.mkdir()
+    con = sqlite3.connect(project / "secprio.db")
+    con.execute("pragma journal_mode=wal")
+    con.execute("create table t (x)")
+    con.commit()
+    con.close()  # the last connection: the WAL is checkpointed and removed
+    base = kt.snapshot(project)  # type: ignore[attr-defined]
+    reader = sqlite3.connect(project / "secprio.db")
+    assert reader.execute("select count(*) from t").fetchone() == (0,)
+    (project / "secprio.db.lock").touch()
+    (project / "killed.log").write_text("started\n")
+    assert kt.changed(base, kt.snapshot(project), project) is None  # type: ignore[attr-defined]
+    writer = sqlite3.connect(project / "secprio.db")
+    writer.execute("insert into t values (1)")
+    writer.commit()
+    assert kt.changed(base, kt.snapshot(project), project) == "secprio.db-wal"  # type: ignore[attr-defined]
+    writer.close()
+    reader.close()
+    base = kt.snapshot(project)  # type: ignore[attr-defined]
+    (project / "report").mkdir()
+    (project / "report" / ".scores.csv.123.tmp").write_bytes(b"half")
+    assert kt.changed(base, kt.snapshot(project), project) == "report/.scores.csv.123.tmp"  # type: ignore[attr-defined]
