@@ -39,10 +39,9 @@ from typing import Any
 
 from secprio import __version__
 from secprio.coders.base import Codes as Coder
-from secprio.coders.base import Coding, Unit
 from secprio.errors import CoderError, Hint, IngestError, MissingDependency
 from secprio.ingest.limits import Limits
-from secprio.ingest.model import Document, Skipped
+from secprio.model import Coding, Document, Skipped, Unit
 
 EXECUTORS = ("local", "dask")
 Mapper = Callable[[Iterable[list[Unit]]], Iterator[list[Coding]]]

@@ -21,8 +21,8 @@ from secprio.errors import Hint, IngestError, MeasureError, ProjectError
 from secprio.ingest.corpus import scan, sha256_file, walk
 from secprio.ingest.limits import Limits
 from secprio.ingest.metadata import project_warnings
-from secprio.ingest.model import Document, Skipped
 from secprio.measure.scores import score as score_sentences
+from secprio.model import Document, Skipped
 from secprio.store import schema as t
 from secprio.store.carry import CarryReport, uncarried
 from secprio.store.store import Store, run_key

@@ -13,9 +13,9 @@ from pathlib import Path
 from secprio.errors import IngestError
 from secprio.ingest.limits import Limits, over
 from secprio.ingest.metadata import CSV_NAME, SIDECAR_SUFFIXES, resolve
-from secprio.ingest.model import Document, Skipped
 from secprio.ingest.readers import prepare, read
 from secprio.ingest.workers import Readers, out_of_memory
+from secprio.model import Document, Skipped
 from secprio.text.segment import iter_segments
 
 CHUNK = 1 << 20

@@ -16,9 +16,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from secprio import __version__
-from secprio.coders.base import Coding, Unit
 from secprio.errors import StoreError
-from secprio.ingest.model import Document, Skipped
+from secprio.model import Coding, Document, Skipped, Unit
 from secprio.store import schema as t
 from secprio.store.carry import CarryReport, carry
 from secprio.store.engine import connect
