@@ -4,14 +4,14 @@
 frame each; their memory grows with the corpus. What the scores and the report's drill-down
 need is much less: per document, its number of sentences and, per category, its number of
 coded sentences (``sentence_counts``, ``coded_counts``); and the few passages the report shows
-(``top_codings``, ``passages``). These read the codings in batches of segment ids and keep
-only running totals or a bounded heap, so their memory is bounded by the batch, the number of
-documents and the number of passages shown, not by the text.
+(``top_codings``, ``passages``). These read the codings in one query in segment order, a batch
+of rows at a time, and keep only running totals or a bounded heap, so their memory is bounded
+by the batch, the number of documents and the number of passages shown, not by the text.
 
 Which codings count is the same rule as ``Project.codings``: ``codings_select`` picks the
 coder's machine codings made with the current codebook and the human decisions, and
 ``effective`` lets a human decision on the same (sentence, category) win. A (sentence,
-category) never straddles two batches (batches are ranges of segment ids), so applying
+category) never straddles two batches (a batch ends where a segment ends), so applying
 ``effective`` batch by batch gives the same codings as applying it once to the whole table.
 """
 
@@ -30,7 +30,7 @@ from secprio.store import schema as t
 if TYPE_CHECKING:
     from secprio.store.store import Store
 
-BATCH = 50_000  # codings per batch read
+BATCH = 10_000  # codings per batch read (about 1 KB of Python objects each while read)
 
 
 def codings_select(
