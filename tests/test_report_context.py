@@ -8,7 +8,7 @@ from secprio.project import Project
 from secprio.report.sections import Context
 
 
-def test_the_context_scores_from_its_own_frames_as_the_project_does(coded: Project) -> None:
+def test_the_context_scores_as_the_project_does(coded: Project) -> None:
     ctx = Context(coded)
     sentences = ctx.sentences.copy()
     pd.testing.assert_frame_equal(ctx.scores, coded.scores())

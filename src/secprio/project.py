@@ -22,7 +22,9 @@ from secprio.ingest.corpus import scan, sha256_file, walk
 from secprio.ingest.limits import Limits
 from secprio.ingest.metadata import project_warnings
 from secprio.measure.scores import score as score_sentences
+from secprio.measure.scores import score_documents
 from secprio.model import Document, Skipped
+from secprio.store import aggregate
 from secprio.store import schema as t
 from secprio.store.carry import CarryReport, uncarried
 from secprio.store.store import Store, run_key
@@ -362,20 +364,11 @@ class Project:
         ``evidence=False`` leaves out the ``evidence`` JSON, which no measurement reads: over a
         third of the frame's memory (a dict per coding)."""
         name = self.coder(coder)
-        current = sa.select(t.runs.c.id).where(t.runs.c.codebook_sha256 == self.codebook.sha256)
-        machine = (t.codings.c.coder == name) & (t.codings.c.source == "machine")
-        machine = machine & t.codings.c.run_id.in_(current)
-        people = t.codings.c.source == "human" if human else False
-        columns = [c for c in t.codings.c if evidence or c.name != "evidence"]
-        q = sa.select(*columns).where(machine | people)
+        q = aggregate.codings_select(name, self.codebook.sha256, human=human, evidence=evidence)
         if between is not None:
             q = q.where(t.codings.c.segment_id.between(*between))
         df = self.store.frame(q)
-        if df.empty or not human:
-            return df
-        df["_human"] = (df["source"] == "human").astype(int)
-        df = df.sort_values(["_human", "created_at"])
-        return df.drop_duplicates(["segment_id", "category"], keep="last").drop(columns="_human")
+        return aggregate.effective(df) if human else df
 
     def coverage(self, coder: str | None = None) -> dict[str, int]:
         """Active documents coded by ``coder`` with the current codebook, with another
@@ -458,6 +451,8 @@ class Project:
         sentences: pd.DataFrame | None, codings: pd.DataFrame | None,
     ) -> pd.DataFrame:  # fmt: skip
         m = self.settings.measure
+        if sentences is None and codings is None:  # per document, never the sentences whole
+            return self._scores_by_document(by, coder, scale, attribution)
         sentences = self.sentences() if sentences is None else sentences
         if sentences.empty:
             raise MeasureError(
@@ -482,6 +477,34 @@ class Project:
             min_documents=m.min_documents,
             min_docs_coded=m.min_docs_coded,
         )
+        out.attrs["warning"] = warning
+        return out
+
+    def _scores_by_document(
+        self, by: str | None, coder: str | None, scale: str | None, attribution: str
+    ) -> pd.DataFrame:
+        """``_scores`` from per-document counts the store aggregates (secprio.store.aggregate):
+        the same numbers, without the sentences and codings in memory."""
+        m = self.settings.measure
+        docs = aggregate.sentence_counts(self.store).merge(self.documents(), on="document_id")
+        if docs.empty:
+            return self._scores(by, coder, scale, attribution, docs, None)  # E521
+        warning = self.require_codings(coder)
+        docs["weight"] = docs["doc_type"].map(lambda d: m.weights.get(d, 1.0)).astype(float)
+        docs["period"] = docs["year"].map(self.period)
+        counts = aggregate.coded_counts(self.store, self.coder(coder), self.codebook.sha256,
+                                    self.codebook.ids())  # fmt: skip
+        coded = (
+            counts.pivot(index="document_id", columns="category", values="n_coded")
+            .reindex(index=docs["document_id"], columns=self.codebook.ids())
+            .fillna(0)
+            .to_numpy(dtype="int64")
+        )
+        out = score_documents(
+            docs, coded, self.codebook, scale=scale or m.scale, n_boot=m.bootstrap,
+            seed=m.seed, by=by, attribution=attribution, min_documents=m.min_documents,
+            min_docs_coded=m.min_docs_coded,
+        )  # fmt: skip
         out.attrs["warning"] = warning
         return out
 

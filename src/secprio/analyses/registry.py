@@ -203,14 +203,12 @@ class Data:
         return self.project.codings(self.coder, evidence=False)
 
     def scored(self, *, by: str | None = None, scale: str | None = None) -> pd.DataFrame:
-        """The project's scores, overall or per value of ``by``, on ``scale``."""
+        """The project's scores, overall or per value of ``by``, on ``scale``: from counts
+        per document the store aggregates, so scoring never needs the sentences in memory."""
         return self.memo(
             ("scores", by, scale),
-            lambda: self.project.scores(
-                by=by, scale=scale, coder=self.coder, sentences=self.sentences,
-                codings=self.codings,
-            ),
-        )  # fmt: skip
+            lambda: self.project.scores(by=by, scale=scale, coder=self.coder),
+        )
 
     def memo(self, key: object, make: Callable[[], Any]) -> Any:
         """``make()``, computed once per ``key`` on this data."""

@@ -78,8 +78,11 @@ def order(groups: list[str], by: str) -> list[str]:
     return sorted(groups, key=lambda g: (g in tail, g))
 
 
-def empty_reason(sentences: pd.DataFrame, by: str, attribution: str) -> MeasureError:
-    """The error when no sentence falls in any group, with the alternatives."""
+def empty_reason(
+    sentences: pd.DataFrame, by: str, attribution: str, *, n_sentences: int | None = None
+) -> MeasureError:
+    """The error when no sentence falls in any group, with the alternatives (``n_sentences``:
+    how many sentences there are, when ``sentences`` holds one row per document)."""
     if by == "members" and attribution == "issuer":
         return MeasureError(
             "no document is issued by a member state, so no sentence is attributed to one "
@@ -94,7 +97,8 @@ def empty_reason(sentences: pd.DataFrame, by: str, attribution: str) -> MeasureE
         )
     what = "members lists" if by == "members" else f"{by} values"
     return MeasureError(
-        f"no document has {what} to group by ({len(sentences)} sentences)",
+        f"no document has {what} to group by "
+        f"({len(sentences) if n_sentences is None else n_sentences} sentences)",
         hint=f"add `{by}:` to the documents' metadata (docs/formats.md), or group by "
         f"another field: {', '.join(g for g in GROUPINGS if g != by)}",
         code="E512",

@@ -75,6 +75,31 @@ def score_frame(
     doc_codes, doc_index = np.unique(sentences["document_id"].to_numpy(), return_inverse=True)
     weights = sentences["weight"].to_numpy(dtype=float)
     w_tot, c_tot = doc_totals(doc_index, weights, coded, len(doc_codes))
+    return _frame_rows(
+        w_tot, c_tot, codebook, n_sentences=len(sentences),
+        n_coded=[int(coded[:, i].sum()) for i in range(coded.shape[1])], scale=scale,
+        n_boot=n_boot, seed=seed, frame=frame, min_documents=min_documents,
+        min_docs_coded=min_docs_coded,
+    )  # fmt: skip
+
+
+def _frame_rows(
+    w_tot: np.ndarray,
+    c_tot: np.ndarray,
+    codebook: Codebook,
+    *,
+    n_sentences: int,
+    n_coded: Sequence[int],
+    scale: str,
+    n_boot: int,
+    seed: int,
+    frame: str,
+    min_documents: int,
+    min_docs_coded: int,
+) -> pd.DataFrame:
+    """``score_frame`` from the per-document totals (``doc_totals``) of the frame's
+    documents in id order; ``n_coded``: coded sentences per category."""
+    n_docs = len(w_tot)
     point = c_tot.sum(axis=0) / max(w_tot.sum(), 1e-12)
     boot = replicates(w_tot, c_tot, n=n_boot, seed=seed)
     docs_coded = (c_tot > 0).sum(axis=0)
@@ -89,7 +114,7 @@ def score_frame(
         for j, i in enumerate(idx):
             cat = codebook.categories[i]
             state = evidence(
-                len(doc_codes),
+                n_docs,
                 int(docs_coded[i]),
                 min_documents=min_documents,
                 min_docs_coded=min_docs_coded,
@@ -101,9 +126,9 @@ def score_frame(
                     "category": cat.id,
                     "label": cat.label,
                     "kind": kind,
-                    "n_documents": len(doc_codes),
-                    "n_sentences": len(sentences),
-                    "n_coded": int(coded[:, i].sum()),
+                    "n_documents": n_docs,
+                    "n_sentences": n_sentences,
+                    "n_coded": int(n_coded[i]),
                     "n_docs_coded": int(docs_coded[i]),
                     "evidence": state,
                     "salience": point[i],
@@ -169,6 +194,82 @@ def score(
                 min_documents=min_documents,
                 min_docs_coded=min_docs_coded,
             )
+        )
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs.update(by=by, attribution=attribution if by == "members" else "")
+    return out
+
+
+def repeated_sum(values: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """``values[i]`` added ``times[i]`` times to 0.0, left to right: the float that
+    ``doc_totals`` (``bincount`` / ``add.at``, one addition per sentence) gives a document
+    whose sentences all weigh ``values[i]``, bit for bit (``n * w`` may differ in the last
+    bit). Time and memory: the largest ``times`` per distinct value, not their sum."""
+    values = np.asarray(values, dtype=float)
+    times = np.asarray(times, dtype=np.int64)
+    out = np.zeros(len(values))
+    out[np.isnan(values) & (times > 0)] = np.nan
+    for v in np.unique(values[~np.isnan(values)]):
+        sel = np.flatnonzero(values == v)
+        n = times[sel]
+        top = int(n.max())
+        if top <= 0:
+            continue
+        cum = np.add.accumulate(np.full(top, v, dtype=float))
+        out[sel] = np.where(n > 0, cum[np.maximum(n - 1, 0)], 0.0)
+    return out
+
+
+def score_documents(
+    documents: pd.DataFrame,
+    coded: np.ndarray,
+    codebook: Codebook,
+    *,
+    scale: str = "ratio",
+    n_boot: int = 1000,
+    seed: int = 0,
+    by: str | None = None,
+    attribution: str = "issuer",
+    min_documents: int = MIN_DOCS,
+    min_docs_coded: int = MIN_DOCS_CODED,
+) -> pd.DataFrame:
+    """``score`` from one row per document instead of one per sentence: ``documents`` (by
+    ``document_id``, each with ``n_sentences`` > 0, its ``weight`` and the metadata fields
+    ``by`` reads) and ``coded`` (documents × ``codebook.ids()``: its sentences coded with
+    each category). Every weight and grouping is per document, so the totals, and with them
+    every score and interval, are the same as ``score`` on the sentences; memory grows with
+    the number of documents, not of sentences."""
+    n_sent = documents["n_sentences"].to_numpy(dtype=np.int64)
+    weights = documents["weight"].to_numpy(dtype=float)
+    coded = np.asarray(coded, dtype=np.int64).reshape(len(documents), len(codebook.categories))
+    opts = dict(scale=scale, n_boot=n_boot, seed=seed, min_documents=min_documents,
+                min_docs_coded=min_docs_coded)  # fmt: skip
+
+    def frame(value: np.ndarray, n: np.ndarray, m: np.ndarray, name: str) -> pd.DataFrame:
+        k = m.shape[1]
+        w_tot = repeated_sum(value, n)
+        c_tot = repeated_sum(np.repeat(value, k), m.ravel()).reshape(len(value), k)
+        return _frame_rows(
+            w_tot, c_tot, codebook, n_sentences=int(n.sum()), n_coded=m.sum(axis=0).tolist(),
+            frame=name, **opts,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    if by is None:
+        return frame(weights, n_sent, coded, ALL)
+    rows = groups.assign(documents, by, attribution=attribution)
+    if rows.empty:
+        raise groups.empty_reason(documents, by, attribution, n_sentences=int(n_sent.sum()))
+    parts = []
+    for value in groups.order(rows["group"].unique().tolist(), by):
+        mine = rows[rows["group"] == value]
+        # a document listed twice in a group (a member named twice) counts its sentences
+        # twice, as the sentence rows of ``score`` do; its share is the same both times
+        pos, first, mult = np.unique(
+            mine["pos"].to_numpy(dtype=np.int64), return_index=True, return_counts=True
+        )
+        share = mine["share"].to_numpy(dtype=float)[first]
+        parts.append(
+            frame(weights[pos] * share, n_sent[pos] * mult, coded[pos] * mult[:, None], value)
         )
     out = pd.concat(parts, ignore_index=True)
     out.attrs.update(by=by, attribution=attribution if by == "members" else "")

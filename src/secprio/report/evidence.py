@@ -1,4 +1,8 @@
-"""The sentences behind every number, embedded in the report for drill-down."""
+"""The sentences behind every number, embedded in the report for drill-down.
+
+Only what the report shows is read: per category the ``PER_CATEGORY`` codings of highest
+confidence (ties: the earlier sentence first), their sentences' text cut from the store
+(``secprio.store.aggregate``), never the corpus whole."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from secprio.coders.dictionary import DictionaryCoder
 from secprio.errors import SecprioError
 from secprio.report.safe import http_url
 from secprio.report.sections import Context
+from secprio.store import aggregate
 
 PER_CATEGORY = 400  # cap per category so a huge corpus still gives a report that opens
 
@@ -21,11 +26,21 @@ def _matcher(ctx: Context) -> DictionaryCoder | None:
 
 
 def records(ctx: Context) -> list[dict[str, object]]:
-    """One record per coded sentence: text, document metadata, categories, highlight spans."""
-    cod = ctx.codings[ctx.codings["value"] == 1]
-    cod = cod.sort_values("confidence", ascending=False).groupby("category").head(PER_CATEGORY)
-    sents = ctx.sentences.set_index("segment_id")
-    keep = sents.loc[sents.index.intersection(cod["segment_id"].unique())]
+    """One record per coded sentence shown: text, document metadata, categories, highlight
+    spans."""
+    project = ctx.project
+    cod = aggregate.top_codings(
+        project.store, project.coder(ctx.coder), project.codebook.sha256,
+        per_category=PER_CATEGORY,
+    )  # fmt: skip
+    texts = aggregate.passages(project.store, cod["segment_id"].tolist())
+    docs = project.documents().set_index("document_id")
+    return _records(ctx, cod, texts, docs)
+
+
+def _records(
+    ctx: Context, cod: pd.DataFrame, texts: pd.DataFrame, docs: pd.DataFrame
+) -> list[dict[str, object]]:
     spans: dict[int, list[list[object]]] = {}
     cats: dict[int, list[str]] = {}
     for r in cod.itertuples(index=False):
@@ -34,28 +49,33 @@ def records(ctx: Context) -> list[dict[str, object]]:
             spans.setdefault(r.segment_id, []).append([r.start, r.end, r.category])
     matcher = _matcher(ctx)
     out = []
-    for seg_id, s in keep.iterrows():
+    for seg_id, doc_id, text in zip(
+        texts["segment_id"], texts["document_id"], texts["text"], strict=True
+    ):
+        seg_id = int(seg_id)
+        d = docs.loc[int(doc_id)]
         if matcher is not None:  # every matched word, not only each category's first
-            wanted = set(cats.get(int(seg_id), []))
-            hits = matcher.match(s["text"], s["language"])
-            spans[int(seg_id)] = [[a, b, c] for c, _, a, b in hits if c in wanted] or spans.get(
-                int(seg_id), []
+            wanted = set(cats.get(seg_id, []))
+            hits = matcher.match(text, d["language"])
+            spans[seg_id] = [[a, b, c] for c, _, a, b in hits if c in wanted] or spans.get(
+                seg_id, []
             )
+        year = d["year"]
         out.append(
             {
-                "id": int(seg_id),
-                "text": s["text"],
-                "doc": s["title"],
-                "date": s["date"] or "",
-                "url": http_url(s["url"]),
-                "doc_type": s["doc_type"],
-                "issuer": s["issuer"],
-                "period": s["period"],
-                "year": "" if pd.isna(s["year"]) else str(int(s["year"])),
-                "members": list(s["members"]),
-                "language": s["language"],
-                "cats": sorted(set(cats.get(int(seg_id), []))),
-                "spans": sorted(spans.get(int(seg_id), []), key=lambda x: int(x[0])),  # type: ignore[call-overload]
+                "id": seg_id,
+                "text": text,
+                "doc": d["title"],
+                "date": d["date"] or "",
+                "url": http_url(d["url"]),
+                "doc_type": d["doc_type"],
+                "issuer": d["issuer"],
+                "period": ctx.project.period(year),
+                "year": "" if pd.isna(year) else str(int(year)),
+                "members": list(d["members"]),
+                "language": d["language"],
+                "cats": sorted(set(cats.get(seg_id, []))),
+                "spans": sorted(spans.get(seg_id, []), key=lambda x: int(x[0])),  # type: ignore[call-overload]
             }
         )
     return out
