@@ -12,7 +12,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
-import pandas as pd
 import sqlalchemy as sa
 
 from secprio import __version__
@@ -22,6 +21,7 @@ from secprio.ingest.model import Document, Skipped
 from secprio.store import schema as t
 from secprio.store.carry import CarryReport, carry
 from secprio.store.engine import connect
+from secprio.store.reads import ReadStore
 from secprio.store.review import ReviewStore
 from secprio.store.watch import WatchStore
 
@@ -44,7 +44,7 @@ def run_key(**parts: object) -> str:
     return hashlib.sha256(blob).hexdigest()
 
 
-class Store(ReviewStore, WatchStore):
+class Store(ReadStore, ReviewStore, WatchStore):
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = connect(url)
@@ -313,47 +313,6 @@ class Store(ReviewStore, WatchStore):
             "source": source,
             "created_at": _now(),
         }
-
-    # -- reads for analysis ----------------------------------------------------------------
-    @contextlib.contextmanager
-    def snapshot(self) -> Iterator[None]:
-        """Every read of this thread inside (``reading``, ``frame``, what ``Project`` reads)
-        sees the store as one committed state: a ``code`` committing batches meanwhile, or an
-        import, never makes a score or a report mix codings from before and after it. The
-        state is SQLite's WAL snapshot, taken at the first read (PostgreSQL: a repeatable-read
-        transaction). Nested snapshots are the outer one."""
-        if getattr(self._snap, "conn", None) is not None:
-            yield
-            return
-        with self.engine.connect() as conn:
-            if self.engine.dialect.name == "sqlite":
-                # pysqlite leaves reads outside a transaction: begin one by hand
-                conn.exec_driver_sql("BEGIN")
-            else:
-                conn.execution_options(isolation_level="REPEATABLE READ")
-            self._snap.conn = conn
-            try:
-                yield
-            finally:
-                self._snap.conn = None
-                conn.rollback()
-
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[sa.Connection]:
-        """A connection to read with: the snapshot's inside ``snapshot()``, else a new one."""
-        pinned = getattr(self._snap, "conn", None)
-        if pinned is not None:
-            yield pinned
-            return
-        with self.engine.connect() as conn:
-            yield conn
-
-    def frame(self, query: sa.Select[tuple[object, ...]]) -> pd.DataFrame:
-        with self.reading() as conn:
-            return pd.read_sql(query, conn)
-
-    def table(self, name: str) -> pd.DataFrame:
-        return self.frame(sa.select(t.metadata.tables[name]))
 
 
 def _pg_holder(conn: sa.Connection, key: int) -> str:
