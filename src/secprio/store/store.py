@@ -19,6 +19,7 @@ from secprio.coders.base import Coding, Unit
 from secprio.errors import StoreError
 from secprio.ingest.model import Document, Skipped
 from secprio.store import schema as t
+from secprio.store.bulk import delete_many, insert_many
 from secprio.store.carry import CarryReport, carry
 from secprio.store.engine import connect
 from secprio.store.reads import ReadStore
@@ -152,21 +153,8 @@ class Store(ReadStore, ReviewStore, WatchStore):
             )
         )
         doc_id = _new_id(row)
-        if doc.segments:
-            conn.execute(
-                t.segments.insert(),
-                [
-                    {
-                        "document_id": doc_id,
-                        "kind": s.kind,
-                        "idx": s.index,
-                        "start": s.start,
-                        "end": s.end,
-                        "paragraph": s.paragraph,
-                    }
-                    for s in doc.segments
-                ],
-            )
+        segments = [(doc_id, s.kind, s.index, s.start, s.end, s.paragraph) for s in doc.segments]
+        insert_many(conn, t.segments, SEGMENT_COLUMNS, segments)  # in the segments' order: ids
         return doc_id
 
     def known_hashes(self) -> set[str]:
@@ -261,7 +249,7 @@ class Store(ReadStore, ReviewStore, WatchStore):
         self, run_id: int, *, coder: str, doc_ids: Sequence[int], codings: Iterable[Coding]
     ) -> int:
         """Replace this coder's machine codings on these documents, atomically with progress."""
-        rows = [self._coding_row(c, run_id=run_id, source="machine") for c in codings]
+        rows = _coding_rows(codings, run_id=run_id, source="machine")
         seg_ids = sa.select(t.segments.c.id).where(t.segments.c.document_id.in_(list(doc_ids)))
         with self.engine.begin() as conn:
             conn.execute(
@@ -271,48 +259,39 @@ class Store(ReadStore, ReviewStore, WatchStore):
                     t.codings.c.segment_id.in_(seg_ids),
                 )
             )
-            if rows:
-                conn.execute(t.codings.insert(), rows)
-            conn.execute(
-                t.run_documents.insert(), [{"run_id": run_id, "document_id": d} for d in doc_ids]
-            )
+            insert_many(conn, t.codings, CODING_COLUMNS, rows)
+            insert_many(conn, t.run_documents, ("run_id", "document_id"),
+                        [(run_id, d) for d in doc_ids])  # fmt: skip
         return len(rows)
 
     def add_human(self, codings: Iterable[Coding]) -> int:
         """Store human decisions; a later decision by the same person replaces the earlier."""
-        rows = [self._coding_row(c, run_id=None, source="human") for c in codings]
+        rows = _coding_rows(codings, run_id=None, source="human")
         with self.engine.begin() as conn:
-            for r in rows:
-                conn.execute(
-                    t.codings.delete().where(
-                        t.codings.c.segment_id == r["segment_id"],
-                        t.codings.c.category == r["category"],
-                        t.codings.c.coder == r["coder"],
-                        t.codings.c.source == "human",  # a person's name never hits a coder's
-                    )
-                )
-            if rows:
-                conn.execute(t.codings.insert(), rows)
+            # the earlier decisions of the same person on the same cells; source "human" in the
+            # WHERE: a person's name never hits a coder's codings
+            delete_many(conn, t.codings, CODING_COLUMNS[:3], [r[:3] for r in rows], source="human")
+            insert_many(conn, t.codings, CODING_COLUMNS, rows)
         return len(rows)
 
-    @staticmethod
-    def _coding_row(c: Coding, *, run_id: int | None, source: str) -> dict[str, object]:
-        # explicit rather than dataclasses.asdict, which deep-copies and dominates big runs
-        return {
-            "segment_id": c.unit_id,
-            "category": c.category,
-            "coder": c.coder,
-            "coder_version": c.coder_version,
-            "confidence": c.confidence,
-            "pattern": c.pattern,
-            "start": c.start,
-            "end": c.end,
-            "value": c.value,
-            "evidence": c.evidence,
-            "run_id": run_id,
-            "source": source,
-            "created_at": _now(),
-        }
+
+SEGMENT_COLUMNS = ("document_id", "kind", "idx", "start", "end", "paragraph")
+# segment_id, category, coder first: the cell a human coding replaces (add_human)
+CODING_COLUMNS = (
+    "segment_id", "category", "coder", "coder_version", "confidence", "pattern", "start", "end",
+    "value", "evidence", "run_id", "source", "created_at",
+)  # fmt: skip
+
+
+def _coding_rows(
+    codings: Iterable[Coding], *, run_id: int | None, source: str
+) -> list[tuple[object, ...]]:
+    """Rows in ``CODING_COLUMNS`` order (field by field: dataclasses.astuple deep-copies)."""
+    return [
+        (c.unit_id, c.category, c.coder, c.coder_version, c.confidence, c.pattern, c.start,
+         c.end, c.value, c.evidence, run_id, source, _now())
+        for c in codings
+    ]  # fmt: skip
 
 
 def _pg_holder(conn: sa.Connection, key: int) -> str:
