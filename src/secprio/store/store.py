@@ -242,7 +242,7 @@ class Store(ReadStore, ReviewStore, WatchStore):
             texts = {int(i): (str(text), str(lang)) for i, text, lang in conn.execute(docs)}
             return [
                 Unit(int(i), texts[d][0][s:e], texts[d][1], str(d))
-                for i, d, s, e in conn.execute(sents)
+                for i, d, s, e in conn.execute(sents).all()  # one fetch, not one per row
             ]
 
     def save_batch(
