@@ -12,7 +12,11 @@ on one core:
   in batches of about 1 MB as ``code`` uses them (candidate scan, ``re`` verification, sorting);
 - the same matching done the naive way: one compiled alternation per category, ``finditer`` over
   every sentence (on the first ``--re-mb`` MB only: it is slow);
-- ``code`` end to end with the hyperscan backend (normalization, matching, offset mapping).
+- ``code`` end to end with the hyperscan backend (normalization, matching, offset mapping);
+- the alternatives, on the first ``--re-mb`` MB: raw hyperscan over one buffer (the coder's
+  own database, match events only: the ceiling, on all of it), a hand-written pandas
+  ``str.contains`` script with one ``re`` alternation per category, and spaCy's
+  ``PhraseMatcher`` over the literal patterns (``pip install spacy``; skipped without it).
 
 Throughput is the original text's MB per second of CPU time of this process (wall time is shown
 too: on a shared machine it includes waiting). Peak RSS is ``ru_maxrss``. The generated corpus
@@ -270,6 +274,55 @@ def alternation_stage(coder: DictionaryCoder, norm: list[str]) -> int:
     return coded
 
 
+def raw_hyperscan_stage(coder: DictionaryCoder, norm: list[str]) -> int:
+    """The ceiling: the coder's own hyperscan database over one buffer of every normalized
+    sentence, counting match events only (no units, no verification, no spans)."""
+    engine = coder._scanner  # the hyperscan backend's compiled database
+    data = "\n".join(norm).encode("utf-8", "replace")
+    events = 0
+
+    def on_match(*_: object) -> None:
+        nonlocal events
+        events += 1
+
+    engine.db.scan(data, match_event_handler=on_match, scratch=engine.db.scratch)
+    return events
+
+
+def spacy_stage(coder: DictionaryCoder, texts: list[str]) -> int | None:
+    """spaCy's PhraseMatcher, as a spaCy user would write it: the literal patterns only
+    (wildcards cut, regexes left out), lowercased, over the tokens of a blank multilingual
+    pipeline; sentences with a match per category. None when spaCy is not installed."""
+    try:
+        import spacy
+        from spacy.matcher import PhraseMatcher
+    except ImportError:
+        return None
+    nlp = spacy.blank("xx")
+    matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+    for e in coder.entries:
+        text = e.pattern.text
+        if not text.startswith("re:"):
+            matcher.add(e.category, [nlp.make_doc(text.replace("*", ""))])
+    coded = 0
+    for doc in nlp.pipe(texts, batch_size=1000):
+        coded += len({m_id for m_id, _, _ in matcher(doc)})
+    return coded
+
+
+def pandas_stage(coder: DictionaryCoder, texts: list[str]) -> int:
+    """The hand-written script: a pandas column of sentences and, per category, one
+    case-insensitive ``re`` alternation of its patterns through ``str.contains``."""
+    import pandas as pd
+
+    by_category: dict[str, list[str]] = {}
+    for e in coder.entries:
+        by_category.setdefault(e.category, []).append(f"(?:{e.pattern.regex})")
+    column = pd.Series(texts)
+    return int(sum(column.str.contains("|".join(rx), case=False, regex=True).sum()
+                   for rx in by_category.values()))  # fmt: skip
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -320,6 +373,16 @@ def main() -> None:
     hs = DictionaryCoder(codebook, backend="hyperscan", cache=False)
     cpu, wall, n = timed(lambda: sum(1 for _ in hs.code(units)))
     rows.append(("code() end to end: hyperscan", cpu, wall, mb, f"{n:,} codings"))
+    cpu, wall, events = timed(lambda: raw_hyperscan_stage(hs, norm))
+    rows.append(("raw hyperscan, one buffer", cpu, wall, mb, f"{events:,} match events (ceiling)"))
+    cpu, wall, coded = timed(lambda: pandas_stage(hs, texts[:cut]))
+    rows.append(("pandas str.contains + re", cpu, wall, re_mb, f"{coded:,} codings (first part)"))
+    cpu, wall, found_sp = timed(lambda: spacy_stage(hs, texts[:cut]))
+    if found_sp is None:
+        print("spaCy PhraseMatcher: skipped (pip install spacy to compare)")
+    else:
+        note = f"{found_sp:,} codings, literal patterns only (first part)"
+        rows.append(("spaCy PhraseMatcher", cpu, wall, re_mb, note))
 
     base = rows[1][3] / rows[1][1]
     print(f"\n{'stage':30} {'MB':>6} {'cpu s':>7} {'wall s':>7} {'MB/s cpu':>9} "

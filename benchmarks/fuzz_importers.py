@@ -41,11 +41,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the tests' builders make the seeds
 OUT = Path(os.environ.get("SECPRIO_FUZZ_OUT", ROOT / "fuzz-out")) / "importers"
-TARGETS = ("qdpx_zip", "qdpx_xml", "qdpx_text", "gold_csv", "gold_jsonl", "codebook")
+TARGETS = ("qdpx_zip", "qdpx_xml", "qdpx_text", "gold_csv", "gold_jsonl", "codebook", "standoff")
 
 
 # -- seeds -----------------------------------------------------------------------------------
 def seeds(target: str) -> list[bytes]:
+    from secprio.exchange import standoff
     from tests.conftest import CODEBOOK
     from tests.test_hostile_exchange import TEXT, qde, source
     from tests.test_qdpx import OTHER_TOOL, selection
@@ -75,6 +76,13 @@ def seeds(target: str) -> list[bytes]:
             b'{"text": "Terrorism remains a threat.", "category": "terrorism_transnational"}\n'
             b'{"text": "Trade grew.", "categories": ["military_cooperation", null], "coder": 5}\n'
         ]
+    if target == "standoff":
+        head = "id\tfile\tstart\tend\tsha1\tlang\tfinal\n"
+        return [
+            (head + f"s1\ta.txt\t0\t20\t{standoff.digest(TEXT[:20])}\ten\tMIL\n"
+             "s2\ta.txt\t21\t45\t000000000000\ten\tNONE\n"
+             "s3\t../a.txt\t0\t5\t000000000000\ten\tMIL,ECO\n").encode(),
+        ]  # fmt: skip
     template = (ROOT / "src/secprio/codebook/template.yaml").read_bytes()
     return [CODEBOOK.encode(), template]
 
@@ -95,7 +103,7 @@ def make_target(target: str, scratch: Path) -> Callable[[bytes], None]:
     from secprio.codebook.load import load as load_codebook
     from secprio.codebook.load import validate
     from secprio.errors import SecprioError
-    from secprio.exchange import gold
+    from secprio.exchange import gold, standoff
     from secprio.exchange.qdpx import _stem, code_map, covered, iter_codings, read_qdpx
     from tests.conftest import CODEBOOK
     from tests.test_hostile_exchange import TEXT, qde, source
@@ -163,7 +171,26 @@ def make_target(target: str, scratch: Path) -> Callable[[bytes], None]:
                 for text in texts:
                     re.compile(pattern.prepare(text).regex)
 
+    docs = scratch / "docs"
+    docs.mkdir(exist_ok=True)
+    (docs / "a.txt").write_text(TEXT, encoding="utf-8")
+
+    def labels(data: bytes) -> None:
+        file = scratch / "labels.tsv"
+        file.write_bytes(data)
+        try:
+            spans = standoff.read(file)
+        except SecprioError:
+            return
+        assert all(0 <= s.start <= s.end for s in spans)
+        good, bad = standoff.verify(spans, docs)
+        assert len(good) + len(bad) == len(spans)
+        for s in good:
+            assert s.file == "a.txt" or (docs / s.file).resolve() == (docs / "a.txt").resolve()
+            assert standoff.digest(TEXT[s.start : s.end]) == s.sha1
+
     return {
+        "standoff": labels,
         "qdpx_zip": qdpx_zip,
         "qdpx_xml": qdpx_xml,
         "qdpx_text": qdpx_text,

@@ -149,11 +149,14 @@ def test_one_coding_per_category(backend: str) -> None:
     military, terror = coder.code([Unit(3, text, "en")])
     assert (military.category, military.pattern) == ("military", "joint exercise*")  # longest
     assert text[military.start : military.end] == "joint exercises"
+    words = [text[a:b] for a, b in military.evidence.pop("spans")]  # type: ignore[attr-defined]
+    assert words == ["joint", "joint exercises", "exercises"] * 2  # every match, for highlights
     assert military.evidence == {
         "matches": 6, "patterns": ["joint exercise*", "joint", "exercise*"]
     }  # fmt: skip
     assert (terror.pattern, terror.start, terror.end) == ("terrorism", 0, 9)  # codebook order
-    assert terror.evidence == {"matches": 1, "patterns": ["terrorism", "terror*"]}
+    assert terror.evidence == {"matches": 1, "patterns": ["terrorism", "terror*"],
+                               "spans": [[0, 9]]}  # fmt: skip
 
 
 def test_coding_fields_and_contract(backend: str) -> None:
@@ -163,7 +166,8 @@ def test_coding_fields_and_contract(backend: str) -> None:
     assert coder.version.startswith(f"{__version__}+") and len(coder.version.split("+")[1]) == 12
     (coding,) = coder.code([Unit(5, "A war.", "en"), Unit(6, "Peace.", "en")])
     assert coding == Coding(5, "c", "dictionary", coder.version, 1.0, "war", 2, 5,
-                            evidence={"matches": 1, "patterns": ["war"]})  # fmt: skip
+                            evidence={"matches": 1, "patterns": ["war"],
+                                      "spans": [[2, 5]]})  # fmt: skip
     other = DictionaryCoder(codebook({"c": {"all": ["war", "peace"]}}), backend=backend)
     assert other.version != coder.version  # the codebook hash is part of the version
 

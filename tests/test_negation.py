@@ -99,6 +99,9 @@ def test_a_negated_match_is_not_coded_an_affirmed_one_is(coder: DictionaryCoder)
     # one affirmed match is enough, even beside a negated one
     both = "It is not a military alliance today, but collective defence is planned."
     assert _codes(coder, both) == {"military_cooperation"}
+    # the evidence a reader is shown is the affirmed words only
+    (coding,) = coder.code([Unit(1, both, "en")])
+    assert [both[a:b] for a, b in coding.evidence["spans"]] == ["collective defence"]  # type: ignore[attr-defined]
 
 
 def test_ignored_titles_are_not_topics(coder: DictionaryCoder) -> None:

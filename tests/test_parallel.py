@@ -13,7 +13,8 @@ import pytest
 from secprio import parallel
 from secprio.coders.base import Coding, Unit
 from secprio.config import MeasureSettings, Settings
-from secprio.errors import CoderError, MissingDependency
+from secprio.errors import CoderError, IngestError, MissingDependency
+from secprio.ingest.limits import Limits
 from secprio.project import Project
 from tests.conftest import DOCS, write_doc
 
@@ -44,7 +45,8 @@ def fresh(root: Path, codebook: Path, corpus: Path) -> Project:
 def table(proj: Project, name: str) -> pd.DataFrame:
     """A store table as the comparison sees it: everything but the clock."""
     df = proj.store.table(name)
-    return df.drop(columns=[c for c in ("created_at", "started_at", "finished_at") if c in df])
+    clock = ("created_at", "started_at", "finished_at", "ingested_at")
+    return df.drop(columns=[c for c in clock if c in df])
 
 
 def assert_same_store(a: Project, b: Project) -> None:
@@ -112,6 +114,52 @@ def test_a_local_dask_cluster_and_a_scheduler_address_give_the_same_codings(
         address = cluster.scheduler_address
         remote.code("dictionary", batch=BATCH, executor="dask", scheduler=address)
     assert_same_store(single, remote)
+
+
+def _hostile(folder: Path) -> None:
+    """A page over the element limit and a file that is not the DOCX it says."""
+    (folder / "zz-wide.html").write_text(
+        "<html><body>" + "<p>Paragraph.</p>" * 1500 + "</body></html>", encoding="utf-8"
+    )
+    (folder / "zz-fake.docx").write_bytes(b"PK\x03\x04 not a zip at all")
+
+
+def _ingested(root: Path, codebook: Path, corpus: Path, **how: object) -> tuple[Project, list]:
+    settings = Settings(name="par", ingest=Limits(max_elements=1000))
+    proj = Project.init(root, codebook=codebook, settings=settings)
+    result = proj.ingest([corpus], **how)  # type: ignore[arg-type]
+    return proj, sorted((Path(s.path).name, s.reason.split(":")[0]) for s in result.skipped)
+
+
+def test_ingest_on_a_dask_cluster_stores_what_a_local_run_stores(
+    tmp_path: Path, codebook_file: Path, many: Path
+) -> None:
+    """Same documents, segments and ids in the same order; the limits hold on the workers
+    (each task reads in a reader process of its own), so the same files are skipped."""
+    _hostile(many)
+    one, skipped = _ingested(tmp_path / "one", codebook_file, many, workers=1)
+    assert [name for name, _ in skipped] == ["zz-fake.docx", "zz-wide.html"]
+    dask, skipped_dask = _ingested(tmp_path / "dask", codebook_file, many, workers=2,
+                                   executor="dask")  # fmt: skip
+    assert skipped_dask == skipped
+    for name in ("documents", "segments"):
+        pd.testing.assert_frame_equal(table(one, name), table(dask, name))
+    assert len(table(dask, "documents")) == N_DOCS
+
+
+def test_ingest_refuses_dask_workers_that_cannot_start_reader_processes(
+    tmp_path: Path, codebook_file: Path, many: Path
+) -> None:
+    from distributed import LocalCluster
+
+    proj = Project.init(tmp_path / "p", codebook=codebook_file, settings=Settings(name="d"))
+    daemons = LocalCluster(  # dask's default: daemonic worker processes
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    with daemons as cluster, pytest.raises(IngestError) as err:
+        proj.ingest([many], executor="dask", scheduler=cluster.scheduler_address)
+    assert err.value.code == "E102" and "DASK_DISTRIBUTED__WORKER__DAEMON=False" in str(err.value)
+    assert proj.store.table("documents").empty  # nothing half-read was stored
 
 
 class Dies:

@@ -72,3 +72,43 @@ def test_grouped_bootstrap_resamples_whole_pages() -> None:
     assert flat["recall"] == paged["recall"] == 0.5
     # sentences of a page move together, so the interval is wider than if they were independent
     assert (paged["recall_hi"] - paged["recall_lo"]) > 1.5 * (flat["recall_hi"] - flat["recall_lo"])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"id\tfile\tstart\tend\tsha1\tfinal\ng1\tp.txt\n", "line 2: no 'start'"),
+        ("id\tfile\tstart\tend\tsha1\tfinal\ng1\tp.txt\t0\t5\tabc\tMIL café\n".encode("latin-1"),
+         "is not UTF-8"),
+        (b"id\tfile\tstart\tend\tsha1\tfinal\ng1\tp.txt\t-5\t2\tabc\tMIL\n",
+         "not 0 <= start <= end"),
+        (b"id\tfile\tstart\tend\tsha1\tfinal\ng1\tp.txt\t9\t2\tabc\tMIL\n",
+         "not 0 <= start <= end"),
+        (("id\tfile\tstart\tend\tsha1\tfinal\ng1\tp.txt\t0\t5\tabc\t" + "M" * 200_000).encode(),
+         "field larger than field limit"),
+    ],
+    ids=["short-row", "latin-1", "negative", "reversed", "huge-cell"],
+)  # fmt: skip
+def test_a_labels_file_the_fuzzer_broke_is_refused_with_its_fix(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "labels.tsv"
+    path.write_bytes(content)
+    with pytest.raises(ExchangeError, match=message) as caught:
+        standoff.read(path)
+    assert caught.value.hint
+
+
+def test_a_span_never_reads_a_file_outside_the_documents_folder(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    secret = tmp_path / "secret.txt"
+    secret.write_text(PAGE, encoding="utf-8")
+    (docs / "link.txt").symlink_to(secret)
+    (docs / "latin.txt").write_bytes("café".encode("latin-1"))
+    start, end, sha = _span("Summit opens in Baku.")
+    names = ["../secret.txt", str(secret), "link.txt"]
+    rows = [(n, start, end, sha, "MIL") for n in names] + [("latin.txt", 0, 2, "0" * 12, "NONE")]
+    good, bad = standoff.verify(standoff.read(_labels(tmp_path, rows)), docs)
+    assert good == []
+    assert [why for _, why in bad] == ["file missing"] * 4

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from secprio.cli import app
-from secprio.coders.base import Coding
+from secprio.coders.base import Coding, Unit
 from secprio.coders.build import suggest, training_data
 from secprio.coders.ensemble import cross_predict
 from secprio.coders.supervised import (
@@ -63,6 +63,27 @@ def test_probabilities_are_calibrated_and_deterministic(example_project: Project
     assert prob[train.labels].mean() > 0.5 > prob[~train.labels].mean()
     assert ((coder.thresholds_ > 0) & (coder.thresholds_ < 1)).all()
     assert coder.version.startswith("0.1.0+lexical-dictionary-context+")
+
+
+def test_a_coding_shows_the_codebook_words_behind_it(example_project: Project) -> None:
+    """The supervised coder stores the spans of the words its dictionary block saw, so the
+    report highlights them without matching the text again."""
+    book = example_project.codebook
+    train = codebook_examples(book)
+    coder = SupervisedCoder(book, cache=example_project.root / "cache.sqlite", random_state=3)
+    coder.fit_examples(train)
+    pairs = zip(train.texts, train.langs, strict=True)
+    units = [Unit(i, t, lang) for i, (t, lang) in enumerate(pairs)]
+    codings = list(coder.code(units))
+    with_words = [c for c in codings if c.start >= 0]
+    assert with_words, "no coding of a training sentence carried a codebook word"
+    for c in with_words:
+        text = units[c.unit_id].text
+        spans = c.evidence["spans"]
+        assert isinstance(spans, list) and [c.start, c.end] in spans
+        assert all(0 <= a < b <= len(text) for a, b in spans)
+    dictionary = {(d.unit_id, d.category) for d in coder.featurizer_.dictionary.code(units)}
+    assert {(c.unit_id, c.category) for c in with_words} <= dictionary
 
 
 def test_training_data_adds_human_codings_and_the_gold_file(example_project: Project) -> None:

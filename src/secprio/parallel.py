@@ -39,8 +39,9 @@ from typing import Any
 
 from secprio import __version__
 from secprio.coders.base import Codes as Coder
-from secprio.coders.base import Coding, Unit
-from secprio.errors import CoderError, Hint, MissingDependency
+from secprio.errors import CoderError, Hint, IngestError, MissingDependency
+from secprio.ingest.limits import Limits
+from secprio.model import Coding, Document, Skipped, Unit
 
 EXECUTORS = ("local", "dask")
 Mapper = Callable[[Iterable[list[Unit]]], Iterator[list[Coding]]]
@@ -201,16 +202,19 @@ def _processes(coder: Coder, jobs: int) -> Iterator[Mapper]:
 
 
 def _ordered(
-    submit: Callable[[list[Unit]], Any], batches: Iterable[list[Unit]], window: int
-) -> Iterator[list[Coding]]:
-    """Each batch's result in the order of the batches, with at most ``window`` in flight."""
+    submit: Callable[[Any], Any], batches: Iterable[Any], window: int,
+    result: Callable[[Any], Any] | None = None,
+) -> Iterator[Any]:  # fmt: skip
+    """Each batch's result in the order of the batches, with at most ``window`` in flight
+    (``result``: from a future to the batch's result; default, its codings)."""
+    finish = result or _result
     flight: deque[Any] = deque()
-    for units in batches:
-        flight.append(submit(units))
+    for batch in batches:
+        flight.append(submit(batch))
         if len(flight) >= window:
-            yield _result(flight.popleft())
+            yield finish(flight.popleft())
     while flight:
-        yield _result(flight.popleft())
+        yield finish(flight.popleft())
 
 
 def _result(future: Any) -> list[Coding]:
@@ -249,8 +253,31 @@ def _worker_version() -> str:
 
 @contextlib.contextmanager
 def _dask(coder: Coder, jobs: int | None, scheduler: str | None) -> Iterator[Mapper]:
+    with dask_client(jobs, scheduler) as client:
+        from distributed import KilledWorker
+
+        threads = sum(client.nthreads().values()) or 1
+        # sent once to every worker as bytes; each worker thread unpickles its own coder
+        [shared] = client.scatter([pickle.dumps(coder)], broadcast=True, hash=False)
+        token = uuid.uuid4().hex
+
+        def submit(units: list[Unit]) -> Any:
+            return client.submit(_code_on_worker, shared, token, pack(units), pure=False)
+
+        try:
+            yield lambda batches: _ordered(submit, batches, 2 * threads)
+        except KilledWorker as exc:
+            raise _died(f"a Dask worker died on a batch ({exc})") from exc
+
+
+@contextlib.contextmanager
+def dask_client(jobs: int | None, scheduler: str | None) -> Iterator[Any]:
+    """A ``distributed.Client`` of the scheduler at ``scheduler``, else of a ``LocalCluster``
+    of ``jobs`` worker processes (one thread each) started for the block; its workers run
+    this secprio. Local workers may start processes of their own (the ingest readers do)."""
     try:
-        from distributed import Client, KilledWorker, LocalCluster
+        import dask
+        from distributed import Client, LocalCluster
     except ImportError as exc:
         raise MissingDependency("distributed", "dask") from exc
     with contextlib.ExitStack() as stack:
@@ -271,6 +298,7 @@ def _dask(coder: Coder, jobs: int | None, scheduler: str | None) -> Iterator[Map
                     code="E314",
                 ) from exc
         else:
+            stack.enter_context(dask.config.set({"distributed.worker.daemon": False}))
             cluster = stack.enter_context(
                 LocalCluster(
                     n_workers=jobs or os.cpu_count() or 1,
@@ -281,18 +309,7 @@ def _dask(coder: Coder, jobs: int | None, scheduler: str | None) -> Iterator[Map
             )
             client = stack.enter_context(Client(cluster, set_as_default=False))
         _same_version(client, scheduler or "the local cluster")
-        threads = sum(client.nthreads().values()) or 1
-        # sent once to every worker as bytes; each worker thread unpickles its own coder
-        [shared] = client.scatter([pickle.dumps(coder)], broadcast=True, hash=False)
-        token = uuid.uuid4().hex
-
-        def submit(units: list[Unit]) -> Any:
-            return client.submit(_code_on_worker, shared, token, pack(units), pure=False)
-
-        try:
-            yield lambda batches: _ordered(submit, batches, 2 * threads)
-        except KilledWorker as exc:
-            raise _died(f"a Dask worker died on a batch ({exc})") from exc
+        yield client
 
 
 def _same_version(client: Any, where: str) -> None:
@@ -313,3 +330,61 @@ def _same_version(client: Any, where: str) -> None:
             hint="install the same secprio version on every worker machine",
             code="E316",
         )
+
+
+# -- ingest on Dask ----------------------------------------------------------------------------
+READ_BATCH = 8  # files per Dask task
+
+
+def read_on_dask(
+    files: list[Path], limits: Limits, *, jobs: int | None = None, scheduler: str | None = None
+) -> Iterator[Document | Skipped]:
+    """The files read and segmented as Dask tasks, in the order given. Each task reads its
+    files in a reader process of its own on the worker, under the same ``limits`` as a local
+    run (time, memory, size; ``ingest/workers.py``), so a hostile file is skipped with its
+    reason there too. The workers read the files at these paths: on a cluster, a folder
+    every worker machine mounts at the same path."""
+    with dask_client(jobs, scheduler) as client:
+        from distributed import KilledWorker
+
+        daemonic = sorted(w for w, yes in client.run(_daemonic).items() if yes)
+        if daemonic:
+            raise IngestError(
+                f"{len(daemonic)} Dask worker(s) cannot start reader processes "
+                f"({daemonic[0]} is a daemon process)",
+                hint="start the workers with DASK_DISTRIBUTED__WORKER__DAEMON=False in "
+                "their environment, or ingest without Dask",
+                code="E102",
+            )
+        threads = sum(client.nthreads().values()) or 1
+        batches = (files[i : i + READ_BATCH] for i in range(0, len(files), READ_BATCH))
+
+        def submit(batch: list[Path]) -> Any:
+            return client.submit(_read_on_worker, [str(p) for p in batch], limits, pure=False)
+
+        def result(future: Any) -> list[Document | Skipped]:
+            try:
+                return list(future.result())
+            except KilledWorker as exc:
+                raise IngestError(
+                    f"a Dask worker died while reading ({exc}); the documents read before "
+                    "are stored",
+                    hint="run the same ingest again: stored files are not read again",
+                    code="E103",
+                ) from None
+
+        for done in _ordered(submit, batches, 2 * threads, result):
+            yield from done
+
+
+def _read_on_worker(paths: list[str], limits: Limits) -> list[Document | Skipped]:
+    from secprio.ingest.corpus import load_or_skip
+    from secprio.ingest.workers import Readers
+
+    return list(Readers(load_or_skip, limits, 1).map([Path(p) for p in paths]))
+
+
+def _daemonic() -> bool:
+    import multiprocessing as mp
+
+    return bool(mp.current_process().daemon)

@@ -20,8 +20,8 @@ from secprio.errors import Hint, IngestError, MeasureError, ProjectError
 from secprio.ingest.corpus import scan, sha256_file, walk
 from secprio.ingest.limits import Limits
 from secprio.ingest.metadata import project_warnings
-from secprio.ingest.model import Document, Skipped
 from secprio.measure.scores import score as score_sentences
+from secprio.model import Document, Skipped
 from secprio.store.carry import CarryReport
 from secprio.store.store import Store, run_key
 
@@ -148,22 +148,29 @@ class Project:
     def ingest(
         self, paths: Iterable[Path | str], *, workers: int | None = None,
         progress: Progress = _quiet, follow_symlinks: bool = False,
+        executor: str = "local", scheduler: str | None = None,
     ) -> IngestResult:  # fmt: skip
         """Read documents into the store; unreadable files are listed, never fatal.
 
         Files whose bytes are already stored are not read again. ``workers`` processes read
         and segment the others (default: one per core, for corpora worth the start-up), each
-        file under the ``ingest`` limits of the settings.
+        file under the ``ingest`` limits of the settings; ``executor="dask"``: Dask tasks do,
+        on the cluster of ``scheduler`` or a local one of ``workers`` processes. Only this
+        process writes the store, in the files' order: the same store whatever the executor.
         """
+        from secprio.parallel import check
+
+        check(workers, executor, scheduler)
         limits = self.settings.ingest
         if follow_symlinks:
             limits = dataclasses.replace(limits, follow_symlinks=True)
         with self.store.lock("ingest"):
-            return self._ingest(paths, limits, workers, progress)
+            return self._ingest(paths, limits, workers, progress, (executor, scheduler))
 
     def _ingest(
-        self, paths: Iterable[Path | str], limits: Limits, workers: int | None, progress: Progress
-    ) -> IngestResult:
+        self, paths: Iterable[Path | str], limits: Limits, workers: int | None, progress: Progress,
+        where: tuple[str, str | None] = ("local", None),
+    ) -> IngestResult:  # fmt: skip
         result = IngestResult()
         roots = [Path(p) for p in paths]
         for path in roots:
@@ -186,9 +193,12 @@ class Project:
                 todo.append(entry)
         progress(len(result.unchanged) + len(result.skipped), len(files))
         n_workers = workers or min(os.cpu_count() or 1, max(1, len(todo) // 8))
+        if where[0] == "dask" and not workers:
+            n_workers = os.cpu_count() or 1
         # scan streams one document at a time: memory stays flat whatever the corpus size
         done = len(result.unchanged) + len(result.skipped) + 1
-        for i, item in enumerate(scan(todo, workers=n_workers, limits=limits), done):
+        found = scan(todo, workers=n_workers, limits=limits, executor=where[0], scheduler=where[1])
+        for i, item in enumerate(found, done):
             if isinstance(item, Skipped):
                 result.skipped.append(item)
             else:

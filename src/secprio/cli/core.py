@@ -37,6 +37,15 @@ Grouping = choices("Grouping", groups.GROUPINGS)
 Scale = choices("Scale", SCALES)
 Attribution = choices("Attribution", groups.ATTRIBUTIONS)
 Executor = choices("Executor", EXECUTORS)
+ExecutorOption = typer.Option(
+    Executor.local,  # type: ignore[attr-defined]
+    help="local: this machine's processes; dask: tasks on a Dask cluster "
+    "(pip install 'secprio[dask]'; docs/coders.md).",
+)
+SchedulerOption = typer.Option(
+    "",
+    help="With --executor dask: the scheduler's address (tcp://HOST:8786); none: a local cluster.",
+)
 AttributionOption = typer.Option(
     Attribution.issuer,  # type: ignore[attr-defined]
     help="With --by members: issuer (the state that issued the document), fractional "
@@ -85,12 +94,27 @@ def ingest(
     follow_symlinks: bool = typer.Option(
         False, help="Read links whose target is outside the folders given."
     ),
+    jobs: int = typer.Option(
+        None,
+        min=1,
+        help="Reader processes (default: one per core for a corpus worth it; with --executor "
+        "dask and no --scheduler: the local cluster's workers, which must see the files at "
+        "the same paths).",
+        show_default=False,
+    ),
+    executor: Executor = ExecutorOption,  # type: ignore[valid-type]
+    scheduler: str = SchedulerOption,
     project: Path = ProjectOption,
 ) -> None:
     """Read documents (PDF, DOCX, HTML, TXT, MD) and their metadata into the store."""
     proj = open_project(project)
     with progress("ingest") as update:
-        result = guard(lambda: proj.ingest(paths, progress=update, follow_symlinks=follow_symlinks))
+        result = guard(
+            lambda: proj.ingest(
+                paths, progress=update, follow_symlinks=follow_symlinks, workers=jobs,
+                executor=value(executor), scheduler=scheduler or None,
+            )
+        )  # fmt: skip
     _print_ingest(result)
     _print_carried(result)
     if result.skipped:
@@ -128,16 +152,8 @@ def code(
         "--scheduler: the local cluster's workers, default one per core).",
         show_default=False,
     ),
-    executor: Executor = typer.Option(  # type: ignore[valid-type]
-        Executor.local,  # type: ignore[attr-defined]
-        help="local: this machine's processes; dask: tasks on a Dask cluster "
-        "(pip install 'secprio[dask]').",
-    ),
-    scheduler: str = typer.Option(
-        "",
-        help="With --executor dask: the scheduler's address (tcp://HOST:8786); "
-        "none: a local cluster.",
-    ),
+    executor: Executor = ExecutorOption,  # type: ignore[valid-type]
+    scheduler: str = SchedulerOption,
     project: Path = ProjectOption,
 ) -> None:
     """Code every sentence not yet coded; an interrupted run resumes where it stopped."""

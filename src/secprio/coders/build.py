@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from secprio.coders.base import Unit
 from secprio.coders.embed import CACHE_NAME, DEFAULT_MODEL
 from secprio.coders.ensemble import EnsembleCoder
 from secprio.coders.features import EMBEDDING_WEIGHT
@@ -27,6 +26,7 @@ from secprio.coders.supervised import (
     gold_examples,
     sentence_units,
 )
+from secprio.model import Unit
 
 if TYPE_CHECKING:
     from secprio.project import Project

@@ -48,6 +48,7 @@ from secprio.text.normalize import normalize, offset_map, original_span
 
 SEP = "\n\x00\n"  # between units: a newline for ^/$ and \b, a NUL to count units by
 BACKENDS = ("auto", "hyperscan", "aho")
+MAX_SPANS = 32  # spans of one category kept as evidence (the report highlights them)
 Hit = tuple[int, int, int]  # start, end in the normalized text, pattern index
 Match = tuple[str, str, int, int]  # category, pattern as written, start, end in the original
 
@@ -183,7 +184,9 @@ class DictionaryCoder(BaseCoder):
             chosen = by_category[category]
             start, end, k = chosen[0]
             patterns = list(dict.fromkeys(self.entries[h[2]].pattern.text for h in chosen))
-            evidence = {"matches": len({h[:2] for h in chosen}), "patterns": patterns[:5]}
+            spans = sorted({original_span(omap, a, b) for a, b, _ in chosen})[:MAX_SPANS]
+            evidence = {"matches": len({h[:2] for h in chosen}), "patterns": patterns[:5],
+                        "spans": [list(x) for x in spans]}  # fmt: skip
             yield Coding(unit.id, category, self.name, self.version, 1.0,
                          self.entries[k].pattern.text, *original_span(omap, start, end),
                          evidence=evidence)  # fmt: skip

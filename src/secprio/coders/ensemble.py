@@ -289,6 +289,7 @@ class EnsembleCoder(BaseCoder):
                     "dictionary": match.pattern if match else None,
                     "semantic": round(float(sem[i, j]), 6),
                     "supervised": round(float(sup[i, j]), 6),
+                    "spans": match.evidence.get("spans", []) if match else [],
                     "n_gold": self.n_gold_,
                     "model": model_version(self.model),
                 },

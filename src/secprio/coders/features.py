@@ -30,9 +30,9 @@ from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from secprio.codebook.model import Codebook
-from secprio.coders.base import Unit
 from secprio.coders.dictionary import DictionaryCoder
 from secprio.coders.embed import embed
+from secprio.model import Unit
 
 BLOCKS = ("lexical", "dictionary", "context", "embedding")
 # embeddings are opt-in: e5 codes ~20 sentences/s here, the other blocks thousands (see

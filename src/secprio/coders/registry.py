@@ -21,12 +21,69 @@ if TYPE_CHECKING:
     from secprio.project import Project
 
 Factory = Callable[["Project"], Codes]
+Configured = Callable[["Project", "int | None"], Codes]
+Needs = Callable[["Project"], list[str]]
 # the coders by name; installed packages add theirs in the entry-point group secprio.coders
 REGISTRY: Registry[Factory] = Registry("coder", "secprio.coders")
-register = REGISTRY.register
+# filled by ``register`` only: a coder's entries live at its one registration
+_CONFIGURED: dict[str, Configured] = {}
+_NEEDS: dict[str, Needs] = {}
 
 
-@register("dictionary")
+def register(
+    name: str, *, configured: Configured | None = None, needs: Needs | None = None
+) -> Callable[[Factory], Factory]:
+    """Register the coder factory ``name`` (a duplicate name is refused). ``configured``:
+    how validation builds the coder untrained with the project's settings (default: an
+    unfitted ``clone`` of the factory's coder); ``needs``: the optional packages it needs for
+    a project (default: none), so ``auto`` skips it where they are missing."""
+
+    def add(factory: Factory) -> Factory:
+        REGISTRY.register(name)(factory)
+        if configured is not None:
+            _CONFIGURED[name] = configured
+        if needs is not None:
+            _NEEDS[name] = needs
+        return factory
+
+    return add
+
+
+def _plain(cls_path: str, embeds: bool) -> Configured:
+    def make(project: Project, random_state: int | None) -> Codes:
+        from importlib import import_module
+
+        from secprio.coders import build
+
+        module, _, name = cls_path.rpartition(".")
+        cls = getattr(import_module(module), name)
+        extra = build.settings(project) if embeds else {}
+        if "random_state" in cls.param_names():
+            extra["random_state"] = (
+                project.settings.measure.seed if random_state is None else random_state
+            )
+        return cast(Codes, cls(project.codebook, **extra))
+
+    return make
+
+
+def _embedding(project: Project) -> list[str]:
+    from secprio.coders.embed import BACKENDS, DEFAULT_MODEL
+
+    return [BACKENDS[project.settings.measure.embedding or DEFAULT_MODEL].module]
+
+
+def _supervised_needs(project: Project) -> list[str]:
+    """The shipped weights' features decide (embeddings: the model's package); without
+    weights, auto never picks it unvalidated, so it asks for the embedding model too."""
+    from secprio.coders import build
+    from secprio.coders.supervised import needs_embedding
+
+    weights = build.shipped(project)
+    return _embedding(project) if weights is None or needs_embedding(weights) else []
+
+
+@register("dictionary", configured=_plain("secprio.coders.dictionary.DictionaryCoder", False))
 def _dictionary(project: Project) -> Codes:
     from secprio.coders.dictionary import DictionaryCoder
 
@@ -144,7 +201,7 @@ def installed(name: str, project: Project) -> bool:
     from importlib.util import find_spec
 
     check([name])
-    needs = NEEDS.get(name)
+    needs = _NEEDS.get(name)
     return all(find_spec(m) is not None for m in needs(project)) if needs else True
 
 
@@ -176,7 +233,7 @@ def configured(name: str, project: Project, *, random_state: int | None = None) 
     itself where it has no ``get_params``. ``random_state``: replaces its seed, if it has one."""
     check([name])
     name = resolve(name, project)
-    make = CONFIGURED.get(name)
+    make = _CONFIGURED.get(name)
     if make is not None:
         return make(project, random_state)
     coder = REGISTRY[name](project)
@@ -188,73 +245,34 @@ def configured(name: str, project: Project, *, random_state: int | None = None) 
     return cast(Codes, clone(coder, **params))
 
 
-@register("semantic")
+@register(
+    "semantic",
+    configured=_plain("secprio.coders.semantic.SemanticCoder", True),
+    needs=_embedding,
+)
 def _semantic(project: Project) -> Codes:
     from secprio.coders import build
 
     return build.semantic(project)
 
 
-@register("supervised")
+@register(
+    "supervised",
+    configured=_plain("secprio.coders.supervised.SupervisedCoder", True),
+    needs=_supervised_needs,
+)
 def _supervised(project: Project) -> Codes:
     from secprio.coders import build
 
     return build.supervised(project)
 
 
-@register("ensemble")
+@register(
+    "ensemble",
+    configured=_plain("secprio.coders.ensemble.EnsembleCoder", True),
+    needs=_embedding,
+)
 def _ensemble(project: Project) -> Codes:
     from secprio.coders import build
 
     return build.ensemble(project)
-
-
-def _plain(cls_path: str, embeds: bool) -> Callable[[Project, int | None], Codes]:
-    def make(project: Project, random_state: int | None) -> Codes:
-        from importlib import import_module
-
-        from secprio.coders import build
-
-        module, _, name = cls_path.rpartition(".")
-        cls = getattr(import_module(module), name)
-        extra = build.settings(project) if embeds else {}
-        if "random_state" in cls.param_names():
-            extra["random_state"] = (
-                project.settings.measure.seed if random_state is None else random_state
-            )
-        return cast(Codes, cls(project.codebook, **extra))
-
-    return make
-
-
-# secprio's own coders as validation cross-fits them (see ``configured``)
-CONFIGURED: dict[str, Callable[[Project, int | None], Codes]] = {
-    "dictionary": _plain("secprio.coders.dictionary.DictionaryCoder", False),
-    "semantic": _plain("secprio.coders.semantic.SemanticCoder", True),
-    "supervised": _plain("secprio.coders.supervised.SupervisedCoder", True),
-    "ensemble": _plain("secprio.coders.ensemble.EnsembleCoder", True),
-}
-
-
-def _embedding(project: Project) -> list[str]:
-    from secprio.coders.embed import BACKENDS, DEFAULT_MODEL
-
-    return [BACKENDS[project.settings.measure.embedding or DEFAULT_MODEL].module]
-
-
-def _supervised_needs(project: Project) -> list[str]:
-    """The shipped weights' features decide (embeddings: the model's package); without
-    weights, auto never picks it unvalidated, so it asks for the embedding model too."""
-    from secprio.coders import build
-    from secprio.coders.supervised import needs_embedding
-
-    weights = build.shipped(project)
-    return _embedding(project) if weights is None or needs_embedding(weights) else []
-
-
-# the optional packages a coder needs for a project (not listed: none)
-NEEDS: dict[str, Callable[[Project], list[str]]] = {
-    "semantic": _embedding,
-    "ensemble": _embedding,
-    "supervised": _supervised_needs,
-}

@@ -421,21 +421,35 @@ class SupervisedCoder(BaseCoder):
             return
         prob = self.predict_proba(units)
         thresholds = self.thresholds_
+        words = self._words(units)
         for i, j in zip(*np.nonzero(prob >= thresholds), strict=True):
+            match = words.get((units[i].id, self.categories[j]))
             yield Coding(
                 units[i].id,
                 self.categories[j],
                 self.name,
                 self.version,
                 confidence=round(float(prob[i, j]), 6),
+                pattern=match.pattern if match else "",
+                start=match.start if match else -1,
+                end=match.end if match else -1,
                 evidence={
                     "probability": round(float(prob[i, j]), 6),
                     "threshold": float(thresholds[j]),
                     "n_train": self.n_train_,
                     "n_positive": self.positives_[j],
                     "features": self._describe(),
+                    "spans": match.evidence.get("spans", []) if match else [],
                 },
             )
+
+    def _words(self, units: Sequence[Unit]) -> dict[tuple[int, str], Coding]:
+        """The codebook's words in each unit, by (unit, category): the dictionary coding that
+        the ``dictionary`` feature block saw, so a coding shows the words behind it."""
+        if "dictionary" not in self.blocks:
+            return {}
+        found = self.featurizer_.dictionary.code(units)
+        return {(c.unit_id, c.category): c for c in found}
 
 
 def sentence_units(sents: pd.DataFrame) -> list[Unit]:

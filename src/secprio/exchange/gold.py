@@ -315,7 +315,7 @@ def to_store(project: Project, gold: Gold) -> tuple[int, list[str]]:
 
 
 def _to_store(project: Project, gold: Gold) -> tuple[int, list[str]]:
-    from secprio.coders.base import Coding
+    from secprio.model import Coding
 
     sents = project.sentences(text=True)
     by_text = {

@@ -541,7 +541,7 @@ def import_qdpx(
 def _store_codings(
     project: Project, qda: QdaProject, codes: dict[str, str], path: Path, ingest_missing: bool
 ) -> ImportResult:
-    from secprio.coders.base import Coding
+    from secprio.model import Coding
 
     result = ImportResult(selections=len(qda.codings))
     where = _locate(project, qda, result, ingest_missing=ingest_missing)

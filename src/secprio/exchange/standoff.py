@@ -45,22 +45,41 @@ def read(path: Path | str, *, column: str = "final") -> list[Span]:
                             hint="give the path of a labels.tsv") from None  # fmt: skip
     with handle:
         reader = csv.DictReader(handle, delimiter="\t")
-        missing = [c for c in (*REQUIRED, column) if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ExchangeError(f"the labels file has no column {missing[0]!r}", path=path,
-                                hint=f"columns: {', '.join((*REQUIRED, column))}")  # fmt: skip
-        return [_span(row, column, path, line) for line, row in enumerate(reader, 2)]
+        try:
+            missing = [c for c in (*REQUIRED, column) if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ExchangeError(f"the labels file has no column {missing[0]!r}", path=path,
+                                    hint=f"columns: {', '.join((*REQUIRED, column))}")  # fmt: skip
+            return [_span(row, column, path, line) for line, row in enumerate(reader, 2)]
+        except UnicodeDecodeError as exc:
+            raise ExchangeError(f"byte {exc.start} is not UTF-8", path=path,
+                                hint="save the labels file as UTF-8") from None  # fmt: skip
+        except csv.Error as exc:
+            raise ExchangeError(f"after line {reader.line_num}: {exc}", path=path,
+                                hint="a labels file is tab-separated, one span a line, "
+                                "with short cells (codes, not texts)") from None  # fmt: skip
 
 
-def _span(row: Mapping[str, str], column: str, path: Path, line: int) -> Span:
+def _span(row: Mapping[str, str | None], column: str, path: Path, line: int) -> Span:
+    cells = {c: (row.get(c) or "").strip() for c in (*REQUIRED, column, "lang")}
+    empty = [c for c in REQUIRED if not cells[c]]
+    if empty:
+        hint = f"every line has {', '.join(REQUIRED)}, tab-separated"
+        raise ExchangeError(f"line {line}: no {empty[0]!r}", path=path, hint=hint)
     try:
-        start, end = int(row["start"]), int(row["end"])
+        start, end = int(cells["start"]), int(cells["end"])
     except ValueError:
         raise ExchangeError(f"line {line}: start/end are not integers", path=path,
                             hint="write character offsets, e.g. 120 and 245") from None  # fmt: skip
-    codes = {c.strip() for c in (row.get(column) or "").split(",") if c.strip()}
-    return Span(row["id"], row["file"], start, end, row["sha1"].strip(),
-                (row.get("lang") or "").strip(), frozenset(codes - {NONE}))  # fmt: skip
+    if not 0 <= start <= end:
+        raise ExchangeError(
+            f"line {line}: the span {start}-{end} is not 0 <= start <= end",
+            path=path,
+            hint="write character offsets, e.g. 120 and 245",
+        )
+    codes = {c.strip() for c in cells[column].split(",") if c.strip()}
+    return Span(cells["id"], cells["file"], start, end, cells["sha1"], cells["lang"],
+                frozenset(codes - {NONE}))  # fmt: skip
 
 
 def digest(text: str) -> str:
@@ -75,8 +94,7 @@ def verify(spans: Iterable[Span], docs: Path | str) -> tuple[list[Span], list[tu
     bad: list[tuple[Span, str]] = []
     for span in spans:
         if span.file not in texts:
-            f = docs / span.file
-            texts[span.file] = f.read_text(encoding="utf-8") if f.is_file() else None
+            texts[span.file] = _text(docs, span.file)
         text = texts[span.file]
         if text is None:
             bad.append((span, "file missing"))
@@ -85,6 +103,19 @@ def verify(spans: Iterable[Span], docs: Path | str) -> tuple[list[Span], list[tu
         else:
             good.append(span)
     return good, bad
+
+
+def _text(docs: Path, name: str) -> str | None:
+    """The UTF-8 text of the file ``name`` inside ``docs``; None when it is not a readable
+    regular file there (a name that climbs out of ``docs`` counts as missing)."""
+    root = docs.resolve()
+    f = (docs / name).resolve()
+    if not f.is_relative_to(root) or not f.is_file():
+        return None
+    try:
+        return f.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def categories(spans: Sequence[Span], code_map: Mapping[str, str]) -> list[frozenset[str]]:

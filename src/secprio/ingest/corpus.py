@@ -13,9 +13,9 @@ from pathlib import Path
 from secprio.errors import IngestError
 from secprio.ingest.limits import Limits, over
 from secprio.ingest.metadata import CSV_NAME, SIDECAR_SUFFIXES, resolve
-from secprio.ingest.model import Document, Skipped
 from secprio.ingest.readers import prepare, read
 from secprio.ingest.workers import Readers, out_of_memory
+from secprio.model import Document, Skipped
 from secprio.text.segment import iter_segments
 
 CHUNK = 1 << 20
@@ -52,6 +52,8 @@ def scan(
     *,
     workers: int = 1,
     limits: Limits = Limits(),
+    executor: str = "local",
+    scheduler: str | None = None,
 ) -> Iterator[Document | Skipped]:
     """Documents under ``paths`` (files or folders, walked recursively in name order).
 
@@ -59,14 +61,21 @@ def scan(
     goes on. Sidecars, metadata.csv, hidden files and editor lock files are not documents;
     links out of a folder, link loops and special files are skipped (see ``walk``). Files are
     read and segmented in ``workers`` processes, each under ``limits`` (time, memory, size);
-    the order of the output stays the order of the files.
+    the order of the output stays the order of the files. ``executor="dask"``: the files are
+    read as tasks on a Dask cluster (``parallel.read_on_dask``; the scheduler at
+    ``scheduler``, else a local cluster of ``workers`` processes), with the same limits.
     """
     found = list(walk(paths, limits=limits))
     yield from (s for s in found if isinstance(s, Skipped))
     files = [p for p in _unique(f for f in found if isinstance(f, Path))]
     if files:
         prepare(p.suffix for p in files)
-        yield from Readers(load_or_skip, limits, workers).map(files)
+        if executor == "dask":
+            from secprio.parallel import read_on_dask
+
+            yield from read_on_dask(files, limits, jobs=workers, scheduler=scheduler)
+        else:
+            yield from Readers(load_or_skip, limits, workers).map(files)
 
 
 def _unique(paths: Iterable[Path]) -> Iterator[Path]:

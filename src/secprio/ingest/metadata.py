@@ -23,8 +23,8 @@ from typing import Any
 from secprio.errors import IngestError
 from secprio.ingest.countries import is_country
 from secprio.ingest.limits import MB, Limits
-from secprio.ingest.model import DOC_TYPES, Metadata
 from secprio.ingest.readers import yaml_mapping
+from secprio.model import DOC_TYPES, Metadata
 from secprio.text.language import detect
 
 FIELDS = ("title", "date", "doc_type", "issuer", "members", "language", "url")

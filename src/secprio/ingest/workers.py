@@ -24,7 +24,7 @@ from typing import Any
 
 from secprio.errors import IngestError
 from secprio.ingest.limits import MB, Limits, over
-from secprio.ingest.model import Document, Skipped
+from secprio.model import Document, Skipped
 
 Job = Callable[[Path, Limits], Document | Skipped]
 _PR_SET_PDEATHSIG = 1

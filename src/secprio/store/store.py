@@ -15,9 +15,8 @@ from typing import Literal
 import sqlalchemy as sa
 
 from secprio import __version__
-from secprio.coders.base import Coding, Unit
 from secprio.errors import StoreError
-from secprio.ingest.model import Document, Skipped
+from secprio.model import Coding, Document, Skipped, Unit
 from secprio.store import schema as t
 from secprio.store.bulk import delete_many, insert_many
 from secprio.store.carry import CarryReport, carry

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from secprio.ingest.model import Segment
+from secprio.model import Segment
 
 # Words that take a period but do not end a sentence (lower case, without the final period).
 _ABBREVIATIONS = """mr mrs ms dr prof gen col lt maj capt sgt adm gov sen rep pres amb hon rev st
