@@ -2,6 +2,7 @@
 
     PYTHONPATH=src .venv/bin/python benchmarks/scale.py --mb 5 20 50 --baseline 67640ef
     PYTHONPATH=src .venv/bin/python benchmarks/scale.py --mb 2 --unique --stages claims report
+    PYTHONPATH=src .venv/bin/python benchmarks/scale.py --mb 20 --stages ingest --coder dictionary
 
 Writes N MB of Markdown documents per size (a fixed seed; about ``--doc-kb`` each). Each
 document is written in one language (English, Turkish, Azerbaijani, Russian or Cyrillic
@@ -183,7 +184,7 @@ STAGES: list[tuple[str, list[str]]] = [
 
 
 def bench(version: str, src: Path, corpus: Path, work: Path, mb: float, log: Path,
-          bootstrap: int, only: set[str]) -> list[dict[str, object]]:  # fmt: skip
+          bootstrap: int, only: set[str], coder: str = "") -> list[dict[str, object]]:  # fmt: skip
     project = work / f"project-{version}-{corpus.name}"
     shutil.rmtree(project, ignore_errors=True)
     rows: list[dict[str, object]] = []
@@ -199,6 +200,8 @@ def bench(version: str, src: Path, corpus: Path, work: Path, mb: float, log: Pat
         if only and name not in only and name not in ("ingest", "code"):
             continue
         args = [a.format(p=project, corpus=corpus) for a in argv]
+        if name == "code" and coder:
+            args += ["--coder", coder]
         m = run(args, src=src, cwd=work, log=log)
         rows.append({"version": version, "MB": mb, "stage": name, "m": m})
         print(f"  {version:>8} {mb:>6.1f} MB {name:<20} {m.wall:7.1f} s wall {m.cpu:7.1f} s CPU "
@@ -318,6 +321,7 @@ def main() -> None:
     ap.add_argument("--stages", nargs="*", default=[], help="only these (ingest, code always)")
     ap.add_argument("--unique", action="store_true", help="no sentence twice (see CLAUSE)")
     ap.add_argument("--parallel", action="store_true", help="code in parallel (see above)")
+    ap.add_argument("--coder", default="", help="code with this coder (default: the pack's)")
     ap.add_argument("--configs", nargs="*", default=list(CONFIGS), choices=list(CONFIGS))
     args = ap.parse_args()
     work = args.workdir.resolve()
@@ -344,7 +348,8 @@ def main() -> None:
             print(parallel(corpus, work, sizes[mb], log, args.configs))
             continue
         for version, src in versions:
-            rows += bench(version, src, corpus, work, mb, log, args.bootstrap, set(args.stages))
+            rows += bench(version, src, corpus, work, mb, log, args.bootstrap, set(args.stages),
+                          args.coder)  # fmt: skip
         if len(versions) == 2:
             prints = [fingerprint(work / f"project-{v}-{corpus.name}") for v, _ in versions]
             same_codings = prints[0][0] == prints[1][0]

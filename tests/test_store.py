@@ -151,3 +151,32 @@ def test_a_run_killed_with_sigkill_resumes_without_loss_or_duplicates(
     # per document: 3 × (10 military sentences + 10 terrorism sentences × 2 categories)
     assert len(killed) == len(set(killed)) == N_DOCS * 3 * (10 + 20)
     assert _count(db, "select count(*) from runs where status = 'complete'") == 1
+
+
+def _imports(path: Path) -> list[str]:
+    import ast
+
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            names += [base, *(f"{base}.{a.name}" for a in node.names)]
+        elif isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+    return names
+
+
+def test_only_the_store_writes_sql() -> None:
+    """Issue 14: no module outside secprio.store imports SQLAlchemy or the store's tables
+    (a query written elsewhere would bypass the Store's snapshot, lock and bulk writes)."""
+    src = Path(__file__).resolve().parents[1] / "src" / "secprio"
+    store = src / "store"
+    offenders = []
+    for path in sorted(src.rglob("*.py")):
+        if store in path.parents:
+            continue
+        for name in _imports(path):
+            if name.split(".")[0] == "sqlalchemy" or name.startswith("secprio.store.schema"):
+                offenders.append(f"{path.relative_to(src)}: {name}")
+    assert not offenders
+    assert "sqlalchemy" in _imports(store / "store.py")  # the scan sees what it looks for

@@ -10,7 +10,14 @@ import pytest
 
 from secprio.text import detect, identify, normalize, offset_map, original_span, segment
 from secprio.text.language import _by_letters
-from secprio.text.normalize import _TABLE, SHORT, _digraphs, _translate_long
+from secprio.text.normalize import (
+    _TABLE,
+    SHORT,
+    _digraphs,
+    _fast_offsets,
+    _offsets,
+    _translate_long,
+)
 
 # ~15-word sentences: the member states reaffirm their commitment to regional security.
 SENTENCES = {
@@ -143,6 +150,25 @@ def test_offset_map_round_trip() -> None:
         start = norm.index(word)
         a, b = original_span(offset_map(text), start, start + len(word))
         assert normalize(text[a:b]) == word
+
+
+def test_the_fast_offset_map_is_the_slow_one() -> None:
+    """The fast offset map (NFC text, no ʻ) is the character loop's, for every BMP code point
+    after a letter that becomes one (ш → ş) or two (щ → şç), and for random mixed text; it
+    declines the rest."""
+    rng = random.Random(13)
+    texts = [f"{c}{chr(cp)}x" for c in "шщ" for cp in range(0x80, 0x10000)]  # one, two letters
+    texts += ["ğ\u0307 ş", "İstanbul’da", "ş 😀"]
+    texts += [unicodedata.normalize("NFC", _random_text(rng, n)) for n in range(1, 400, 3)]
+    taken = 0
+    for text in texts:
+        fast = _fast_offsets(text)
+        if fast is not None:
+            taken += 1
+            assert fast == _offsets(text), ascii(text)
+    assert taken > len(texts) // 2  # the fast path is the common one
+    for declined in ("g\u0306 ş", "oʻzbek ş", "щ 😀"):  # not NFC, a digraph, щ beyond the BMP
+        assert _fast_offsets(declined) is None, declined
 
 
 def test_offset_map_on_decomposed_text() -> None:

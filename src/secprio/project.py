@@ -11,7 +11,6 @@ from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
-import sqlalchemy as sa
 
 from secprio import config, packs
 from secprio.codebook.load import load as load_codebook
@@ -25,8 +24,7 @@ from secprio.measure.scores import score as score_sentences
 from secprio.measure.scores import score_documents
 from secprio.model import Document, Skipped
 from secprio.store import aggregate
-from secprio.store import schema as t
-from secprio.store.carry import CarryReport, uncarried
+from secprio.store.carry import CarryReport
 from secprio.store.store import Store, run_key
 
 Progress = Callable[[int, int], None]
@@ -300,28 +298,14 @@ class Project:
     # -- tables ----------------------------------------------------------------------------
     def documents(self) -> pd.DataFrame:
         """Active documents with their metadata (members as lists)."""
-        cols = [c for c in t.documents.c if c.name != "text"]
-        df = self.store.frame(sa.select(*cols).where(t.documents.c.active.is_(True)))
+        df = self.store.document_frame()
         df["members"] = df["members"].map(lambda s: [m for m in s.split(";") if m])
         df["date"] = df["date"].fillna("").astype(str)  # undated: "", never NaN
         return df.rename(columns={"id": "document_id"})
 
     def sentences(self, *, text: bool = False) -> pd.DataFrame:
         """One row per sentence of the active documents, with document metadata and weight."""
-        q = (
-            sa.select(
-                t.segments.c.id.label("segment_id"),
-                t.segments.c.document_id,
-                t.segments.c.idx,
-                t.segments.c.paragraph,
-                t.segments.c.start,
-                t.segments.c.end,
-            )
-            .join(t.documents, t.documents.c.id == t.segments.c.document_id)
-            .where(t.segments.c.kind == "sentence", t.documents.c.active.is_(True))
-            .order_by(t.segments.c.id)
-        )
-        sents = self.store.frame(q).merge(self.documents(), on="document_id", how="left")
+        sents = self.store.sentence_frame().merge(self.documents(), on="document_id", how="left")
         weights = self.settings.measure.weights
         sents["weight"] = sents["doc_type"].map(lambda d: weights.get(d, 1.0)).astype(float)
         sents["period"] = sents["year"].map(self.period)
@@ -330,10 +314,7 @@ class Project:
         return sents
 
     def _texts(self, sents: pd.DataFrame) -> list[str]:
-        ids = sents["document_id"].unique().tolist()
-        q = sa.select(t.documents.c.id, t.documents.c.text).where(t.documents.c.id.in_(ids))
-        with self.store.reading() as conn:
-            texts = {int(i): str(x) for i, x in conn.execute(q)}
+        texts = self.store.texts(sents["document_id"].unique().tolist())
         return [
             texts[d][s:e]
             for d, s, e in zip(sents["document_id"], sents["start"], sents["end"], strict=True)
@@ -364,30 +345,19 @@ class Project:
         ``evidence=False`` leaves out the ``evidence`` JSON, which no measurement reads: over a
         third of the frame's memory (a dict per coding)."""
         name = self.coder(coder)
-        q = aggregate.codings_select(name, self.codebook.sha256, human=human, evidence=evidence)
-        if between is not None:
-            q = q.where(t.codings.c.segment_id.between(*between))
-        df = self.store.frame(q)
+        df = self.store.coding_frame(
+            name, codebook_sha256=self.codebook.sha256, human=human, between=between,
+            evidence=evidence,
+        )  # fmt: skip
         return aggregate.effective(df) if human else df
 
     def coverage(self, coder: str | None = None) -> dict[str, int]:
         """Active documents coded by ``coder`` with the current codebook, with another
         version of it only (stale), and not at all."""
         name = self.coder(coder)
-        q = (
-            sa.select(t.run_documents.c.document_id, t.runs.c.codebook_sha256)
-            .join(t.runs, t.runs.c.id == t.run_documents.c.run_id)
-            .join(t.documents, t.documents.c.id == t.run_documents.c.document_id)
-            .where(t.runs.c.coder == name, t.runs.c.kind == "code")
-            .where(t.documents.c.active.is_(True))
-        )
-        with self.store.reading() as conn:
-            rows = conn.execute(q).all()
-            n_active = conn.execute(
-                sa.select(sa.func.count()).where(t.documents.c.active.is_(True))
-            ).scalar_one()
-        current = {int(d) for d, sha in rows if sha == self.codebook.sha256}
-        stale = {int(d) for d, _ in rows} - current
+        rows, n_active = self.store.coded_documents(name)
+        current = {d for d, sha in rows if sha == self.codebook.sha256}
+        stale = {d for d, _ in rows} - current
         return {
             "documents": int(n_active),
             "current": len(current),
@@ -521,7 +491,7 @@ class Project:
 
     def uncarried(self) -> pd.DataFrame:
         """Human codings on replaced document versions whose sentence changed, for review."""
-        return uncarried(self.store.engine)
+        return self.store.uncarried()
 
     def runs(self) -> pd.DataFrame:
         return self.store.table("runs")

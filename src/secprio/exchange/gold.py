@@ -278,19 +278,11 @@ def write(gold: Gold | pd.DataFrame, path: Path | str) -> Path:
 
 def project_documents(project: Project) -> dict[str, str]:
     """Document texts under every name a gold file may use: path, file name, stem, id."""
-    import sqlalchemy as sa
-
-    from secprio.store import schema as t
-
-    q = sa.select(t.documents.c.id, t.documents.c.path, t.documents.c.text).where(
-        t.documents.c.active.is_(True)
-    )
     names: dict[str, str] = {}
-    with project.store.engine.connect() as conn:
-        for doc_id, doc_path, text in conn.execute(q):
-            p = Path(doc_path)
-            for key in (str(doc_id), doc_path, p.name, p.stem):
-                names.setdefault(key, text)
+    for doc in project.store.sources():
+        p = Path(doc.path)
+        for key in (str(doc.id), doc.path, p.name, p.stem):
+            names.setdefault(key, doc.text)
     return names
 
 

@@ -11,18 +11,17 @@ have no place in a data export. docs/formats.md, 'Parquet export', lists the fil
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import sqlalchemy as sa
 
 from secprio.errors import ExchangeError
 from secprio.files import atomic_path
-from secprio.store import schema as t
+from secprio.store.reads import Column
 
 if TYPE_CHECKING:
     from secprio.project import Project
@@ -44,21 +43,12 @@ LEFT_OUT = ("users", "sessions", "audit")  # accounts: password hashes, session 
 SENTENCE_CODINGS = "sentence_codings"
 
 
-def _arrow_type(column: sa.Column[Any]) -> pa.DataType:
-    kind = column.type
-    if isinstance(kind, sa.Boolean):
-        return pa.bool_()
-    if isinstance(kind, sa.Integer):
-        return pa.int64()
-    if isinstance(kind, sa.Float):
-        return pa.float64()
-    if isinstance(kind, sa.DateTime):
-        return pa.timestamp("us")
-    return pa.string()  # text, strings and JSON (as JSON text)
+ARROW = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(),
+         "datetime": pa.timestamp("us"), "json": pa.string(), "text": pa.string()}  # fmt: skip
 
 
-def _schema(table: sa.Table) -> pa.Schema:
-    return pa.schema([pa.field(c.name, _arrow_type(c), nullable=c.nullable) for c in table.columns])
+def _schema(columns: Sequence[Column]) -> pa.Schema:
+    return pa.schema([pa.field(c.name, ARROW[c.kind], nullable=c.nullable) for c in columns])
 
 
 TEXT = pa.field("text", pa.string(), nullable=False)  # added to segments: cut from documents
@@ -68,45 +58,36 @@ def _json(value: object) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _batch(rows: Sequence[sa.Row[Any]], table: sa.Table, schema: pa.Schema) -> pa.RecordBatch:
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(table.columns)
+def _batch(rows: Sequence[Any], columns: Sequence[Column], schema: pa.Schema) -> pa.RecordBatch:
+    values_of = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
     arrays = []
-    for column, values in zip(table.columns, columns, strict=True):
-        if isinstance(column.type, sa.JSON):
+    for column, values in zip(columns, values_of, strict=True):
+        if column.kind == "json":
             values = tuple(_json(v) for v in values)
         arrays.append(pa.array(values, type=schema.field(column.name).type))
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _chunks(conn: sa.Connection, query: sa.Select[Any], size: int) -> Iterator[Sequence[Any]]:
-    result = conn.execution_options(yield_per=size).execute(query)
-    yield from result.partitions()
-
-
-def _segment_texts(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> pa.Array:
+def _segment_texts(project: Project, rows: Sequence[Any]) -> pa.Array:
     """Each segment's text, cut from its document's: only this chunk's documents are read."""
-    ids = sorted({int(r.document_id) for r in rows})
-    query = sa.select(t.documents.c.id, t.documents.c.text).where(t.documents.c.id.in_(ids))
-    texts = {int(i): str(text) for i, text in conn.execute(query)}
+    texts = project.store.texts(sorted({int(r.document_id) for r in rows}), own=True)
     return pa.array([texts[r.document_id][r.start : r.end] for r in rows], type=pa.string())
 
 
-def _write_table(project: Project, table: sa.Table, path: Path, batch: int) -> int:
-    schema, n = _schema(table), 0
-    segments = table.name == "segments"
-    query = sa.select(table).order_by(*table.primary_key.columns)
-    size = min(batch, DOCUMENTS_BATCH) if table.name == "documents" else batch
-    engine = project.store.engine
+def _write_table(project: Project, name: str, path: Path, batch: int) -> int:
+    columns = project.store.columns(name)
+    schema, n = _schema(columns), 0
+    segments = name == "segments"
+    size = min(batch, DOCUMENTS_BATCH) if name == "documents" else batch
     with (
         atomic_path(path) as tmp,
         pq.ParquetWriter(tmp, schema.append(TEXT) if segments else schema) as writer,
-        engine.connect() as conn,
-        engine.connect() as texts,
+        project.store.streamed(name, size) as chunks,
     ):
-        for rows in _chunks(conn, query, size):
-            record = _batch(rows, table, schema)
+        for rows in chunks:
+            record = _batch(rows, columns, schema)
             if segments:
-                record = record.append_column(TEXT, _segment_texts(texts, rows))
+                record = record.append_column(TEXT, _segment_texts(project, rows))
             writer.write_batch(record)
             n += len(rows)
     return n
@@ -143,20 +124,14 @@ def _sentence_codings(project: Project, sentences: pd.DataFrame, coder: str | No
 
 
 def _write_sentence_codings(project: Project, path: Path, batch: int, coder: str | None) -> int:
-    query = (
-        sa.select(t.segments.c.id.label("segment_id"), t.segments.c.document_id, t.segments.c.idx)
-        .join(t.documents, t.documents.c.id == t.segments.c.document_id)
-        .where(t.segments.c.kind == "sentence", t.documents.c.active.is_(True))
-        .order_by(t.segments.c.id)
-    )
     per_chunk = max(1, batch // max(1, len(project.codebook.ids())))
     n = 0
     with (
         atomic_path(path) as tmp,
         pq.ParquetWriter(tmp, CODING_FIELDS) as writer,
-        project.store.engine.connect() as conn,
+        project.store.streamed_sentences(per_chunk) as chunks,
     ):
-        for rows in _chunks(conn, query, per_chunk):
+        for rows in chunks:
             chunk = pd.DataFrame(rows, columns=["segment_id", "document_id", "idx"])
             cells = _sentence_codings(project, chunk, coder)
             writer.write_table(cells)
@@ -194,9 +169,7 @@ def export(
     written: dict[str, int] = {}
     try:
         for name in TABLES:
-            written[name] = _write_table(
-                project, t.metadata.tables[name], out / f"{name}.parquet", batch
-            )
+            written[name] = _write_table(project, name, out / f"{name}.parquet", batch)
         path = out / f"{SENTENCE_CODINGS}.parquet"
         written[SENTENCE_CODINGS] = _write_sentence_codings(project, path, batch, coder)
     except OSError as exc:

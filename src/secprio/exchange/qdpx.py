@@ -450,10 +450,6 @@ def export_project(
     project: Project, path: Path | str, *, coders: Iterable[str] | None = None
 ) -> Path:
     """Write documents, codebook and codings (value 1; every coder unless ``coders``)."""
-    import sqlalchemy as sa
-
-    from secprio.store import schema as t
-
     docs = project.documents()
     texts = _texts(project)
     qda = QdaProject(project.settings.name)
@@ -469,19 +465,7 @@ def export_project(
             json.dumps(meta, ensure_ascii=False, default=str),
         )
         source_of[int(d.document_id)] = g
-    q = (
-        sa.select(
-            t.codings.c.category,
-            t.codings.c.coder,
-            t.codings.c.source,
-            t.segments.c.document_id,
-            t.segments.c.start,
-            t.segments.c.end,
-        )
-        .join(t.segments, t.segments.c.id == t.codings.c.segment_id)
-        .where(t.codings.c.value == 1)
-    )
-    rows = project.store.frame(q)
+    rows = project.store.applied_spans()
     if coders is not None:
         rows = rows[rows["coder"].isin(list(coders))]
     known = set(project.codebook.ids())
@@ -500,15 +484,7 @@ def export_project(
 
 def _texts(project: Project) -> dict[int, tuple[str, str]]:
     """document id -> (text, sha256 of the file) for active documents."""
-    import sqlalchemy as sa
-
-    from secprio.store import schema as t
-
-    q = sa.select(t.documents.c.id, t.documents.c.text, t.documents.c.sha256).where(
-        t.documents.c.active.is_(True)
-    )
-    with project.store.engine.connect() as conn:
-        return {int(i): (text, sha) for i, text, sha in conn.execute(q)}
+    return {doc.id: (doc.text, doc.sha256) for doc in project.store.sources()}
 
 
 def code_map(
@@ -659,20 +635,7 @@ def covered(
 
 
 def _sentences(project: Project, doc_ids: set[int]) -> dict[int, list[tuple[int, int, int]]]:
-    import sqlalchemy as sa
-
-    from secprio.store import schema as t
-
-    q = (
-        sa.select(t.segments.c.document_id, t.segments.c.id, t.segments.c.start, t.segments.c.end)
-        .where(t.segments.c.kind == "sentence", t.segments.c.document_id.in_(list(doc_ids)))
-        .order_by(t.segments.c.start, t.segments.c.id)
-    )
-    out: dict[int, list[tuple[int, int, int]]] = {}
-    with project.store.engine.connect() as conn:
-        for d, i, s, e in conn.execute(q):
-            out.setdefault(int(d), []).append((int(i), int(s), int(e)))
-    return out
+    return project.store.sentence_spans(sorted(doc_ids))
 
 
 def _locate(

@@ -12,15 +12,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
-import pandas as pd
 import sqlalchemy as sa
 
 from secprio import __version__
 from secprio.errors import StoreError
 from secprio.model import Coding, Document, Skipped, Unit
 from secprio.store import schema as t
+from secprio.store.bulk import delete_many, insert_many
 from secprio.store.carry import CarryReport, carry
 from secprio.store.engine import connect
+from secprio.store.reads import ReadStore
 from secprio.store.review import ReviewStore
 from secprio.store.watch import WatchStore
 
@@ -43,7 +44,7 @@ def run_key(**parts: object) -> str:
     return hashlib.sha256(blob).hexdigest()
 
 
-class Store(ReviewStore, WatchStore):
+class Store(ReadStore, ReviewStore, WatchStore):
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = connect(url)
@@ -151,21 +152,8 @@ class Store(ReviewStore, WatchStore):
             )
         )
         doc_id = _new_id(row)
-        if doc.segments:
-            conn.execute(
-                t.segments.insert(),
-                [
-                    {
-                        "document_id": doc_id,
-                        "kind": s.kind,
-                        "idx": s.index,
-                        "start": s.start,
-                        "end": s.end,
-                        "paragraph": s.paragraph,
-                    }
-                    for s in doc.segments
-                ],
-            )
+        segments = [(doc_id, s.kind, s.index, s.start, s.end, s.paragraph) for s in doc.segments]
+        insert_many(conn, t.segments, SEGMENT_COLUMNS, segments)  # in the segments' order: ids
         return doc_id
 
     def known_hashes(self) -> set[str]:
@@ -253,14 +241,16 @@ class Store(ReviewStore, WatchStore):
             texts = {int(i): (str(text), str(lang)) for i, text, lang in conn.execute(docs)}
             return [
                 Unit(int(i), texts[d][0][s:e], texts[d][1], str(d))
-                for i, d, s, e in conn.execute(sents)
+                for i, d, s, e in conn.execute(sents).all()  # one fetch, not one per row
             ]
 
     def save_batch(
         self, run_id: int, *, coder: str, doc_ids: Sequence[int], codings: Iterable[Coding]
     ) -> int:
         """Replace this coder's machine codings on these documents, atomically with progress."""
-        rows = [self._coding_row(c, run_id=run_id, source="machine") for c in codings]
+        # one time for the batch, committed as one: a clock read per row cost more than the
+        # row's insert on this machine (a machine coder has one coding per cell: no ties)
+        rows = _coding_rows(codings, run_id=run_id, source="machine", at=_now())
         seg_ids = sa.select(t.segments.c.id).where(t.segments.c.document_id.in_(list(doc_ids)))
         with self.engine.begin() as conn:
             conn.execute(
@@ -270,89 +260,40 @@ class Store(ReviewStore, WatchStore):
                     t.codings.c.segment_id.in_(seg_ids),
                 )
             )
-            if rows:
-                conn.execute(t.codings.insert(), rows)
-            conn.execute(
-                t.run_documents.insert(), [{"run_id": run_id, "document_id": d} for d in doc_ids]
-            )
+            insert_many(conn, t.codings, CODING_COLUMNS, rows)
+            insert_many(conn, t.run_documents, ("run_id", "document_id"),
+                        [(run_id, d) for d in doc_ids])  # fmt: skip
         return len(rows)
 
     def add_human(self, codings: Iterable[Coding]) -> int:
         """Store human decisions; a later decision by the same person replaces the earlier."""
-        rows = [self._coding_row(c, run_id=None, source="human") for c in codings]
+        rows = _coding_rows(codings, run_id=None, source="human")
         with self.engine.begin() as conn:
-            for r in rows:
-                conn.execute(
-                    t.codings.delete().where(
-                        t.codings.c.segment_id == r["segment_id"],
-                        t.codings.c.category == r["category"],
-                        t.codings.c.coder == r["coder"],
-                        t.codings.c.source == "human",  # a person's name never hits a coder's
-                    )
-                )
-            if rows:
-                conn.execute(t.codings.insert(), rows)
+            # the earlier decisions of the same person on the same cells; source "human" in the
+            # WHERE: a person's name never hits a coder's codings
+            delete_many(conn, t.codings, CODING_COLUMNS[:3], [r[:3] for r in rows], source="human")
+            insert_many(conn, t.codings, CODING_COLUMNS, rows)
         return len(rows)
 
-    @staticmethod
-    def _coding_row(c: Coding, *, run_id: int | None, source: str) -> dict[str, object]:
-        # explicit rather than dataclasses.asdict, which deep-copies and dominates big runs
-        return {
-            "segment_id": c.unit_id,
-            "category": c.category,
-            "coder": c.coder,
-            "coder_version": c.coder_version,
-            "confidence": c.confidence,
-            "pattern": c.pattern,
-            "start": c.start,
-            "end": c.end,
-            "value": c.value,
-            "evidence": c.evidence,
-            "run_id": run_id,
-            "source": source,
-            "created_at": _now(),
-        }
 
-    # -- reads for analysis ----------------------------------------------------------------
-    @contextlib.contextmanager
-    def snapshot(self) -> Iterator[None]:
-        """Every read of this thread inside (``reading``, ``frame``, what ``Project`` reads)
-        sees the store as one committed state: a ``code`` committing batches meanwhile, or an
-        import, never makes a score or a report mix codings from before and after it. The
-        state is SQLite's WAL snapshot, taken at the first read (PostgreSQL: a repeatable-read
-        transaction). Nested snapshots are the outer one."""
-        if getattr(self._snap, "conn", None) is not None:
-            yield
-            return
-        with self.engine.connect() as conn:
-            if self.engine.dialect.name == "sqlite":
-                # pysqlite leaves reads outside a transaction: begin one by hand
-                conn.exec_driver_sql("BEGIN")
-            else:
-                conn.execution_options(isolation_level="REPEATABLE READ")
-            self._snap.conn = conn
-            try:
-                yield
-            finally:
-                self._snap.conn = None
-                conn.rollback()
+SEGMENT_COLUMNS = ("document_id", "kind", "idx", "start", "end", "paragraph")
+# segment_id, category, coder first: the cell a human coding replaces (add_human)
+CODING_COLUMNS = (
+    "segment_id", "category", "coder", "coder_version", "confidence", "pattern", "start", "end",
+    "value", "evidence", "run_id", "source", "created_at",
+)  # fmt: skip
 
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[sa.Connection]:
-        """A connection to read with: the snapshot's inside ``snapshot()``, else a new one."""
-        pinned = getattr(self._snap, "conn", None)
-        if pinned is not None:
-            yield pinned
-            return
-        with self.engine.connect() as conn:
-            yield conn
 
-    def frame(self, query: sa.Select[tuple[object, ...]]) -> pd.DataFrame:
-        with self.reading() as conn:
-            return pd.read_sql(query, conn)
-
-    def table(self, name: str) -> pd.DataFrame:
-        return self.frame(sa.select(t.metadata.tables[name]))
+def _coding_rows(
+    codings: Iterable[Coding], *, run_id: int | None, source: str, at: dt.datetime | None = None
+) -> list[tuple[object, ...]]:
+    """Rows in ``CODING_COLUMNS`` order (field by field: dataclasses.astuple deep-copies),
+    created ``at`` that time, else each at its own (human decisions: the later one wins)."""
+    return [
+        (c.unit_id, c.category, c.coder, c.coder_version, c.confidence, c.pattern, c.start,
+         c.end, c.value, c.evidence, run_id, source, at or _now())
+        for c in codings
+    ]  # fmt: skip
 
 
 def _pg_holder(conn: sa.Connection, key: int) -> str:

@@ -86,6 +86,13 @@ _LUT = np.frombuffer(
 )
 
 
+_LEN = np.array([len(t) for t in _TABLE], dtype=np.int64)  # characters each code point becomes
+_APOSTROPHE = np.array(["ʻ" in t for t in _TABLE])  # the code points whose target holds a ʻ
+# the characters that do not become exactly one character, or become a ʻ (a digraph's half);
+# outside the BMP every character stays itself
+_ODD = frozenset(chr(cp) for cp, t in enumerate(_TABLE) if len(t) != 1 or "ʻ" in t)
+
+
 def normalize(text: str) -> str:
     """Matching form of ``text``: NFC, lower case, Cyrillic → CTA, folds, Uzbek oʻ/gʻ."""
     if not unicodedata.is_normalized("NFC", text):
@@ -122,6 +129,28 @@ def offset_map(text: str) -> list[int]:
     """
     if text.isascii():  # ASCII is only lower-cased: one character each, in place
         return list(range(len(text) + 1))
+    fast = _fast_offsets(text)
+    if fast is not None:
+        return fast
+    return _offsets(text)
+
+
+def _fast_offsets(text: str) -> list[int] | None:
+    """``offset_map`` of NFC text whose table output has no ʻ (no digraph): the indices when
+    every character becomes one; else, in the BMP, each character's index repeated as often as
+    the characters it becomes (numpy, in C); None for any other text."""
+    if not unicodedata.is_normalized("NFC", text):
+        return None
+    if _ODD.isdisjoint(text):  # every character becomes one: the offsets are the indices
+        return list(range(len(text) + 1))
+    units = np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+    if len(units) != len(text) or _APOSTROPHE[units].any():
+        return None  # a letter outside the BMP (two code units), or a ʻ to read as a digraph
+    origin = np.repeat(np.arange(len(text), dtype=np.int64), _LEN[units])
+    return [*origin.tolist(), len(text)]
+
+
+def _offsets(text: str) -> list[int]:
     chars: list[str] = []
     origin: list[int] = []
     for start, cluster in _clusters(text):
