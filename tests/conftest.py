@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
 import pytest
+
+# The CLI's tables wrap at the terminal's width, which differs between a terminal, CI and a
+# pytest-xdist worker (no terminal): the tests read them at one width, wherever they run.
+os.environ["COLUMNS"] = "120"
 
 from secprio.config import MeasureSettings, Settings
 from secprio.project import Project
