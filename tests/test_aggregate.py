@@ -146,15 +146,8 @@ def _old_records(ctx: Context) -> list[dict[str, object]]:
         cats.setdefault(r.segment_id, []).append(r.category)
         if r.start >= 0:
             spans.setdefault(r.segment_id, []).append([r.start, r.end, r.category])
-    matcher = evidence._matcher(ctx)
     out = []
     for seg_id, s in keep.iterrows():
-        if matcher is not None:
-            wanted = set(cats.get(int(seg_id), []))
-            hits = matcher.match(s["text"], s["language"])
-            spans[int(seg_id)] = [[a, b, c] for c, _, a, b in hits if c in wanted] or spans.get(
-                int(seg_id), []
-            )
         out.append(
             {
                 "id": int(seg_id), "text": s["text"], "doc": s["title"], "date": s["date"] or "",
@@ -172,8 +165,38 @@ def _old_records(ctx: Context) -> list[dict[str, object]]:
 def test_report_evidence_equals_the_whole_frame_computation(rich: Project) -> None:
     ctx = Context(rich)
     new = evidence.records(ctx)
-    assert new == _old_records(ctx)
+    old = _old_records(ctx)
+    assert [{**r, "spans": None} for r in new] == [{**r, "spans": None} for r in old]
     assert any(r["language"] == "ru" for r in new) and any(r["year"] == "" for r in new)
+
+
+def test_report_highlights_are_the_spans_the_coder_stored(rich: Project) -> None:
+    """Every word the coder found for a shown category, read from the codings' evidence
+    (not matched again): a coding's one span is among them."""
+    ctx = Context(rich)
+    shown = evidence.records(ctx)
+    cod = rich.codings(evidence=True)
+    cod = cod[cod["value"] == 1]
+    stored = {
+        (int(r.segment_id), str(r.category)): r.evidence.get("spans") or [[r.start, r.end]]
+        for r in cod.itertuples(index=False)
+        if r.source == "machine"
+    }
+    several = 0
+    for rec in shown:
+        spans: Any = rec["spans"]
+        cats: Any = rec["cats"]
+        want = sorted(
+            [a, b, c]
+            for c in cats
+            for a, b in stored.get((int(rec["id"]), c), [])  # type: ignore[call-overload]
+        )
+        if all((int(rec["id"]), c) in stored for c in cats):  # type: ignore[call-overload]
+            assert sorted(spans) == want, rec["id"]
+        text: Any = rec["text"]
+        assert all(0 <= a < b <= len(text) for a, b, _ in spans)
+        several += len(spans) > len(cats)
+    assert several, "no shown sentence had more than one highlighted word per category"
 
 
 def test_report_evidence_keeps_the_most_confident_then_the_earliest_per_category(

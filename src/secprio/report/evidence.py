@@ -8,21 +8,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from secprio.coders.dictionary import DictionaryCoder
-from secprio.errors import SecprioError
 from secprio.report.safe import http_url
 from secprio.report.sections import Context
 from secprio.store import aggregate
 
 PER_CATEGORY = 400  # cap per category so a huge corpus still gives a report that opens
-
-
-def _matcher(ctx: Context) -> DictionaryCoder | None:
-    """The dictionary coder, for highlighting; None when its patterns cannot be compiled."""
-    try:
-        return DictionaryCoder(ctx.project.codebook)
-    except SecprioError:
-        return None
 
 
 def records(ctx: Context) -> list[dict[str, object]]:
@@ -34,32 +24,29 @@ def records(ctx: Context) -> list[dict[str, object]]:
         per_category=PER_CATEGORY,
     )  # fmt: skip
     texts = aggregate.passages(project.store, cod["segment_id"].tolist())
+    found = aggregate.coding_spans(project.store, cod["id"].tolist())
     docs = project.documents().set_index("document_id")
-    return _records(ctx, cod, texts, docs)
+    return _records(ctx, cod, texts, docs, found)
 
 
 def _records(
-    ctx: Context, cod: pd.DataFrame, texts: pd.DataFrame, docs: pd.DataFrame
-) -> list[dict[str, object]]:
+    ctx: Context, cod: pd.DataFrame, texts: pd.DataFrame, docs: pd.DataFrame,
+    found: dict[int, list[tuple[int, int]]],
+) -> list[dict[str, object]]:  # fmt: skip
+    """The highlights are the spans each coding stored (every codebook word its coder found,
+    negated ones left out), else its one span; nothing is matched again here."""
     spans: dict[int, list[list[object]]] = {}
     cats: dict[int, list[str]] = {}
     for r in cod.itertuples(index=False):
         cats.setdefault(r.segment_id, []).append(r.category)
-        if r.start >= 0:
-            spans.setdefault(r.segment_id, []).append([r.start, r.end, r.category])
-    matcher = _matcher(ctx)
+        stored = found.get(int(r.id)) or ([(r.start, r.end)] if r.start >= 0 else [])
+        spans.setdefault(r.segment_id, []).extend([a, b, r.category] for a, b in stored)
     out = []
     for seg_id, doc_id, text in zip(
         texts["segment_id"], texts["document_id"], texts["text"], strict=True
     ):
         seg_id = int(seg_id)
         d = docs.loc[int(doc_id)]
-        if matcher is not None:  # every matched word, not only each category's first
-            wanted = set(cats.get(seg_id, []))
-            hits = matcher.match(text, d["language"])
-            spans[seg_id] = [[a, b, c] for c, _, a, b in hits if c in wanted] or spans.get(
-                seg_id, []
-            )
         year = d["year"]
         out.append(
             {

@@ -148,29 +148,45 @@ def top_codings(
     """The effective codings with value 1 that the report shows: per category the
     ``per_category`` of highest confidence (ties: the lower segment id first), sorted by
     category, then that order. Memory: one batch and the kept codings."""
-    heaps: dict[str, list[tuple[float, int, int, int, int]]] = {}
-    cols = ("segment_id", "category", "value", "confidence", "start", "end")
+    heaps: dict[str, list[tuple[float, int, int, int, int, int]]] = {}
+    cols = ("id", "segment_id", "category", "value", "confidence", "start", "end")
     for df in effective_batches(store, coder, codebook_sha256, columns=cols, batch=batch):
         hits = df[df["value"] == 1]
-        for doc, seg, cat, conf, a, b in zip(
-            hits["document_id"], hits["segment_id"], hits["category"], hits["confidence"],
-            hits["start"], hits["end"], strict=True,
+        for i, doc, seg, cat, conf, a, b in zip(
+            hits["id"], hits["document_id"], hits["segment_id"], hits["category"],
+            hits["confidence"], hits["start"], hits["end"], strict=True,
         ):  # fmt: skip
             heap = heaps.setdefault(str(cat), [])
             # a min-heap on (confidence, -segment): its top is the weakest kept coding
-            item = (float(conf), -int(seg), int(doc), int(a), int(b))
+            item = (float(conf), -int(seg), int(doc), int(a), int(b), int(i))
             if len(heap) < per_category:
                 heapq.heappush(heap, item)
             elif item > heap[0]:
                 heapq.heapreplace(heap, item)
     rows = [
-        (doc, -neg, cat, conf, a, b)
+        (i, doc, -neg, cat, conf, a, b)
         for cat in sorted(heaps)
-        for conf, neg, doc, a, b in sorted(heaps[cat], key=lambda x: (-x[0], -x[1]))
+        for conf, neg, doc, a, b, i in sorted(heaps[cat], key=lambda x: (-x[0], -x[1]))
     ]
-    return pd.DataFrame(
-        rows, columns=["document_id", "segment_id", "category", "confidence", "start", "end"]
-    )
+    columns = ["id", "document_id", "segment_id", "category", "confidence", "start", "end"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def coding_spans(store: Store, coding_ids: Sequence[int]) -> dict[int, list[tuple[int, int]]]:
+    """The evidence spans each of these codings stored (``evidence.spans``: every affirmed
+    codebook span its coder found), by coding id; codings without any are left out."""
+    ids = sorted({int(i) for i in coding_ids})
+    out: dict[int, list[tuple[int, int]]] = {}
+    for lo in range(0, len(ids), 500):
+        q = sa.select(t.codings.c.id, t.codings.c.evidence).where(
+            t.codings.c.id.in_(ids[lo : lo + 500])
+        )
+        with store.reading() as conn:
+            for i, ev in conn.execute(q):
+                spans = ev.get("spans") if isinstance(ev, dict) else None
+                if isinstance(spans, list) and spans:
+                    out[int(i)] = [(int(a), int(b)) for a, b in spans]
+    return out
 
 
 def passages(store: Store, segment_ids: Sequence[int]) -> pd.DataFrame:
