@@ -1,4 +1,5 @@
-"""Coding in parallel: batches of units coded by worker processes or a Dask cluster.
+"""Coding in parallel: batches of units coded by worker processes or a Dask cluster (and, at
+the end of this module, ingest's files read as Dask tasks: ``read_on_dask``).
 
 Whatever the executor, the caller gets each batch's codings back **in the order it gave the
 batches**, and only the caller writes to the store (``Project._code``): run ids, codings and
