@@ -57,6 +57,7 @@ def sources(proj: Project, given: list[str]) -> list[str]:
         path=record,
         hint=f"run `secprio watch -p {proj.root} --once --source DIR` once (repeat --source "
         "for more folders); they are recorded for later runs",
+        code="E718",
     )
 
 

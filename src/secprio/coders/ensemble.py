@@ -168,7 +168,7 @@ class EnsembleCoder(BaseCoder):
         if coef is None:
             raise CoderError("the ensemble has no calibrated weights to save",
                              hint="fit it with a gold set of at least "
-                                  f"{MIN_GOLD} sentences")  # fmt: skip
+                                  f"{MIN_GOLD} sentences", code="E323")  # fmt: skip
         path = Path(path)
         meta = {
             "format": WEIGHTS_FORMAT, "categories": self.categories, "model": self.model,
@@ -196,12 +196,16 @@ class EnsembleCoder(BaseCoder):
                 coef, intercept = data["coef"], float(data["intercept"][0])
                 thresholds = data["thresholds"]
         except (OSError, ValueError, KeyError, IndexError) as exc:
-            raise CoderError(f"cannot read ensemble weights: {exc}", path=path, hint=fix) from None
+            raise CoderError(
+                f"cannot read ensemble weights: {exc}", path=path, hint=fix, code="E322"
+            ) from None
         if meta.get("format") != WEIGHTS_FORMAT or meta.get("categories") != codebook.ids():
-            raise CoderError("the weights were trained for other categories", path=path, hint=fix)
+            raise CoderError(
+                "the weights were trained for other categories", path=path, hint=fix, code="E321"
+            )
         if codebook.sha256 and meta.get("codebook_sha256") not in ("", codebook.sha256):
             what = "the weights were trained with another version of the codebook"
-            raise CoderError(what, path=path, hint=fix)
+            raise CoderError(what, path=path, hint=fix, code="E308")
         coder = cls(codebook, model=str(meta["model"]), cache=cache)
         coder.coef_, coder.intercept_, coder.thresholds_ = coef, intercept, thresholds
         coder.weights_ = dict(zip(SIGNALS, coef.round(4).tolist(), strict=True))

@@ -387,17 +387,29 @@ class SupervisedCoder(BaseCoder):
                 meta = json.loads(str(data["meta"]))
                 coef, scalars, fitted = data["coef"], data["scalars"], data["fitted"]
         except (OSError, ValueError, KeyError) as exc:
-            raise CoderError(f"cannot read coder weights: {exc}", path=path,
-                             hint="retrain them with scripts/train_ots.py") from None  # fmt: skip
+            raise CoderError(
+                f"cannot read coder weights: {exc}",
+                path=path,
+                hint="retrain them with scripts/train_ots.py",
+                code="E328",
+            ) from None
         if meta.get("format") != WEIGHTS_FORMAT or meta["categories"] != codebook.ids():
             hint = "retrain them for this codebook: scripts/train_ots.py"
-            raise CoderError("the weights were trained for other categories", path=path, hint=hint)
+            raise CoderError(
+                "the weights were trained for other categories", path=path, hint=hint, code="E327"
+            )
         if codebook.sha256 and meta.get("codebook_sha256") not in ("", codebook.sha256):
             what = "the weights were trained with another version of the codebook"
-            raise CoderError(what, path=path, hint="retrain them: scripts/train_ots.py DOCS_DIR")
+            raise CoderError(
+                what, path=path, hint="retrain them: scripts/train_ots.py DOCS_DIR", code="E326"
+            )
         if meta["hash_bits"] != HASH_BITS:
-            raise CoderError("the weights use another feature hashing", path=path,
-                             hint="retrain them with this version of secprio")  # fmt: skip
+            raise CoderError(
+                "the weights use another feature hashing",
+                path=path,
+                hint="retrain them with this version of secprio",
+                code="E325",
+            )
         coder = cls(codebook, model=meta["model"], cache=cache, features=meta["features"],
                     embedding_weight=float(meta.get("embedding_weight", 1.0)))  # fmt: skip
         coder.models_ = [
@@ -464,5 +476,9 @@ def needs_embedding(weights: Path) -> bool:
         with np.load(weights, allow_pickle=False) as data:
             return "embedding" in json.loads(str(data["meta"])).get("features", [])
     except (OSError, ValueError, KeyError) as exc:
-        raise CoderError(f"cannot read coder weights: {exc}", path=weights,
-                         hint="retrain them with scripts/train_ots.py") from None  # fmt: skip
+        raise CoderError(
+            f"cannot read coder weights: {exc}",
+            path=weights,
+            hint="retrain them with scripts/train_ots.py",
+            code="E324",
+        ) from None

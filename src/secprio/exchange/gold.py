@@ -76,7 +76,10 @@ def read(
     limits = limits or ImportLimits()
     if not path.is_file():
         raise ExchangeError(
-            "gold file not found", path=path, hint="give the path of a .csv or .jsonl gold file"
+            "gold file not found",
+            path=path,
+            hint="give the path of a .csv or .jsonl gold file",
+            code="E373",
         )
     size = path.stat().st_size
     if size > limits.gold_bytes:
@@ -84,6 +87,7 @@ def read(
             f"the gold file is {size >> 20} MiB (the limit is {limits.gold_bytes >> 20} MiB)",
             path=path,
             hint="split it into several files, or raise imports.gold_bytes in secprio.yaml",
+            code="E372",
         )
     rows_in = _jsonl(path) if path.suffix.lower() in (".jsonl", ".ndjson") else _csv(path, limits)
     raw = []
@@ -95,6 +99,7 @@ def read(
             "the gold file has no rows",
             path=path,
             hint="add one row per (sentence, category) a coder applied",
+            code="E371",
         )
     known = set(categories) if categories is not None else None
     rows = [_row(r, line, path=path, known=known, documents=documents) for line, r in raw]
@@ -116,12 +121,14 @@ def _guarded(
             f"not UTF-8 text (after line {line}: {exc.reason})",
             path=path,
             hint="save the file as UTF-8 (in a spreadsheet: CSV UTF-8)",
+            code="E370",
         ) from exc
     except csv.Error as exc:
         raise ExchangeError(
             f"after line {line}: not readable as CSV ({exc})",
             path=path,
             hint="save it again as comma-separated values; one sentence per field",
+            code="E369",
         ) from exc
 
 
@@ -136,6 +143,7 @@ def _csv(path: Path, limits: ImportLimits) -> Iterator[tuple[int, dict[str, str]
                 path=path,
                 hint="columns needed: text (or doc, start, end) and category; "
                 "optional: id, coder, lang",
+                code="E368",
             )
         for r in reader:
             # a cell secprio made inert for spreadsheets (files.write_csv) reads as written
@@ -153,18 +161,21 @@ def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
                 f"line {line}: JSON nested too deeply",
                 path=path,
                 hint='write flat objects: {"text": ..., "category": ..., "coder": ...}',
+                code="E367",
             ) from exc
         except json.JSONDecodeError as exc:
             raise ExchangeError(
                 f"line {line}: not valid JSON ({exc.msg})",
                 path=path,
                 hint="write one JSON object per line",
+                code="E366",
             ) from exc
         if not isinstance(obj, dict):
             raise ExchangeError(
                 f"line {line}: expected a JSON object",
                 path=path,
                 hint='write {"text": ..., "category": ..., "coder": ...}',
+                code="E365",
             )
         cats = obj.get("category", obj.get("categories", ""))
         for cat in cats if isinstance(cats, list) else [cats]:
@@ -193,6 +204,7 @@ def _row(
             path=path,
             hint=f"use a codebook id ({', '.join(sorted(known))}) or leave "
             "it empty for a sentence coded with nothing",
+            code="E364",
         )
     text = " ".join(r.get("text", "").split())
     unit = r.get("id", "").strip()
@@ -204,6 +216,7 @@ def _row(
             f"{where}the sentence is empty",
             path=path,
             hint="fill the text column, or doc + start + end",
+            code="E363",
         )
     return {
         "unit": unit or text,
@@ -224,12 +237,14 @@ def _resolve(
             f"{where}neither text nor doc is given",
             path=path,
             hint="fill the text column, or doc + start + end",
+            code="E362",
         )
     if documents is None or doc not in documents:
         raise ExchangeError(
             f"{where}document {doc!r} is not in the project",
             path=path,
             hint="ingest it first, or name it by its path or file name",
+            code="E361",
         )
     try:
         start, end = int(r.get("start", "")), int(r.get("end", ""))
@@ -238,6 +253,7 @@ def _resolve(
             f"{where}start/end are not whole numbers",
             path=path,
             hint="give character offsets, e.g. start 120 end 245",
+            code="E360",
         ) from exc
     text = documents[doc]
     if not 0 <= start < end <= len(text):
@@ -245,6 +261,7 @@ def _resolve(
             f"{where}offsets {start}-{end} fall outside {doc!r}",
             path=path,
             hint=f"the document has {len(text)} characters",
+            code="E359",
         )
     return " ".join(text[start:end].split()), f"{doc}@{start}-{end}"
 
@@ -261,6 +278,7 @@ def _check_consistent(df: pd.DataFrame, path: Path) -> None:
             f"line {line}: {coder} coded a sentence with nothing and with a category",
             path=path,
             hint="delete the empty-category row, or the category rows",
+            code="E358",
         )
 
 

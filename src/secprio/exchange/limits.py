@@ -29,6 +29,7 @@ class ImportLimits:
                 f"{what}: more than {limit:,} (the limit)",
                 path=path,
                 hint=f"split the file, or raise imports.{setting} in secprio.yaml",
+                code="E375",
             )
 
 
@@ -50,6 +51,7 @@ class Bounded(io.RawIOBase):
                 path=self.path,
                 hint="this looks like a zip bomb; if the file is genuine, raise "
                 "imports.member_bytes in secprio.yaml",
+                code="E374",
             )
         buffer[: len(data)] = data
         return len(data)

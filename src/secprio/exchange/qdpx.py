@@ -226,6 +226,7 @@ def read_qdpx(path: Path | str, *, limits: ImportLimits | None = None) -> QdaPro
                     "no project.qde inside the archive",
                     path=path,
                     hint="export the project from your QDA tool as REFI-QDA",
+                    code="E388",
                 )
             members = {
                 i.filename.split("/")[-1]: i
@@ -240,12 +241,14 @@ def read_qdpx(path: Path | str, *, limits: ImportLimits | None = None) -> QdaPro
             f"project.qde is not REFI-QDA XML: {exc}",
             path=path,
             hint="a .qdpx holds project.qde without a DTD or entities; re-export it",
+            code="E387",
         ) from exc
     except READ_ERRORS as exc:
         raise ExchangeError(
             f"not a readable REFI-QDA project: {exc}",
             path=path,
             hint="a .qdpx is a zip with project.qde; re-export it",
+            code="E386",
         ) from exc
 
 
@@ -261,6 +264,7 @@ class _Members:
                 f"{info.filename} is encrypted",
                 path=self.path,
                 hint="export the project again without a password",
+                code="E385",
             )
         if info.compress_type not in COMPRESSIONS:
             raise ExchangeError(
@@ -268,6 +272,7 @@ class _Members:
                 "which secprio cannot unpack",
                 path=self.path,
                 hint="re-export the project, or re-zip it with plain deflate compression",
+                code="E384",
             )
         limit = self.limits.member_bytes
         return Bounded(self.zf.open(info), limit, what=info.filename, path=self.path)
@@ -285,6 +290,7 @@ class _Members:
                     f"the sources unpack to more than {self.limits.source_bytes // MiB} MiB",
                     path=self.path,
                     hint="import the project in parts, or raise imports.source_bytes",
+                    code="E383",
                 )
             return data
 
@@ -355,6 +361,7 @@ class _Stream:
                 f"({end}) before it starts ({start})",
                 path=self.path,
                 hint="fix or delete that selection in the QDA tool and export again",
+                code="E382",
             )
         for coding in (c for c in sel if self.tag(c) == "Coding"):
             ref = self._child(coding, "CodeRef")
@@ -376,6 +383,7 @@ class _Stream:
                 f"{key}={raw[:40]!r}, not a whole number of characters",
                 path=self.path,
                 hint="REFI-QDA positions are non-negative integers; re-export the project",
+                code="E381",
             )
         return int(raw)
 
@@ -409,6 +417,7 @@ class _Stream:
                 f"(byte {exc.start}: {exc.reason})",
                 path=self.path,
                 hint="REFI-QDA text sources are UTF-8: convert the source and export again",
+                code="E380",
             ) from exc
 
 
@@ -500,6 +509,7 @@ def code_map(
             raise ExchangeError(
                 f"the mapping names an unknown category {v!r}",
                 hint=f"map code names to one of: {', '.join(sorted(ids))}",
+                code="E379",
             )
     out = {}
     for g, code in qda.codes.items():
@@ -581,6 +591,7 @@ def _store_codings(
             "nothing to import: " + _why_nothing(qda, result),
             path=path,
             hint=_fix_nothing(result),
+            code="E378",
         )
     result.codings = project.store.add_human(codings.values())
     result.coders = sorted({k[2] for k in codings})
@@ -704,6 +715,7 @@ def _imported_folder(project: Project) -> Path:
             "imported/ is not a folder of the project (a link or a file)",
             path=folder,
             hint="remove or rename it; import-qdpx writes missing sources there",
+            code="E377",
         )
     folder.mkdir(exist_ok=True)
     return folder
@@ -730,6 +742,7 @@ def _write_source(project: Project, source: QdaSource) -> Path:
             f"imported/ already holds other files named {stem}.txt, …",
             path=folder,
             hint="move those files out of imported/ and import again",
+            code="E376",
         )
     assert path.resolve().parent == folder.resolve()  # _stem leaves no separator
     files.write_text(path, source.text)

@@ -41,23 +41,39 @@ def read(path: Path | str, *, column: str = "final") -> list[Span]:
     try:
         handle = path.open(encoding="utf-8", newline="")
     except OSError as exc:
-        raise ExchangeError(f"cannot read the labels file: {exc.strerror}", path=path,
-                            hint="give the path of a labels.tsv") from None  # fmt: skip
+        raise ExchangeError(
+            f"cannot read the labels file: {exc.strerror}",
+            path=path,
+            hint="give the path of a labels.tsv",
+            code="E396",
+        ) from None
     with handle:
         reader = csv.DictReader(handle, delimiter="\t")
         try:
             missing = [c for c in (*REQUIRED, column) if c not in (reader.fieldnames or [])]
             if missing:
-                raise ExchangeError(f"the labels file has no column {missing[0]!r}", path=path,
-                                    hint=f"columns: {', '.join((*REQUIRED, column))}")  # fmt: skip
+                raise ExchangeError(
+                    f"the labels file has no column {missing[0]!r}",
+                    path=path,
+                    hint=f"columns: {', '.join((*REQUIRED, column))}",
+                    code="E395",
+                )
             return [_span(row, column, path, line) for line, row in enumerate(reader, 2)]
         except UnicodeDecodeError as exc:
-            raise ExchangeError(f"byte {exc.start} is not UTF-8", path=path,
-                                hint="save the labels file as UTF-8") from None  # fmt: skip
+            raise ExchangeError(
+                f"byte {exc.start} is not UTF-8",
+                path=path,
+                hint="save the labels file as UTF-8",
+                code="E394",
+            ) from None
         except csv.Error as exc:
-            raise ExchangeError(f"after line {reader.line_num}: {exc}", path=path,
-                                hint="a labels file is tab-separated, one span a line, "
-                                "with short cells (codes, not texts)") from None  # fmt: skip
+            raise ExchangeError(
+                f"after line {reader.line_num}: {exc}",
+                path=path,
+                hint="a labels file is tab-separated, one span a line, "
+                "with short cells (codes, not texts)",
+                code="E393",
+            ) from None
 
 
 def _span(row: Mapping[str, str | None], column: str, path: Path, line: int) -> Span:
@@ -65,17 +81,22 @@ def _span(row: Mapping[str, str | None], column: str, path: Path, line: int) -> 
     empty = [c for c in REQUIRED if not cells[c]]
     if empty:
         hint = f"every line has {', '.join(REQUIRED)}, tab-separated"
-        raise ExchangeError(f"line {line}: no {empty[0]!r}", path=path, hint=hint)
+        raise ExchangeError(f"line {line}: no {empty[0]!r}", path=path, hint=hint, code="E392")
     try:
         start, end = int(cells["start"]), int(cells["end"])
     except ValueError:
-        raise ExchangeError(f"line {line}: start/end are not integers", path=path,
-                            hint="write character offsets, e.g. 120 and 245") from None  # fmt: skip
+        raise ExchangeError(
+            f"line {line}: start/end are not integers",
+            path=path,
+            hint="write character offsets, e.g. 120 and 245",
+            code="E391",
+        ) from None
     if not 0 <= start <= end:
         raise ExchangeError(
             f"line {line}: the span {start}-{end} is not 0 <= start <= end",
             path=path,
             hint="write character offsets, e.g. 120 and 245",
+            code="E390",
         )
     codes = {c.strip() for c in cells[column].split(",") if c.strip()}
     return Span(cells["id"], cells["file"], start, end, cells["sha1"], cells["lang"],
@@ -124,8 +145,11 @@ def categories(spans: Sequence[Span], code_map: Mapping[str, str]) -> list[froze
     for span in spans:
         unknown = sorted(span.codes - code_map.keys())
         if unknown:
-            raise ExchangeError(f"span {span.id}: unknown code {unknown[0]!r}",
-                                hint=f"known codes: {', '.join(sorted(code_map))}")  # fmt: skip
+            raise ExchangeError(
+                f"span {span.id}: unknown code {unknown[0]!r}",
+                hint=f"known codes: {', '.join(sorted(code_map))}",
+                code="E389",
+            )
         out.append(frozenset(code_map[c] for c in span.codes))
     return out
 

@@ -215,7 +215,7 @@ def printable(path: Path | str) -> str:
 
 def _skip(path: Path, message: str, hint: str) -> Skipped:
     where = printable(path)
-    return Skipped(where, str(IngestError(message, path=where, hint=hint)))
+    return Skipped(where, str(IngestError(message, path=where, hint=hint, code="E104")))
 
 
 def _ignored(name: str) -> bool:

@@ -58,8 +58,12 @@ def parse(data: bytes, url: str = "") -> list[Item]:
     try:
         root = ET.fromstring(data)
     except (ET.ParseError, DefusedXmlException, ValueError) as exc:
-        raise FetchError(f"the feed is not well-formed XML ({exc})", path=url,
-                         hint="check that the address is an RSS or Atom feed") from exc  # fmt: skip
+        raise FetchError(
+            f"the feed is not well-formed XML ({exc})",
+            path=url,
+            hint="check that the address is an RSS or Atom feed",
+            code="E802",
+        ) from exc
     items: list[Item] = []
     if root.tag == f"{ATOM}feed":
         for entry in root.iter(f"{ATOM}entry"):
@@ -80,7 +84,7 @@ def parse(data: bytes, url: str = "") -> list[Item]:
             items.append(Item(link, title, _date(when)))
     else:
         raise FetchError(f"not an RSS or Atom feed (root element {root.tag!r})", path=url,
-                         hint="give the address of the feed itself")  # fmt: skip
+                         hint="give the address of the feed itself", code="E801")  # fmt: skip
     seen: set[str] = set()
     out = []
     for it in items:

@@ -75,15 +75,18 @@ def check_url(url: str) -> httpx.URL:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
         raise FetchError(f"not a valid URL ({exc})", path=url,
-                         hint="write a full http(s):// address") from exc  # fmt: skip
+                         hint="write a full http(s):// address", code="E820") from exc  # fmt: skip
     if parsed.scheme not in SCHEMES:
         raise FetchError(
             f"the scheme '{parsed.scheme or '(none)'}:' is not fetched",
             path=url,
             hint="only http:// and https:// addresses are downloaded",
+            code="E819",
         )
     if not parsed.host:
-        raise FetchError("the URL has no host", path=url, hint="write a full http(s):// address")
+        raise FetchError(
+            "the URL has no host", path=url, hint="write a full http(s):// address", code="E818"
+        )
     return parsed
 
 
@@ -207,12 +210,14 @@ def read_sources(path: Path) -> list[dict[str, str]]:
             f"cannot read sources: {exc}",
             path=path,
             hint="pass a CSV file (saved as UTF-8) with a 'url' column",
+            code="E817",
         ) from exc
     if not rows or "url" not in rows[0]:
         raise FetchError(
             "no 'url' column",
             path=path,
             hint=f"columns: url, then any of {', '.join(META_KEYS[:-1])}",
+            code="E816",
         )
     return [r for r in rows if (r.get("url") or "").strip()]
 
@@ -241,6 +246,7 @@ def fetch_all(
                 results.append(Fetched(url, None, str(FetchError(
                     f"not tried: the run passed its deadline of {policy.run_deadline:g} s",
                     path=url, hint="run fetch again for the rest (downloaded files are kept)",
+                    code="E815",
                 ))))  # fmt: skip
             else:
                 wait = policy.interval - (time.monotonic() - last)
@@ -286,6 +292,7 @@ def _fetch_one(
         return Fetched(url, None, str(FetchError(
             f"cannot save the download: {exc.strerror or exc}", path=url,
             hint=f"check that {folder} can be written and the disk has space",
+            code="E814",
         )))  # fmt: skip
     finally:
         guard.deadline = float("inf")
@@ -342,14 +349,23 @@ def _download(
         except (httpx.InvalidURL, TypeError, ValueError) as exc:
             raise FetchError(f"redirected to a malformed address {target!r}", path=url,
                              hint="open the URL in a browser and list the final address",
+                             code="E813",
                              ) from exc  # fmt: skip
         if nxt in seen:
-            raise FetchError(f"redirect loop (back to {nxt})", path=url,
-                             hint="the server's redirects go round in a circle")  # fmt: skip
+            raise FetchError(
+                f"redirect loop (back to {nxt})",
+                path=url,
+                hint="the server's redirects go round in a circle",
+                code="E812",
+            )
         seen.add(nxt)
         current = nxt
-    raise FetchError(f"more than {policy.max_redirects} redirects", path=url,
-                     hint="open the URL in a browser and list the final address")  # fmt: skip
+    raise FetchError(
+        f"more than {policy.max_redirects} redirects",
+        path=url,
+        hint="open the URL in a browser and list the final address",
+        code="E811",
+    )
 
 
 def _attempts(
@@ -367,26 +383,37 @@ def _attempts(
             if guard.refused:
                 raise FetchError(f"{guard.refused}; not fetched", path=url,
                                  hint="pass --allow-private to fetch from such addresses",
+                                 code="E810",
                                  ) from exc  # fmt: skip
             if time.monotonic() >= deadline:
                 raise FetchError(
                     f"no complete answer within the deadline of {policy.deadline:g} s",
                     path=url, hint="try again later, or raise --deadline",
+                    code="E809",
                 ) from exc  # fmt: skip
             if attempt == policy.retries:
                 raise FetchError(
                     f"failed after {attempt + 1} attempts: {exc}",
                     path=url,
                     hint="try again later or download it by hand",
+                    code="E808",
                 ) from exc
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay *= 2
         except httpx.DecodingError as exc:
-            raise FetchError(f"the server sent damaged compressed data ({exc})", path=url,
-                             hint="try again later or download it by hand") from exc  # fmt: skip
+            raise FetchError(
+                f"the server sent damaged compressed data ({exc})",
+                path=url,
+                hint="try again later or download it by hand",
+                code="E807",
+            ) from exc
         except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
-            raise FetchError(f"the server's answer cannot be read ({type(exc).__name__}: {exc})",
-                             path=url, hint="download it by hand") from exc  # fmt: skip
+            raise FetchError(
+                f"the server's answer cannot be read ({type(exc).__name__}: {exc})",
+                path=url,
+                hint="download it by hand",
+                code="E806",
+            ) from exc
     raise AssertionError("unreachable")
 
 
@@ -406,6 +433,7 @@ def _request(
                 f"HTTP {resp.status_code}",
                 path=url,
                 hint="check the URL; the server refused it",
+                code="E805",
             )
         ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype not in SUFFIX and ctype not in types:
@@ -413,6 +441,7 @@ def _request(
                 f"unsupported content type {ctype or 'none'!r}",
                 path=url,
                 hint="secprio reads PDF, HTML, DOCX and plain text",
+                code="E804",
             )
         seen = {k: resp.headers[k] for k in ("etag", "last-modified") if k in resp.headers}
         return b"".join(_capped(resp.iter_bytes(), url, policy.max_bytes)), ctype, seen
@@ -431,6 +460,7 @@ def _capped(chunks: Iterator[bytes], url: str, limit: int) -> Iterator[bytes]:
                 f"larger than the {limit / (1024 * 1024):g} MB limit (decoded)",
                 path=url,
                 hint="raise --max-mb if this document is wanted",
+                code="E803",
             )
         yield chunk
 

@@ -44,6 +44,7 @@ class Limits:
                     path=path,
                     hint=f"use {'true or false' if f.name == 'follow_symlinks' else 'a number > 0'}"
                     f" (default {getattr(Limits(), f.name)})",
+                    code="E719",
                 )
 
 
@@ -53,4 +54,5 @@ def over(path: Path | str, what: str, setting: str, limit: object) -> IngestErro
         f"{what}, over the limit of {limit} (ingest.{setting})",
         path=path,
         hint=f"raise ingest.{setting} in secprio.yaml if this file is wanted, or remove it",
+        code="E105",
     )

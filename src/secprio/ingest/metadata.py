@@ -79,6 +79,7 @@ def _metadata_file(path: Path, limits: Limits) -> bool:
             "the metadata file is a symbolic link; secprio reads no file through a link",
             path=path,
             hint="replace the link with a copy of the file, or pass --follow-symlinks",
+            code="E112",
         )
     if not path.is_file():
         return False
@@ -89,6 +90,7 @@ def _metadata_file(path: Path, limits: Limits) -> bool:
             "can need",
             path=path,
             hint="keep only the metadata fields in it (title, date, doc_type, ...)",
+            code="E111",
         )
     return True
 
@@ -99,7 +101,7 @@ def read_sidecar(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise IngestError(f"the metadata sidecar is not UTF-8: {exc}", path=path,
-                          hint=hint) from exc  # fmt: skip
+                          hint=hint, code="E110") from exc  # fmt: skip
     return yaml_mapping(text, path=path, what="the metadata sidecar", hint=hint,
                         form="UTF-8 YAML")  # fmt: skip
 
@@ -119,12 +121,14 @@ def _read_csv(path: Path, mtime_ns: int, size: int) -> dict[str, dict[str, Any]]
             f"metadata.csv is not UTF-8 ({exc.reason} at byte {exc.start})",
             path=path,
             hint="save it again as UTF-8 (spreadsheets: Save as → CSV UTF-8)",
+            code="E109",
         ) from exc
     except csv.Error as exc:  # a field over the csv module's size limit, a NUL byte
         raise IngestError(
             f"metadata.csv cannot be read as CSV: {exc}",
             path=path,
             hint="check it in a spreadsheet: one row per file, short fields, saved as CSV UTF-8",
+            code="E108",
         ) from exc
 
 
@@ -136,6 +140,7 @@ def _csv_rows(path: Path) -> dict[str, dict[str, Any]]:
                 "metadata.csv has no 'file' column",
                 path=path,
                 hint="add a first column 'file' with each document's file name",
+                code="E107",
             )
         rows = {}
         for row in reader:
@@ -157,7 +162,10 @@ def _validate(
 ) -> Metadata:
     def fail(message: str, hint: str) -> IngestError:
         return IngestError(
-            f"{message} (metadata of {path.name}, from {source})", path=origin, hint=hint
+            f"{message} (metadata of {path.name}, from {source})",
+            path=origin,
+            hint=hint,
+            code="E106",
         )
 
     date, precision = parse_date(raw.get("date"), fail=fail)

@@ -46,12 +46,15 @@ def read(path: str | Path, limits: Limits = Limits()) -> tuple[str, dict[str, An
             f"unsupported file type '{path.suffix or '(none)'}'",
             path=path,
             hint=f"convert it to one of {', '.join(sorted(READERS))}, or move it out of the corpus",
+            code="E130",
         )
     if not path.is_file():
-        raise IngestError("file not found", path=path, hint="check the path")
+        raise IngestError("file not found", path=path, hint="check the path", code="E129")
     size = path.stat().st_size
     if size == 0:
-        raise IngestError("the file is empty", path=path, hint="re-export or remove it")
+        raise IngestError(
+            "the file is empty", path=path, hint="re-export or remove it", code="E128"
+        )
     if size > limits.max_file_mb * MB:
         raise over(path, f"the file has {size / MB:.0f} MB", "max_file_mb", limits.max_file_mb)
     text, front = reader(path, limits)
@@ -63,6 +66,7 @@ def read(path: str | Path, limits: Limits = Limits()) -> tuple[str, dict[str, An
             "no text could be extracted",
             path=path,
             hint="if it is a scan, run OCR first (e.g. ocrmypdf); otherwise remove it",
+            code="E127",
         )
     return text, front
 
@@ -78,6 +82,7 @@ def read_pdf(path: Path, limits: Limits) -> tuple[str, dict[str, Any]]:
                 "the PDF is encrypted with a password",
                 path=path,
                 hint="save an unprotected copy (e.g. qpdf --decrypt in.pdf out.pdf)",
+                code="E126",
             )
         pages = _pdf_pages(path, reader, limits)
     except IngestError:
@@ -87,12 +92,14 @@ def read_pdf(path: Path, limits: Limits) -> tuple[str, dict[str, Any]]:
             f"the PDF is encrypted and pypdf needs a crypto library to open it ({exc})",
             path=path,
             hint="pip install cryptography  (or save an unprotected copy of the PDF)",
+            code="E125",
         ) from exc
     except Exception as exc:  # pypdf raises many types on damaged files; all mean the same
         raise IngestError(
             f"cannot read the PDF ({type(exc).__name__}: {exc})",
             path=path,
             hint="the file is damaged or not a PDF: download or export it again",
+            code="E124",
         ) from exc
     return "\n\n".join(_reflow(_HYPHEN.sub(_join_hyphen, page)) for page in pages), {}
 
@@ -145,6 +152,7 @@ def read_docx(path: Path, limits: Limits) -> tuple[str, dict[str, Any]]:
             "not a valid .docx (a .docx is a zip archive)",
             path=path,
             hint="if it is an old Word .doc or another format, save it again as .docx from Word",
+            code="E123",
         )
     _check_package(path, limits)
     try:
@@ -160,6 +168,7 @@ def read_docx(path: Path, limits: Limits) -> tuple[str, dict[str, Any]]:
             f"cannot read the .docx ({type(exc).__name__}: {exc})",
             path=path,
             hint="open it in Word or LibreOffice and save it again as .docx",
+            code="E122",
         ) from exc
     return "\n\n".join(b.strip() for b in blocks if b.strip()), {}
 
@@ -189,6 +198,7 @@ def _check_package(path: Path, limits: Limits) -> None:
             f"cannot read the .docx archive ({type(exc).__name__}: {exc})",
             path=path,
             hint="open it in Word or LibreOffice and save it again as .docx",
+            code="E121",
         ) from exc
 
 
@@ -225,6 +235,7 @@ def _check_xml(path: Path, stream: Any, limits: Limits) -> None:
             f"the .docx body is not valid XML ({exc})",
             path=path,
             hint="open it in Word or LibreOffice and save it again as .docx",
+            code="E120",
         ) from exc
 
 
@@ -267,6 +278,7 @@ def read_html(path: Path, limits: Limits) -> tuple[str, dict[str, Any]]:
             "no text found in the HTML page",
             path=path,
             hint="the page may be built by JavaScript: save the rendered page or its text",
+            code="E119",
         )
     return "\n\n".join(paragraphs), front
 
@@ -356,6 +368,7 @@ def _detect(path: Path, data: bytes) -> str:
             "the text encoding could not be recognized",
             path=path,
             hint="re-save the file as UTF-8 (most editors: Save as → Encoding: UTF-8)",
+            code="E118",
         )
     return str(best)
 
@@ -365,6 +378,7 @@ def _binary(path: Path, why: str) -> IngestError:
         f"this looks like a binary file, not text: {why}",
         path=path,
         hint="give it the suffix of its real format (.pdf, .docx, …) or remove it from the corpus",
+        code="E117",
     )
 
 
@@ -396,16 +410,20 @@ def yaml_mapping(
         raise IngestError(
             f"{what} is not valid {form}{where}: {getattr(exc, 'problem', exc)}",
             path=path, hint=hint,
+            code="E116",
         ) from exc  # fmt: skip
     except RecursionError as exc:
-        raise IngestError(f"{what} is nested too deeply", path=path, hint=hint) from exc
+        raise IngestError(
+            f"{what} is nested too deeply", path=path, hint=hint, code="E115"
+        ) from exc
     except (ValueError, TypeError, OverflowError) as exc:  # a date like 2020-02-30, a huge int
         raise IngestError(f"{what} has a value YAML cannot hold: {exc}", path=path,
-                          hint=hint) from exc  # fmt: skip
+                          hint=hint, code="E114") from exc  # fmt: skip
     if not isinstance(data, dict):
         raise IngestError(
             f"{what} is not a set of key: value lines",
             path=path, hint="write one 'key: value' per line, e.g. 'date: 2022-11-11'",
+            code="E113",
         )  # fmt: skip
     return data
 

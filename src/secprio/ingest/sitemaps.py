@@ -42,12 +42,20 @@ def parse(data: bytes, url: str = "") -> tuple[str, list[Entry]]:
     try:
         root = ET.fromstring(data)
     except (ET.ParseError, DefusedXmlException, ValueError) as exc:
-        raise FetchError(f"the sitemap is not well-formed XML ({exc})", path=url,
-                         hint="check that the address is a sitemap.xml") from exc  # fmt: skip
+        raise FetchError(
+            f"the sitemap is not well-formed XML ({exc})",
+            path=url,
+            hint="check that the address is a sitemap.xml",
+            code="E822",
+        ) from exc
     kind = root.tag.removeprefix(NS)
     if kind not in (URLSET, INDEX):
-        raise FetchError(f"not a sitemap (root element {root.tag!r})", path=url,
-                         hint="give the address of a sitemap.xml or sitemap index")  # fmt: skip
+        raise FetchError(
+            f"not a sitemap (root element {root.tag!r})",
+            path=url,
+            hint="give the address of a sitemap.xml or sitemap index",
+            code="E821",
+        )
     child = "url" if kind == URLSET else "sitemap"
     out: list[Entry] = []
     seen: set[str] = set()

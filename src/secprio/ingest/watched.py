@@ -159,8 +159,12 @@ class Remote:
         """Fetch the pages of a sitemap whose lastmod changed (or that have none)."""
         what, entries = sitemaps.parse(body, url)
         if what != sitemaps.URLSET:
-            raise FetchError("a sitemap index inside a sitemap index is not read", path=url,
-                             hint="give the inner index as a --source of its own")  # fmt: skip
+            raise FetchError(
+                "a sitemap index inside a sitemap index is not read",
+                path=url,
+                hint="give the inner index as a --source of its own",
+                code="E823",
+            )
         todo = [e for e in entries if not (e.lastmod and self.lastmod.get(e.loc) == e.lastmod)]
         mods = {e.loc: e.lastmod for e in todo}
         results = self._fetch([{"url": e.loc} for e in todo], folder)

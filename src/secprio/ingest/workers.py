@@ -221,4 +221,4 @@ def out_of_memory(path: Path, limits: Limits) -> IngestError:
 
 
 def _skip(path: Path | None, message: str, hint: str) -> Skipped:
-    return Skipped(str(path), str(IngestError(message, path=path, hint=hint)))
+    return Skipped(str(path), str(IngestError(message, path=path, hint=hint, code="E131")))

@@ -69,7 +69,7 @@ def payload(
 def check_webhook(url: str) -> str:
     if not url.lower().startswith(("http://", "https://")):
         raise ProjectError(f"the webhook {url!r} is not an http(s) URL", path=url,
-                           hint="give --webhook http://… or https://…")  # fmt: skip
+                           hint="give --webhook http://… or https://…", code="E724")  # fmt: skip
     return url
 
 
@@ -87,13 +87,22 @@ def post(url: str, body: dict[str, Any], timeout: float = TIMEOUT, *, key: str =
     except urllib.error.HTTPError as exc:
         raise ProjectError(f"the webhook answered HTTP {exc.code}", path=url,
                            hint="check the URL and that the receiver accepts JSON",
+                           code="E723",
                            ) from exc  # fmt: skip
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise ProjectError(f"the webhook cannot be reached ({exc})", path=url,
-                           hint="check the address; the next run tries again") from exc  # fmt: skip
+        raise ProjectError(
+            f"the webhook cannot be reached ({exc})",
+            path=url,
+            hint="check the address; the next run tries again",
+            code="E722",
+        ) from exc
     if not 200 <= status < 300:
-        raise ProjectError(f"the webhook answered HTTP {status}", path=url,
-                           hint="check the URL and that the receiver accepts JSON")  # fmt: skip
+        raise ProjectError(
+            f"the webhook answered HTTP {status}",
+            path=url,
+            hint="check the URL and that the receiver accepts JSON",
+            code="E721",
+        )
     return status
 
 
@@ -124,4 +133,5 @@ def mail(
     except (smtplib.SMTPException, OSError) as exc:
         raise ProjectError(f"the mail was not sent ({exc})", path=server,
                            hint="check --smtp HOST:PORT and --mail-to; the next run tries again",
+                           code="E720",
                            ) from exc  # fmt: skip

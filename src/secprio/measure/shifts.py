@@ -81,6 +81,7 @@ def date_windows(
             "no document has a date, so there is no newest window",
             hint="give documents a date (front matter, sidecar or metadata.csv), "
             "or use --window new",
+            code="E527",
         )
     hi = pd.Timestamp(end) if end else dates.max()
     lo = hi - offset(window)
@@ -150,13 +151,18 @@ def shifts(
     ``reason`` says why a row was not tested or not alerted."""
     if not 0 < fdr < 1:
         raise MeasureError(f"the false discovery rate {fdr} is not between 0 and 1",
-                           hint="give e.g. --fdr 0.05")  # fmt: skip
+                           hint="give e.g. --fdr 0.05", code="E526")  # fmt: skip
     if unit not in UNITS:
-        raise MeasureError(f"unknown test unit {unit!r}", hint="give documents or sentences")
+        raise MeasureError(
+            f"unknown test unit {unit!r}", hint="give documents or sentences", code="E525"
+        )
     window, baseline = np.asarray(window, bool), np.asarray(baseline, bool)
     if window.shape != (len(sentences),) or baseline.shape != (len(sentences),):
-        raise MeasureError("the window masks do not match the sentences",
-                           hint="build them with date_windows or cycle_windows")  # fmt: skip
+        raise MeasureError(
+            "the window masks do not match the sentences",
+            hint="build them with date_windows or cycle_windows",
+            code="E524",
+        )
     cats = codebook.ids()
     by_id = {c.id: c for c in codebook.categories}
     coded = coded_matrix(sentences, codings, cats)

@@ -72,6 +72,7 @@ def connect(url: str) -> Engine:
         raise StoreError(
             f"cannot open store {url!r}: {exc}",
             hint="use sqlite:///path/to/file.db or postgresql+psycopg://user@host/db",
+            code="E405",
         ) from exc
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
@@ -84,6 +85,7 @@ def connect(url: str) -> Engine:
             f"{str(exc.orig).strip().splitlines()[0]}",
             hint="check that the database server runs and the URL's user, password and "
             "database are right",
+            code="E404",
         ) from exc
     return engine
 

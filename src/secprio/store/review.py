@@ -55,7 +55,9 @@ class ReviewStore:
     # -- users -----------------------------------------------------------------------------
     def add_user(self, name: str, password_hash: str, role: str, *, actor: str) -> int:
         if role not in ROLES:
-            raise StoreError(f"unknown role {role!r}", hint=f"use one of: {', '.join(ROLES)}")
+            raise StoreError(
+                f"unknown role {role!r}", hint=f"use one of: {', '.join(ROLES)}", code="E411"
+            )
         try:
             with self.engine.begin() as conn:
                 row = conn.execute(
@@ -70,7 +72,9 @@ class ReviewStore:
                 _audit(conn, actor, "user.add", name, role=role)
         except sa.exc.IntegrityError as exc:
             raise StoreError(
-                f"a user named {name!r} already exists", hint="choose another name"
+                f"a user named {name!r} already exists",
+                hint="choose another name",
+                code="E409",
             ) from exc
         key = row.inserted_primary_key
         assert key is not None
@@ -92,14 +96,18 @@ class ReviewStore:
         """Change a user's role, active flag or password hash."""
         if not values:
             raise StoreError(
-                f"nothing to change for {name!r}", hint="give a role, active or password"
+                f"nothing to change for {name!r}",
+                hint="give a role, active or password",
+                code="E408",
             )
         if "role" in values and values["role"] not in ROLES:
-            raise StoreError(f"unknown role {values['role']!r}", hint=f"use one of: {ROLES}")
+            raise StoreError(
+                f"unknown role {values['role']!r}", hint=f"use one of: {ROLES}", code="E407"
+            )
         with self.engine.begin() as conn:
             done = conn.execute(t.users.update().where(t.users.c.name == name).values(**values))
             if not done.rowcount:
-                raise StoreError(f"no user named {name!r}", hint="check the name")
+                raise StoreError(f"no user named {name!r}", hint="check the name", code="E406")
             shown = {k: v for k, v in values.items() if k != "password_hash"}
             _audit(conn, actor, "user.update", name, **shown, password="password_hash" in values)
             if values.get("active") is False or "password_hash" in values:
