@@ -332,7 +332,9 @@ def test_injected_markup_renders_inert_in_every_view(pw, hostile, tmp_path: Path
                 "boss", "/queue/validation"
             ):  # fmt: skip
                 assert "<script>window.__pwned=1</script>" in shown, (who, path)
-                assert "{{ 7*7 }} ${7*7}" in shown and "49" not in shown, (who, path)
+                assert "{{ 7*7 }} ${7*7}" in shown, (who, path)
+                # no template evaluated it (file paths left out: pytest's folders have numbers)
+                assert "49" not in re.sub(r"/\S+", "", shown), (who, path)
             if path.startswith("/doc/"):
                 assert TITLE in page.locator("h1").inner_text()
                 assert "<img src=x onerror=alert(7)>" in shown
