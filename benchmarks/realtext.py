@@ -226,32 +226,46 @@ def cross_validated(
 
 def throughput(project: Project, names: Sequence[str], sample: list[Unit],
                train: Examples) -> pd.DataFrame:  # fmt: skip
-    """Each coder on the same sentences, from a cold start: no embedding cache, empty memo."""
+    """Each coder on the same sentences, from a cold start: no embedding cache (neither the
+    project's nor the per-user one), empty memo."""
     rows = []
-    for name in names:
-        embedding._MEMO.clear()
-        t0 = time.perf_counter()
-        if name in LEARNED:
-            coder = learned(name, project, train, cache=False)
+    user_cache = os.environ.get("SECPRIO_CACHE")
+    os.environ["SECPRIO_CACHE"] = ""  # files.user_cache(): off
+    try:
+        for name in names:
+            rows.append(_cold(name, project, sample, train))
+    finally:
+        if user_cache is None:
+            del os.environ["SECPRIO_CACHE"]
         else:
-            coder = make_coder(name, project)
-            if hasattr(coder, "cache"):
-                coder.cache = None
-        t1, c1 = time.perf_counter(), time.process_time()
-        embedding._MEMO.clear()
-        n = sum(1 for _ in coder.code(sample))
-        t2, c2 = time.perf_counter(), time.process_time()
-        rows.append({
-            "coder": name, "sentences": len(sample), "codings": n,
-            "build_s": round(t1 - t0, 2),
-            "sentences_per_s": round(len(sample) / max(t2 - t1, 1e-9), 1),
-            "sentences_per_cpu_s": round(len(sample) / max(c2 - c1, 1e-9), 1),
-        })  # fmt: skip
+            os.environ["SECPRIO_CACHE"] = user_cache
     t0 = time.perf_counter()
     _ = [keyword_codes(u.text) for u in sample]
     rate = len(sample) / max(time.perf_counter() - t0, 1e-9)
     rows.append({"coder": "keywords", "sentences": len(sample), "sentences_per_s": round(rate)})
     return pd.DataFrame(rows)
+
+
+def _cold(name: str, project: Project, sample: list[Unit], train: Examples) -> dict:
+    """One coder's build time and rate on ``sample``, nothing embedded before."""
+    embedding._MEMO.clear()
+    t0 = time.perf_counter()
+    if name in LEARNED:
+        coder = learned(name, project, train, cache=False)
+    else:
+        coder = make_coder(name, project)
+        if hasattr(coder, "cache"):
+            coder.cache = None
+    t1, c1 = time.perf_counter(), time.process_time()
+    embedding._MEMO.clear()
+    n = sum(1 for _ in coder.code(sample))
+    t2, c2 = time.perf_counter(), time.process_time()
+    return {
+        "coder": name, "sentences": len(sample), "codings": n,
+        "build_s": round(t1 - t0, 2),
+        "sentences_per_s": round(len(sample) / max(t2 - t1, 1e-9), 1),
+        "sentences_per_cpu_s": round(len(sample) / max(c2 - c1, 1e-9), 1),
+    }  # fmt: skip
 
 
 def scores(

@@ -32,7 +32,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from secprio.codebook.model import Codebook
 from secprio.coders.dictionary import DictionaryCoder
 from secprio.coders.embed import embed
-from secprio.model import Unit
+from secprio.model import Coding, Unit
 
 BLOCKS = ("lexical", "dictionary", "context", "embedding")
 # embeddings are opt-in: e5 codes ~20 sentences/s here, the other blocks thousands (see
@@ -64,27 +64,39 @@ class Featurizer:
         self._words = HashingVectorizer(analyzer="word", ngram_range=(1, 2), **common)
         self._chars = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), **common)
 
-    def matches(self, units: Sequence[Unit]) -> np.ndarray:
-        """sentences × categories: 1 where the dictionary codes the sentence."""
+    def codings(self, units: Sequence[Unit]) -> list[Coding]:
+        """The dictionary's codings of ``units``, each ``unit_id`` the unit's position."""
+        return list(self.dictionary.code(Unit(i, u.text, u.lang) for i, u in enumerate(units)))
+
+    def matches(self, units: Sequence[Unit], codings: Sequence[Coding] | None = None
+                ) -> np.ndarray:  # fmt: skip
+        """sentences × categories: 1 where the dictionary codes the sentence (``codings``:
+        those of ``codings(units)``, made already)."""
         col = {c: j for j, c in enumerate(self.categories)}
         out = np.zeros((len(units), len(self.categories)))
-        indexed = [Unit(i, u.text, u.lang) for i, u in enumerate(units)]
-        for c in self.dictionary.code(indexed):
+        for c in self.codings(units) if codings is None else codings:
             out[c.unit_id, col[c.category]] = 1.0
         return out
 
-    def context(self, units: Sequence[Unit], pages: Pages | None = None) -> np.ndarray:
+    def context(self, units: Sequence[Unit], pages: Pages | None = None, *,
+                matches: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
         """sentences × categories: the document's dictionary profile, the share of its
         sentences coded with each category. A document's sentences are ``pages[doc]`` when
         given (training: every sentence of a page, not only the labelled ones), else the
-        sentences of this batch that share its ``doc``; a sentence without one gets zeros."""
+        sentences of this batch that share its ``doc`` (their rows of ``matches`` when
+        given); a sentence without one gets zeros."""
         out = np.zeros((len(units), len(self.categories)))
         batch: dict[str, list[int]] = {}
         for i, u in enumerate(units):
             if u.doc:
                 batch.setdefault(u.doc, []).append(i)
         given = {d: list(pages[d]) for d in batch if d in pages} if pages is not None else {}
-        page_of = {d: [units[i] for i in batch[d]] for d in batch if d not in given} | given
+        if matches is not None:  # the batch's own documents: their rows are known
+            for doc in batch.keys() - given.keys():
+                out[batch[doc]] = matches[batch[doc]].mean(axis=0)
+            page_of = given
+        else:
+            page_of = {d: [units[i] for i in batch[d]] for d in batch if d not in given} | given
         flat = [p for page in page_of.values() for p in page]
         hits = self.matches(flat) if flat else np.zeros((0, len(self.categories)))
         at = 0
@@ -98,6 +110,8 @@ class Featurizer:
         self, units: Sequence[Unit], *, matches: np.ndarray | None = None,
         pages: Pages | None = None,
     ) -> sparse.csr_matrix:  # fmt: skip
+        """The feature matrix of ``units`` (``matches``: their ``matches(units)``, made
+        already; the dictionary then runs only over ``pages`` the batch does not hold)."""
         parts: list[sparse.spmatrix] = []
         if "lexical" in self.blocks:
             # a lone surrogate becomes "?": the hashing encodes text as UTF-8
@@ -106,11 +120,13 @@ class Featurizer:
                 for u in units
             ]
             parts += [self._words.transform(prepared), self._chars.transform(prepared)]
+        if matches is None and {"dictionary", "context"} & set(self.blocks):
+            matches = self.matches(units)
         if "dictionary" in self.blocks:
-            hits = self.matches(units) if matches is None else matches
-            parts.append(sparse.csr_matrix(hits * 2.0))  # on the scale of a unit vector's parts
+            assert matches is not None
+            parts.append(sparse.csr_matrix(matches * 2.0))  # on the scale of a unit vector's parts
         if "context" in self.blocks:
-            parts.append(sparse.csr_matrix(self.context(units, pages) * 2.0))
+            parts.append(sparse.csr_matrix(self.context(units, pages, matches=matches) * 2.0))
         if "embedding" in self.blocks:
             vectors = embed([u.text for u in units], model=self.model, cache=self.cache)
             parts.append(sparse.csr_matrix(vectors * self.embedding_weight))

@@ -241,12 +241,16 @@ class SupervisedCoder(BaseCoder):
             parts.append(f"{model_version(self.model)}x{self.embedding_weight:g}")
         return "-".join(parts)
 
-    def _x(self, units: Sequence[Unit], pages: Pages | None = None) -> Any:
+    def _featurizer(self) -> Featurizer:
         if not hasattr(self, "featurizer_"):
             self.featurizer_ = Featurizer(self.codebook, blocks=self.blocks, model=self.model,
                                           cache=self.cache,
                                           embedding_weight=self.embedding_weight)  # fmt: skip
-        return self.featurizer_.transform(units, pages=pages)
+        return self.featurizer_
+
+    def _x(self, units: Sequence[Unit], pages: Pages | None = None,
+           matches: np.ndarray | None = None) -> Any:  # fmt: skip
+        return self._featurizer().transform(units, pages=pages, matches=matches)
 
     def fit(
         self, units: Sequence[Unit] = (), labels: Any = None, *, pages: Pages | None = None,
@@ -321,23 +325,26 @@ class SupervisedCoder(BaseCoder):
         coef = lr.coef_[0].astype(np.float32)
         return Fitted(coef, float(lr.intercept_[0]), a, b, threshold)
 
-    def _prior(self, units: Sequence[Unit], pages: Pages | None) -> np.ndarray | None:
+    def _prior(self, units: Sequence[Unit], pages: Pages | None,
+               matches: np.ndarray | None = None) -> np.ndarray | None:  # fmt: skip
         prior = getattr(self, "prior_", None)
         if prior is None:
             return None
-        p = np.clip(prior.predict_proba(units, pages), 1e-6, 1 - 1e-6)
+        p = np.clip(prior.predict_proba(units, pages, matches=matches), 1e-6, 1 - 1e-6)
         return np.asarray(np.log(p / (1 - p)))
 
-    def predict_proba(self, units: Sequence[Unit], pages: Pages | None = None) -> np.ndarray:
+    def predict_proba(self, units: Sequence[Unit], pages: Pages | None = None, *,
+                      matches: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
         """sentences × categories: calibrated probabilities. Sentences that share a ``doc``
         are read as one document (``pages``: every sentence of a document, when the batch
-        holds only some of them)."""
+        holds only some of them; ``matches``: the dictionary's verdicts on ``units``,
+        ``Featurizer.matches``, when the caller has them)."""
         self.check_fitted()
         units = list(units)
         if not units:
             return np.zeros((0, len(self.categories)))
-        x = self._x(units, pages)
-        logits = self._prior(units, pages)
+        x = self._x(units, pages, matches)
+        logits = self._prior(units, pages, matches)
         out = np.zeros((len(units), len(self.categories)))
         for j, m in enumerate(self.models_):
             if m is None:
@@ -431,11 +438,15 @@ class SupervisedCoder(BaseCoder):
         units = list(units)
         if not units:
             return
-        prob = self.predict_proba(units)
+        # one dictionary pass: its verdicts feed this model and the prior, its words the
+        # evidence of the codings
+        feats = self._featurizer()
+        found = feats.codings(units)
+        prob = self.predict_proba(units, matches=feats.matches(units, found))
         thresholds = self.thresholds_
-        words = self._words(units)
+        words = {(c.unit_id, c.category): c for c in found} if "dictionary" in self.blocks else {}
         for i, j in zip(*np.nonzero(prob >= thresholds), strict=True):
-            match = words.get((units[i].id, self.categories[j]))
+            match = words.get((int(i), self.categories[j]))
             yield Coding(
                 units[i].id,
                 self.categories[j],
@@ -454,14 +465,6 @@ class SupervisedCoder(BaseCoder):
                     "spans": match.evidence.get("spans", []) if match else [],
                 },
             )
-
-    def _words(self, units: Sequence[Unit]) -> dict[tuple[int, str], Coding]:
-        """The codebook's words in each unit, by (unit, category): the dictionary coding that
-        the ``dictionary`` feature block saw, so a coding shows the words behind it."""
-        if "dictionary" not in self.blocks:
-            return {}
-        found = self.featurizer_.dictionary.code(units)
-        return {(c.unit_id, c.category): c for c in found}
 
 
 def sentence_units(sents: pd.DataFrame) -> list[Unit]:
