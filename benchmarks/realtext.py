@@ -86,6 +86,7 @@ META = ("title", "date", "doc_type", "issuer", "language", "url")
 DOC_TYPE = {"interview": "speech", "press_release": "statement", "opinion": "analysis",
             "official_page": "statement"}  # fmt: skip
 FEATURES: list[str] = []  # --features: the supervised coder's blocks (empty: its defaults)
+SUPERVISED: dict[str, float] = {}  # --c, --embedding-weight: the supervised coder's settings
 
 
 def load_labels(sets: Sequence[Path], docs: Path) -> tuple[list[standoff.Span], dict[str, dict]]:
@@ -178,9 +179,9 @@ def learned(name: str, project: Project, train: Examples | None, *, cache: bool 
     where = project.root / CACHE_NAME if cache else None
     base = codebook_examples(book)
     if name == "supervised":
-        return SupervisedCoder(book, cache=where, features=FEATURES or None).fit_examples(
-            combine(base, train)
-        )
+        return SupervisedCoder(
+            book, cache=where, features=FEATURES or None, **SUPERVISED
+        ).fit_examples(combine(base, train))
     if name == "ensemble":
         coder = EnsembleCoder(book, cache=where, features=FEATURES or None)
         return coder.fit_examples(base, train)
@@ -321,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--boot", type=int, default=1000)
     ap.add_argument("--train-share", type=float, default=1.0,
                     help="learning curve: train each fold on this share of its pages")  # fmt: skip
-    ap.add_argument("--sample", type=int, default=200, help="sentences for throughput")
+    ap.add_argument("--sample", type=int, default=200, help="sentences for throughput (0: skip it)")
     ap.add_argument(
         "--out",
         type=Path,
@@ -341,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--codebook", type=Path, help="another codebook (default: the OTS pack's)")
     blocks = "the supervised coder's feature blocks, e.g. lexical,dictionary (default: its own)"
     ap.add_argument("--features", default="", help=blocks)
+    ap.add_argument("--c", type=float, help="the supervised coder's C (default: its own)")
+    ap.add_argument("--embedding-weight", type=float,
+                    help="the supervised coder's embedding weight (default: its own)")  # fmt: skip
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "secprio-realtext",
                     help="embedding cache kept between runs (vectors only, no text)")  # fmt: skip
     args = ap.parse_args(argv)
@@ -350,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     names = [n.strip() for n in args.coders.split(",") if n.strip()]
     FEATURES[:] = [b.strip() for b in args.features.split(",") if b.strip()]
+    given = {"c": args.c, "embedding_weight": args.embedding_weight}
+    SUPERVISED.update({k: v for k, v in given.items() if v is not None})
     os.environ.setdefault("SECPRIO_CACHE", str(Path.home() / ".cache" / "secprio"))
     spans, manifest = load_labels([args.devgold, *args.extra, *args.test], args.docs)
     args.test_files = {r["file"] for t in args.test for r in _manifest_rows(t)}
@@ -424,6 +430,8 @@ def run(
     report(preds, truth, cats, kinds, groups, langs, args)
     if args.out:
         write_sentences(args.out / "sentences.csv", spans, truth, preds, book.codes())
+    if args.sample == 0:  # --sample 0: no throughput step
+        return 0
     rng = np.random.default_rng(0)
     pick = rng.choice(len(sents), size=min(args.sample, len(sents)), replace=False)
     every = examples(spans, texts, truth, range(len(spans)), sents)

@@ -4,7 +4,8 @@
         [--extra benchmarks/devgold-extra ...] [--out src/secprio/packs/ots/weights/]
 
 The labelled sets are the devgold set plus every ``--extra`` (default: DEFAULT_EXTRA below,
-the project's own supplements; never the held-out ``benchmarks/devgold-fresh3``).
+the project's own supplements and the earlier held-out sets fresh3 and fresh4, folded in once
+``benchmarks/devgold-fresh5`` took their place; never the held-out ``devgold-fresh5``).
 
 DOCS_DIR holds the rebuilt dev-set texts (``../shared/devgold/README.md``: third-party pages,
 never committed). The model is trained on the verified labelled sentences plus the pack
@@ -41,7 +42,15 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DEVGOLD = ROOT.parent / "shared" / "devgold"
 DEFAULT_EXTRA = [
     ROOT / "benchmarks" / n
-    for n in ("devgold-extra", "devgold-fresh2", "devgold-extra2", "devgold-extra3")
+    for n in (
+        "devgold-extra",
+        "devgold-fresh2",
+        "devgold-extra2",
+        "devgold-extra3",
+        "devgold-fresh3",
+        "devgold-fresh4-a",
+        "devgold-fresh4-b",
+    )
 ]
 # the shipped blocks: the defaults (coders/features.py) plus e5 embeddings, which carry a
 # label across the region's languages (docs/coders.md: +0.04 to +0.11 macro-F1 on held-out
