@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from secprio import __version__
 from secprio.errors import StoreError
-from secprio.model import Coding, Document, Skipped, Unit
+from secprio.model import Coding, Document, Segments, Skipped, Unit
 from secprio.store import schema as t
 from secprio.store.bulk import delete_many, insert_many
 from secprio.store.carry import CarryReport, carry
@@ -107,23 +107,13 @@ class Store(ReadStore, ReviewStore, WatchStore):
         """Store a document; a new version of a stored path takes the human codings of the
         version it replaces along, in the same transaction (see store/carry.py)."""
         with self.engine.begin() as conn:
-            found = conn.execute(
-                sa.select(t.documents.c.id).where(t.documents.c.sha256 == doc.sha256)
-            ).scalar()
+            found = conn.execute(_BY_SHA256, {"sha256": doc.sha256}).scalar()
             if found is not None:
                 return int(found), "unchanged"
-            prior = conn.execute(
-                sa.select(sa.func.max(t.documents.c.version)).where(t.documents.c.path == doc.path)
-            ).scalar()
-            current = conn.execute(
-                sa.select(t.documents.c.id, t.documents.c.text).where(
-                    t.documents.c.path == doc.path, t.documents.c.active.is_(True)
-                )
-            ).first()
+            prior = conn.execute(_NEWEST_VERSION, {"path": doc.path}).scalar()
+            current = conn.execute(_ACTIVE_VERSION, {"path": doc.path}).first()
             if prior:
-                conn.execute(
-                    t.documents.update().where(t.documents.c.path == doc.path).values(active=False)
-                )
+                conn.execute(_DEACTIVATE, {"of_path": doc.path})
             doc_id = self._insert_document(conn, doc, version=(prior or 0) + 1)
             if current is not None:
                 carry(conn, old_id=int(current[0]), new_id=doc_id, old_text=str(current[1]),
@@ -132,27 +122,30 @@ class Store(ReadStore, ReviewStore, WatchStore):
 
     def _insert_document(self, conn: sa.Connection, doc: Document, *, version: int) -> int:
         m = doc.meta
-        row = conn.execute(
-            t.documents.insert().values(
-                path=doc.path,
-                sha256=doc.sha256,
-                version=version,
-                active=True,
-                title=m.title,
-                date=m.date.isoformat() if m.date else None,
-                year=m.date.year if m.date else None,
-                doc_type=m.doc_type,
-                issuer=m.issuer,
-                members=";".join(m.members),
-                language=m.language,
-                url=m.url,
-                extra=json.loads(json.dumps(m.extra, default=str)),
-                text=doc.text,
-                ingested_at=_now(),
-            )
+        values = dict(
+            path=doc.path,
+            sha256=doc.sha256,
+            version=version,
+            active=True,
+            title=m.title,
+            date=m.date.isoformat() if m.date else None,
+            year=m.date.year if m.date else None,
+            doc_type=m.doc_type,
+            issuer=m.issuer,
+            members=";".join(m.members),
+            language=m.language,
+            url=m.url,
+            extra=json.loads(json.dumps(m.extra, default=str)),
+            text=doc.text,
+            ingested_at=_now(),
         )
+        row = conn.execute(_INSERT_DOCUMENT, values)
         doc_id = _new_id(row)
-        segments = [(doc_id, s.kind, s.index, s.start, s.end, s.paragraph) for s in doc.segments]
+        segments = (
+            doc.segments.rows(doc_id)
+            if isinstance(doc.segments, Segments)
+            else [(doc_id, s.kind, s.index, s.start, s.end, s.paragraph) for s in doc.segments]
+        )
         insert_many(conn, t.segments, SEGMENT_COLUMNS, segments)  # in the segments' order: ids
         return doc_id
 
@@ -275,6 +268,21 @@ class Store(ReadStore, ReviewStore, WatchStore):
             insert_many(conn, t.codings, CODING_COLUMNS, rows)
         return len(rows)
 
+
+# Statements of add_document, built once: building one costs more than running it, and a
+# corpus stores hundreds of thousands of documents (bound parameters, so SQLAlchemy compiles
+# each once and caches it).
+_BY_SHA256 = sa.select(t.documents.c.id).where(t.documents.c.sha256 == sa.bindparam("sha256"))
+_NEWEST_VERSION = sa.select(sa.func.max(t.documents.c.version)).where(
+    t.documents.c.path == sa.bindparam("path")
+)
+_ACTIVE_VERSION = sa.select(t.documents.c.id, t.documents.c.text).where(
+    t.documents.c.path == sa.bindparam("path"), t.documents.c.active.is_(True)
+)
+_DEACTIVATE = (
+    t.documents.update().where(t.documents.c.path == sa.bindparam("of_path")).values(active=False)
+)
+_INSERT_DOCUMENT = t.documents.insert()
 
 SEGMENT_COLUMNS = ("document_id", "kind", "idx", "start", "end", "paragraph")
 # segment_id, category, coder first: the cell a human coding replaces (add_human)
