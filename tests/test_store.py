@@ -180,3 +180,33 @@ def test_only_the_store_writes_sql() -> None:
                 offenders.append(f"{path.relative_to(src)}: {name}")
     assert not offenders
     assert "sqlalchemy" in _imports(store / "store.py")  # the scan sees what it looks for
+
+
+def test_documents_are_found_by_path_through_an_index(tmp_path: Path) -> None:
+    """Storing a document looks up its path's versions: by the index of migration 0006, in a
+    new store and in one made before it (upgraded on open), not by reading every document."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from secprio.store.engine import MIGRATIONS
+    from secprio.store.store import Store
+
+    old = tmp_path / "old.db"
+    engine = sa.create_engine(f"sqlite:///{old}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0005")
+    engine.dispose()
+    names = {i[1] for i in sqlite3.connect(old).execute("PRAGMA index_list(documents)")}
+    assert "ix_documents_path" not in names
+    for path in (old, tmp_path / "new.db"):
+        Store(f"sqlite:///{path}").engine.dispose()  # opening applies the migrations
+        db = sqlite3.connect(path)
+        names = {i[1] for i in db.execute("PRAGMA index_list(documents)")}
+        plan = " ".join(str(r) for r in db.execute(
+            "EXPLAIN QUERY PLAN SELECT max(version) FROM documents WHERE path = 'a'"))  # fmt: skip
+        db.close()
+        assert "ix_documents_path" in names and "ix_documents_path" in plan, path
