@@ -210,3 +210,29 @@ def test_documents_are_found_by_path_through_an_index(tmp_path: Path) -> None:
             "EXPLAIN QUERY PLAN SELECT max(version) FROM documents WHERE path = 'a'"))  # fmt: skip
         db.close()
         assert "ix_documents_path" in names and "ix_documents_path" in plan, path
+
+
+def test_a_store_at_the_newest_revision_opens_without_alembic(tmp_path: Path) -> None:
+    """The head read from the migration files is Alembic's; a new store gets it, and opening
+    it again finds it there (so Alembic is not started), in a fresh interpreter."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from secprio.store.engine import MIGRATIONS, _head
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert _head() == ScriptDirectory.from_config(cfg).get_current_head()
+    db = tmp_path / "s.db"
+    code = (
+        "import sys\nfrom secprio.store.store import Store\n"
+        f"Store({f'sqlite:///{db}'!r}).engine.dispose()\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, check=True).stdout.strip() for _ in range(2)]  # fmt: skip
+    assert runs == ["True", "False"]  # migrated by Alembic once, then left alone
+    assert sqlite3.connect(db).execute("SELECT version_num FROM alembic_version").fetchall() == [
+        (_head(),)
+    ]
