@@ -92,6 +92,8 @@ class DictionaryCoder(BaseCoder):
         self._masks: dict[str, Any] = {}
         self._ignore = _ignore(codebook)
         self._order = {c: i for i, c in enumerate(codebook.ids())}
+        self._categories = [e.category for e in self.entries]
+        self._written = [e.pattern.text for e in self.entries]  # the pattern as written
 
     def __reduce__(self) -> tuple[Any, ...]:
         return _rebuild, (self.codebook, self.backend, self.batch_chars, self.cache)
@@ -102,8 +104,7 @@ class DictionaryCoder(BaseCoder):
         for batch in _batches(units, self.batch_chars):
             texts = self.prepare_many([u.text for u in batch])
             found = self.scan(texts, [u.lang for u in batch])
-            for i in sorted(found):
-                yield from self._codings(batch[i], found[i], texts[i])
+            yield from self._codings(batch, found, texts)
 
     def prepare(self, text: str) -> str:
         """The text as patterns see it: normalized, with the codebook's ``ignore`` phrases
@@ -207,32 +208,45 @@ class DictionaryCoder(BaseCoder):
             )
         return self._routes[lang]
 
-    def _codings(self, unit: Unit, hits: list[Hit], text: str) -> Iterator[Coding]:
-        """A category whose every match is negated ("no military alliance is formed") is
-        not coded; one affirmed match is enough."""
-        by_category: dict[str, list[Hit]] = {}
-        entries = self.entries
-        for hit, negated in zip(hits, negated_spans(text, hits, unit.lang), strict=True):
-            if not negated:
-                by_category.setdefault(entries[hit[2]].category, []).append(hit)
-        if not by_category:
-            return
-        omap = span_map(unit.text)
-        order = self._order
-        for category in sorted(by_category, key=order.__getitem__):  # codebook order
-            chosen = by_category[category]
-            start, end, k = chosen[0]
-            span = original_span(omap, start, end)
-            if len(chosen) == 1:  # the common case, without the sets and sorts below
-                evidence = {"matches": 1, "patterns": [entries[k].pattern.text],
-                            "spans": [list(span)]}  # fmt: skip
-            else:
-                patterns = list(dict.fromkeys(entries[h[2]].pattern.text for h in chosen))
-                spans = sorted({original_span(omap, a, b) for a, b, _ in chosen})[:MAX_SPANS]
-                evidence = {"matches": len({h[:2] for h in chosen}), "patterns": patterns[:5],
-                            "spans": [list(x) for x in spans]}  # fmt: skip
-            yield Coding(unit.id, category, self.name, self.version, 1.0,
-                         entries[k].pattern.text, *span, evidence=evidence)  # fmt: skip
+    def _codings(
+        self, batch: Sequence[Unit], found: dict[int, list[Hit]], texts: Sequence[str]
+    ) -> list[Coding]:
+        """The codings of a batch, unit by unit. A category whose every match is negated ("no
+        military alliance is formed") is not coded; one affirmed match is enough."""
+        out: list[Coding] = []
+        categories, written, order = self._categories, self._written, self._order
+        name, version = self.name, self.version
+        for i in sorted(found):
+            unit, hits, text = batch[i], found[i], texts[i]
+            negated = negated_spans(text, hits, unit.lang)
+            if any(negated):
+                hits = [hit for hit, no in zip(hits, negated, strict=True) if not no]
+            by_category: dict[str, list[Hit]] = {}
+            for hit in hits:
+                by_category.setdefault(categories[hit[2]], []).append(hit)
+            if not by_category:
+                continue
+            omap = span_map(unit.text)
+            keys = (
+                sorted(by_category, key=order.__getitem__)
+                if len(by_category) > 1
+                else list(by_category)
+            )  # codebook order
+            for category in keys:
+                chosen = by_category[category]
+                start, end, k = chosen[0]
+                span = original_span(omap, start, end)
+                if len(chosen) == 1:  # the common case, without the sets and sorts below
+                    evidence = {"matches": 1, "patterns": [written[k]], "spans": [list(span)]}
+                else:
+                    patterns = list(dict.fromkeys(written[h[2]] for h in chosen))
+                    spans = sorted({original_span(omap, a, b) for a, b, _ in chosen})
+                    evidence = {"matches": len({h[:2] for h in chosen}),
+                                "patterns": patterns[:5],
+                                "spans": [list(x) for x in spans[:MAX_SPANS]]}  # fmt: skip
+                out.append(Coding(unit.id, category, name, version, 1.0, written[k], *span,
+                                  evidence=evidence))  # fmt: skip
+        return out
 
 
 def _blank(match: re.Match[str]) -> str:

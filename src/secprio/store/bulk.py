@@ -82,19 +82,21 @@ def delete_many(
 def _apply(
     rows: Sequence[tuple[Any, ...]], which: list[tuple[int, Processor]]
 ) -> list[tuple[Any, ...]]:
-    """The rows with each processed column's value processed. A value that is the very object
-    of the row before (a batch's one ``created_at``) is processed once: processors are
-    functions of the value, and formatting a datetime per row cost as much as its insert."""
-    out = [list(row) for row in rows]
+    """The rows with each processed column's value processed, column by column (transposed
+    and back in C). A value that is the very object of the row before (a batch's one
+    ``created_at``) is processed once: processors are functions of the value, and formatting
+    a datetime per row cost as much as its insert."""
+    columns: list[Any] = list(zip(*rows, strict=True))
     for i, proc in which:
         last: Any = _UNSET
         done: Any = None
-        for values in out:
-            value = values[i]
+        out = []
+        for value in columns[i]:
             if value is not last:
                 last, done = value, proc(value)
-            values[i] = done
-    return [tuple(values) for values in out]
+            out.append(done)
+        columns[i] = out
+    return list(zip(*columns, strict=True))
 
 
 _UNSET = object()

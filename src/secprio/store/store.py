@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import operator
 import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -231,11 +232,13 @@ class Store(ReadStore, ReviewStore, WatchStore):
         with self.engine.connect() as conn:
             # one read of each document's text: joining it onto every sentence row would copy
             # the whole text once per sentence
-            texts = {int(i): (str(text), str(lang)) for i, text, lang in conn.execute(docs)}
-            return [
-                Unit(int(i), texts[d][0][s:e], texts[d][1], str(d))
-                for i, d, s, e in conn.execute(sents).all()  # one fetch, not one per row
-            ]
+            texts = {int(i): (str(text), str(lang), str(i)) for i, text, lang in conn.execute(docs)}
+            rows = conn.execute(sents).all()  # one fetch, not one per row
+        out = []
+        for i, d, s, e in rows:
+            text, lang, key = texts[d]
+            out.append(Unit(int(i), text[s:e], lang, key))
+        return out
 
     def save_batch(
         self, run_id: int, *, coder: str, doc_ids: Sequence[int], codings: Iterable[Coding]
@@ -297,11 +300,16 @@ def _coding_rows(
 ) -> list[tuple[object, ...]]:
     """Rows in ``CODING_COLUMNS`` order (field by field: dataclasses.astuple deep-copies),
     created ``at`` that time, else each at its own (human decisions: the later one wins)."""
-    return [
-        (c.unit_id, c.category, c.coder, c.coder_version, c.confidence, c.pattern, c.start,
-         c.end, c.value, c.evidence, run_id, source, at or _now())
-        for c in codings
-    ]  # fmt: skip
+    if at is None:
+        return [(*_CODING_FIELDS(c), run_id, source, _now()) for c in codings]
+    return [(*_CODING_FIELDS(c), run_id, source, at) for c in codings]
+
+
+# the fields of a Coding in CODING_COLUMNS order, read in one C call
+_CODING_FIELDS = operator.attrgetter(
+    "unit_id", "category", "coder", "coder_version", "confidence", "pattern", "start", "end",
+    "value", "evidence",
+)  # fmt: skip
 
 
 def _pg_holder(conn: sa.Connection, key: int) -> str:
