@@ -16,6 +16,7 @@ from secprio.store.store import CODING_COLUMNS, SEGMENT_COLUMNS, Store
 from tests.web_helpers import fresh_postgres
 
 WHEN = dt.datetime(2026, 12, 7, 23, 5, 1)  # microsecond 0: SQLite's text format differs there
+SHARED = {"spans": [[0, 5]], "patterns": ["a"]}  # one object in two rows, as a batch's time is
 CODINGS: list[tuple[Any, ...]] = [
     (1, "trade", "dictionary", "v1", 1, "trade*", 0, 5, 1, {"hits": ["Trade"]}, 1, "machine",
      WHEN),
@@ -23,6 +24,10 @@ CODINGS: list[tuple[Any, ...]] = [
      WHEN.replace(microsecond=123456)),
     (2, "energy", "Ayşe", "gold", 1.0, "", -1, -1, 0, {"note": "ünïcode, \"quoted\""}, None,
      "human", WHEN),
+    (3, "energy", "dictionary", "v1", 1.0, "a", 0, 5, 1, SHARED, 1, "machine", WHEN),
+    (3, "trade", "dictionary", "v1", 1.0, "a", 0, 5, 1, SHARED, 1, "machine", WHEN),
+    (3, "cyber", "dictionary", "v1", 1.0, "a", 0, 5, 1, {}, 1, "machine",
+     WHEN.replace(second=2)),
 ]  # fmt: skip
 SEGMENTS = [
     (1, "sentence", 0, 0, 10, 0),
@@ -76,7 +81,7 @@ def _stores(url_a: str, url_b: str) -> tuple[list[Any], list[Any]]:
 def test_bulk_rows_are_stored_as_core_stores_them_on_sqlite(tmp_path: Path) -> None:
     core, bulk = _stores(f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}")
     assert core == bulk
-    assert len(core[0]) == 3 and len(core[1]) == 3  # the reads saw the rows
+    assert len(core[0]) == 3 and len(core[1]) == 6  # the reads saw the rows
 
 
 @pytest.fixture
@@ -87,7 +92,7 @@ def two_pg() -> Iterator[tuple[str, str]]:
 
 def test_bulk_rows_are_stored_as_core_stores_them_on_postgres(two_pg: tuple[str, str]) -> None:
     core, bulk = _stores(*two_pg)
-    assert core == bulk and len(core[1]) == 3
+    assert core == bulk and len(core[1]) == 6
 
 
 def test_delete_many_deletes_only_the_given_cells(tmp_path: Path) -> None:
@@ -95,7 +100,7 @@ def test_delete_many_deletes_only_the_given_cells(tmp_path: Path) -> None:
     with store.engine.begin() as conn:
         _base(conn)
         insert_many(conn, t.segments, SEGMENT_COLUMNS, SEGMENTS)
-        insert_many(conn, t.codings, CODING_COLUMNS, CODINGS)
+        insert_many(conn, t.codings, CODING_COLUMNS, CODINGS[:3])
         # the human's cell, and a machine cell under source "human": only the first goes
         cells = [(2, "energy", "Ayşe"), (1, "trade", "dictionary")]
         delete_many(conn, t.codings, CODING_COLUMNS[:3], cells, source="human")

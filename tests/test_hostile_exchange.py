@@ -340,6 +340,23 @@ def test_the_match_deadline_interrupts_a_runaway_regex() -> None:
             slow.match("a" * 12 + "!")
 
 
+def test_a_runaway_regex_after_many_restarts_is_still_interrupted() -> None:
+    """``restart`` only counts restarts (a coder makes hundreds of thousands); the alarm that
+    sees a count unchanged since the one before measures from there."""
+    import re
+
+    from secprio.codebook.pattern import PatternTimeout, deadline
+
+    slow = re.compile("(a+)+$")
+    started = time.thread_time()
+    with pytest.raises(PatternTimeout), deadline(0.3) as clock:
+        assert clock is not None
+        for _ in range(100_000):
+            clock.restart()
+        slow.match("a" * 40 + "!")
+    assert time.thread_time() - started < 3
+
+
 def test_a_busy_machine_does_not_make_a_fast_regex_time_out() -> None:
     """The bound is the regex's CPU time: time the process spends waiting for a CPU (here,
     asleep) is not counted, so a codebook is not refused on a loaded laptop or CI runner."""

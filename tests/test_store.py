@@ -180,3 +180,59 @@ def test_only_the_store_writes_sql() -> None:
                 offenders.append(f"{path.relative_to(src)}: {name}")
     assert not offenders
     assert "sqlalchemy" in _imports(store / "store.py")  # the scan sees what it looks for
+
+
+def test_documents_are_found_by_path_through_an_index(tmp_path: Path) -> None:
+    """Storing a document looks up its path's versions: by the index of migration 0006, in a
+    new store and in one made before it (upgraded on open), not by reading every document."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from secprio.store.engine import MIGRATIONS
+    from secprio.store.store import Store
+
+    old = tmp_path / "old.db"
+    engine = sa.create_engine(f"sqlite:///{old}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0005")
+    engine.dispose()
+    names = {i[1] for i in sqlite3.connect(old).execute("PRAGMA index_list(documents)")}
+    assert "ix_documents_path" not in names
+    for path in (old, tmp_path / "new.db"):
+        Store(f"sqlite:///{path}").engine.dispose()  # opening applies the migrations
+        db = sqlite3.connect(path)
+        names = {i[1] for i in db.execute("PRAGMA index_list(documents)")}
+        plan = " ".join(str(r) for r in db.execute(
+            "EXPLAIN QUERY PLAN SELECT max(version) FROM documents WHERE path = 'a'"))  # fmt: skip
+        db.close()
+        assert "ix_documents_path" in names and "ix_documents_path" in plan, path
+
+
+def test_a_store_at_the_newest_revision_opens_without_alembic(tmp_path: Path) -> None:
+    """The head read from the migration files is Alembic's; a new store gets it, and opening
+    it again finds it there (so Alembic is not started), in a fresh interpreter."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from secprio.store.engine import MIGRATIONS, _head
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert _head() == ScriptDirectory.from_config(cfg).get_current_head()
+    db = tmp_path / "s.db"
+    code = (
+        "import sys\nfrom secprio.store.store import Store\n"
+        f"Store({f'sqlite:///{db}'!r}).engine.dispose()\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, check=True).stdout.strip() for _ in range(2)]  # fmt: skip
+    assert runs == ["True", "False"]  # migrated by Alembic once, then left alone
+    assert sqlite3.connect(db).execute("SELECT version_num FROM alembic_version").fetchall() == [
+        (_head(),)
+    ]

@@ -46,7 +46,7 @@ def test_a_store_of_the_previous_schema_opens_with_the_watch_tables(tmp_path: Pa
     migrated = connect(url)
     assert set(sa.inspect(migrated).get_table_names()) >= WATCH_TABLES
     with migrated.begin() as conn:
-        assert conn.execute(sa.text("select version_num from alembic_version")).scalar() == "0005"
+        assert conn.execute(sa.text("select version_num from alembic_version")).scalar() == "0006"
         assert conn.execute(sa.select(t.documents.c.path)).scalars().all() == ["a"]
         cycle = {"status": "complete", "key": "k", "coder": "d", "steps": {},
                  "started_at": dt.datetime.now()}  # fmt: skip

@@ -43,14 +43,16 @@ from secprio.codebook.pattern import (
 )
 from secprio.coders.base import BaseCoder, Coding, Unit
 from secprio.errors import CodebookError, CoderError
-from secprio.text.negation import negated
-from secprio.text.normalize import normalize, offset_map, original_span
+from secprio.text.negation import negated_spans
+from secprio.text.normalize import normalize, normalize_many, offset_map, original_span, span_map
 
 SEP = "\n\x00\n"  # between units: a newline for ^/$ and \b, a NUL to count units by
 BACKENDS = ("auto", "hyperscan", "aho")
 MAX_SPANS = 32  # spans of one category kept as evidence (the report highlights them)
 Hit = tuple[int, int, int]  # start, end in the normalized text, pattern index
 Match = tuple[str, str, int, int]  # category, pattern as written, start, end in the original
+Pairs = tuple[Any, Any]  # unit and pattern indices of candidate matches (numpy arrays)
+_NO_PAIRS: Pairs = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,11 @@ class DictionaryCoder(BaseCoder):
         self._regexes = [e.regex for e in self.entries]
         self._keys = {e.lang for e in self.entries} - {"all"}
         self._routes: dict[str, frozenset[int] | None] = {}
+        self._masks: dict[str, Any] = {}
         self._ignore = _ignore(codebook)
+        self._order = {c: i for i, c in enumerate(codebook.ids())}
+        self._categories = [e.category for e in self.entries]
+        self._written = [e.pattern.text for e in self.entries]  # the pattern as written
 
     def __reduce__(self) -> tuple[Any, ...]:
         return _rebuild, (self.codebook, self.backend, self.batch_chars, self.cache)
@@ -96,10 +102,9 @@ class DictionaryCoder(BaseCoder):
         """One coding per (unit, category) matched: its leftmost match (ties: the longest,
         then the first pattern in the codebook), with the span in the unit's original text."""
         for batch in _batches(units, self.batch_chars):
-            texts = [self.prepare(u.text) for u in batch]
+            texts = self.prepare_many([u.text for u in batch])
             found = self.scan(texts, [u.lang for u in batch])
-            for i in sorted(found):
-                yield from self._codings(batch[i], found[i], texts[i])
+            yield from self._codings(batch, found, texts)
 
     def prepare(self, text: str) -> str:
         """The text as patterns see it: normalized, with the codebook's ``ignore`` phrases
@@ -107,7 +112,14 @@ class DictionaryCoder(BaseCoder):
         text = normalize(text)
         if self._ignore is None:
             return text
-        return self._ignore.sub(lambda m: " " * len(m.group()), text)
+        return self._ignore.sub(_blank, text)
+
+    def prepare_many(self, texts: Sequence[str]) -> list[str]:
+        """``prepare`` of each text, normalized in one pass (``normalize_many``)."""
+        out = normalize_many(texts)
+        if self._ignore is None:
+            return out
+        return [self._ignore.sub(_blank, text) for text in out]
 
     def match(self, text: str, lang: str = "") -> list[Match]:
         """Every match in ``text`` (for highlighting), leftmost first; negated ones too."""
@@ -122,21 +134,14 @@ class DictionaryCoder(BaseCoder):
         pairs = self._scanner.candidates(texts)
         if pairs is None:  # a NUL inside a text would throw the unit count off
             texts = [t.replace("\x00", "\x01") for t in texts]
-            pairs = self._scanner.candidates(texts) or set()
-        for k in self._scanner.always:
-            pairs.update((i, k) for i in range(len(texts)))
+            pairs = self._scanner.candidates(texts) or _NO_PAIRS
+        units, ks = self._pairs(pairs, langs)
         found: dict[int, list[Hit]] = {}
-        regexes, routes, n = self._regexes, self._routes, len(texts)
+        regexes = self._regexes
         k = -1
         try:
             with deadline(MATCH_SECONDS) as clock:  # one regex on one unit, at most
-                for i, k in pairs:
-                    if not 0 <= i < n:
-                        continue
-                    lang = langs[i]
-                    route = routes[lang] if lang in routes else self._route(lang)
-                    if route is not None and k not in route:
-                        continue
+                for i, k in zip(units, ks, strict=True):
                     if clock is not None:
                         clock.restart()
                     for m in regexes[k].finditer(texts[i]):
@@ -158,6 +163,39 @@ class DictionaryCoder(BaseCoder):
                 hits.sort(key=_order)
         return found
 
+    def _pairs(self, pairs: Pairs, langs: Sequence[str]) -> tuple[list[int], list[int]]:
+        """The (unit, pattern) pairs to verify, unit by unit: the candidates (each once),
+        the patterns no prefilter expresses, and only patterns of the unit's language."""
+        n, width = len(langs), len(self.entries)
+        units, ks = pairs
+        keep = (units >= 0) & (units < n)
+        keys = units[keep].astype(np.int64) * width + ks[keep]
+        if self._scanner.always:
+            always = np.asarray(self._scanner.always, dtype=np.int64)
+            keys = np.concatenate([keys, (np.arange(n, dtype=np.int64)[:, None] * width
+                                          + always).ravel()])  # fmt: skip
+        keys = np.unique(keys)
+        units, ks = keys // width, keys % width
+        names = list(dict.fromkeys(langs))
+        if any(self._route(lang) is not None for lang in names):
+            allowed = np.stack([self._allowed(lang) for lang in names])
+            which = {lang: j for j, lang in enumerate(names)}
+            rows = np.fromiter((which[lang] for lang in langs), dtype=np.int64, count=n)
+            kept = allowed[rows[units], ks]
+            units, ks = units[kept], ks[kept]
+        return units.tolist(), ks.tolist()
+
+    def _allowed(self, lang: str) -> Any:
+        """A boolean per pattern: may it code a unit in ``lang``?"""
+        if lang not in self._masks:
+            route = self._route(lang)
+            mask = np.ones(len(self.entries), dtype=bool)
+            if route is not None:
+                mask[:] = False
+                mask[list(route)] = True
+            self._masks[lang] = mask
+        return self._masks[lang]
+
     def _route(self, lang: str) -> frozenset[int] | None:
         """Patterns for a language; None (all of them) when the codebook has no key for it."""
         if lang not in self._routes:
@@ -170,26 +208,49 @@ class DictionaryCoder(BaseCoder):
             )
         return self._routes[lang]
 
-    def _codings(self, unit: Unit, hits: list[Hit], text: str) -> Iterator[Coding]:
-        """A category whose every match is negated ("no military alliance is formed") is
-        not coded; one affirmed match is enough."""
-        by_category: dict[str, list[Hit]] = {}
-        for hit in hits:
-            if not negated(text, hit[0], hit[1], unit.lang):
-                by_category.setdefault(self.entries[hit[2]].category, []).append(hit)
-        omap = offset_map(unit.text)
-        for category in self.codebook.ids():
-            if category not in by_category:
+    def _codings(
+        self, batch: Sequence[Unit], found: dict[int, list[Hit]], texts: Sequence[str]
+    ) -> list[Coding]:
+        """The codings of a batch, unit by unit. A category whose every match is negated ("no
+        military alliance is formed") is not coded; one affirmed match is enough."""
+        out: list[Coding] = []
+        categories, written, order = self._categories, self._written, self._order
+        name, version = self.name, self.version
+        for i in sorted(found):
+            unit, hits, text = batch[i], found[i], texts[i]
+            negated = negated_spans(text, hits, unit.lang)
+            if any(negated):
+                hits = [hit for hit, no in zip(hits, negated, strict=True) if not no]
+            by_category: dict[str, list[Hit]] = {}
+            for hit in hits:
+                by_category.setdefault(categories[hit[2]], []).append(hit)
+            if not by_category:
                 continue
-            chosen = by_category[category]
-            start, end, k = chosen[0]
-            patterns = list(dict.fromkeys(self.entries[h[2]].pattern.text for h in chosen))
-            spans = sorted({original_span(omap, a, b) for a, b, _ in chosen})[:MAX_SPANS]
-            evidence = {"matches": len({h[:2] for h in chosen}), "patterns": patterns[:5],
-                        "spans": [list(x) for x in spans]}  # fmt: skip
-            yield Coding(unit.id, category, self.name, self.version, 1.0,
-                         self.entries[k].pattern.text, *original_span(omap, start, end),
-                         evidence=evidence)  # fmt: skip
+            omap = span_map(unit.text)
+            keys = (
+                sorted(by_category, key=order.__getitem__)
+                if len(by_category) > 1
+                else list(by_category)
+            )  # codebook order
+            for category in keys:
+                chosen = by_category[category]
+                start, end, k = chosen[0]
+                span = original_span(omap, start, end)
+                if len(chosen) == 1:  # the common case, without the sets and sorts below
+                    evidence = {"matches": 1, "patterns": [written[k]], "spans": [list(span)]}
+                else:
+                    patterns = list(dict.fromkeys(written[h[2]] for h in chosen))
+                    spans = sorted({original_span(omap, a, b) for a, b, _ in chosen})
+                    evidence = {"matches": len({h[:2] for h in chosen}),
+                                "patterns": patterns[:5],
+                                "spans": [list(x) for x in spans[:MAX_SPANS]]}  # fmt: skip
+                out.append(Coding(unit.id, category, name, version, 1.0, written[k], *span,
+                                  evidence=evidence))  # fmt: skip
+        return out
+
+
+def _blank(match: re.Match[str]) -> str:
+    return " " * len(match.group())
 
 
 def _order(hit: Hit) -> tuple[int, int, int]:
@@ -324,14 +385,14 @@ class _Hyperscan:
         except (OSError, self.hs.error):
             pass
 
-    def candidates(self, texts: Sequence[str]) -> set[tuple[int, int]] | None:
-        """(unit, pattern) pairs to verify; None when a text holds a NUL."""
+    def candidates(self, texts: Sequence[str]) -> Pairs | None:
+        """(unit, pattern) pairs to verify, with repeats; None when a text holds a NUL."""
         data = _buffer(texts).encode("utf-8", "replace")  # lone surrogates: not valid UTF-8
         nuls = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0)
         if len(nuls) != len(texts) + 1:
             return None
         if self.db is None:
-            return set()
+            return _NO_PAIRS
         ends: list[int] = []
         ids: list[int] = []
 
@@ -341,7 +402,7 @@ class _Hyperscan:
 
         self.db.scan(data, match_event_handler=on_match)
         units = np.searchsorted(nuls, ends) - 1  # separators before the end: the unit's index
-        return set(zip(units.tolist(), ids, strict=True))
+        return units, np.asarray(ids, dtype=np.int64)
 
 
 class _Aho:
@@ -357,14 +418,16 @@ class _Aho:
         if words:
             self.automaton.make_automaton()
 
-    def candidates(self, texts: Sequence[str]) -> set[tuple[int, int]] | None:
+    def candidates(self, texts: Sequence[str]) -> Pairs | None:
         buffer = _buffer(texts)
         if buffer.count("\x00") != len(texts) + 1:
             return None
         if not len(self.automaton):
-            return set()
+            return _NO_PAIRS
         hits = [(end + 1, k) for end, ks in self.automaton.iter(buffer) for k in ks]
-        return _units(hits, buffer, "\x00")
+        pairs = sorted(_units(hits, buffer, "\x00"))
+        return (np.asarray([i for i, _ in pairs], dtype=np.int64),
+                np.asarray([k for _, k in pairs], dtype=np.int64))  # fmt: skip
 
 
 def _cache_path(hs: Any, flags: int, exprs: list[tuple[int, str]]) -> Path | None:

@@ -16,7 +16,7 @@ from secprio.ingest.metadata import CSV_NAME, SIDECAR_SUFFIXES, resolve
 from secprio.ingest.readers import prepare, read
 from secprio.ingest.workers import Readers, out_of_memory
 from secprio.model import Document, Skipped
-from secprio.text.segment import iter_segments
+from secprio.text.segment import columns
 
 CHUNK = 1 << 20
 
@@ -36,14 +36,13 @@ def load(path: str | Path, limits: Limits = Limits()) -> Document:
     text, front = read(path, limits)
     text = unicodedata.normalize("NFC", text)  # offsets everywhere refer to the NFC text
     meta = resolve(path, text, front=front, limits=limits)
-    segments = []
-    for seg in iter_segments(text, lang=meta.language):
-        segments.append(seg)
-        if len(segments) > limits.max_elements:
-            raise over(path, f"it has over {limits.max_elements} paragraphs and sentences",
-                       "max_elements", limits.max_elements)  # fmt: skip
+    # as columns: no object per segment here, in the pickle to the main process or there
+    segments = columns(text, lang=meta.language, limit=limits.max_elements)
+    if len(segments) > limits.max_elements:
+        raise over(path, f"it has over {limits.max_elements} paragraphs and sentences",
+                   "max_elements", limits.max_elements)  # fmt: skip
     return Document(
-        path=str(path), sha256=sha256_file(path), text=text, meta=meta, segments=tuple(segments)
+        path=str(path), sha256=sha256_file(path), text=text, meta=meta, segments=segments
     )
 
 

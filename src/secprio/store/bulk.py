@@ -53,7 +53,7 @@ def insert_many(
     procs = _processors(dialect, table, columns)
     if any(p is not _same for p in procs):
         which = [(i, p) for i, p in enumerate(procs) if p is not _same]
-        rows = [_apply(row, which) for row in rows]
+        rows = _apply(rows, which)
     conn.exec_driver_sql(statement(dialect, table, columns), list(rows))
 
 
@@ -79,8 +79,24 @@ def delete_many(
     conn.exec_driver_sql(f"DELETE FROM {quote.format_table(table)} WHERE {where}", params)
 
 
-def _apply(row: tuple[Any, ...], which: list[tuple[int, Processor]]) -> tuple[Any, ...]:
-    values = list(row)
+def _apply(
+    rows: Sequence[tuple[Any, ...]], which: list[tuple[int, Processor]]
+) -> list[tuple[Any, ...]]:
+    """The rows with each processed column's value processed, column by column (transposed
+    and back in C). A value that is the very object of the row before (a batch's one
+    ``created_at``) is processed once: processors are functions of the value, and formatting
+    a datetime per row cost as much as its insert."""
+    columns: list[Any] = list(zip(*rows, strict=True))
     for i, proc in which:
-        values[i] = proc(values[i])
-    return tuple(values)
+        last: Any = _UNSET
+        done: Any = None
+        out = []
+        for value in columns[i]:
+            if value is not last:
+                last, done = value, proc(value)
+            out.append(done)
+        columns[i] = out
+    return list(zip(*columns, strict=True))
+
+
+_UNSET = object()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import Engine
 
 from secprio.errors import StoreError
@@ -91,9 +91,54 @@ def connect(url: str) -> Engine:
 
 
 def upgrade(engine: Engine) -> None:
-    """Apply every pending migration; a new store gets the whole schema."""
+    """Apply every pending migration; a new store gets the whole schema. A store already at
+    the newest revision is left alone without starting Alembic: importing and running it cost
+    every command half a second of start-up."""
+    head = _head()
+    if head is not None and _stored_revision(engine) == head:
+        return
+    from alembic import command
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+_REVISION = re.compile(r'^revision = "(\w+)"$', re.M)
+_DOWN = re.compile(r'^down_revision = (?:"(\w+)"|None)$', re.M)
+
+
+@cache
+def _head() -> str | None:
+    """The newest revision of migrations/versions, read from the files' ``revision`` and
+    ``down_revision`` lines; None (ask Alembic) unless they make one unbranched line."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        if path.name == "__init__.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        rev, down = _REVISION.findall(text), _DOWN.findall(text)
+        if len(rev) != 1 or len(down) != 1:
+            return None
+        revisions.add(rev[0])
+        if down[0]:
+            parents.add(down[0])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and len(parents) == len(revisions) - 1 else None
+
+
+def _stored_revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+    except sa.exc.ProgrammingError:  # no alembic_version table (PostgreSQL): a new store
+        return None
+    except sa.exc.OperationalError as exc:
+        if "no such table" in str(exc):  # SQLite: a new store
+            return None
+        raise  # the server is down, a wrong password: connect() reports it
+    return str(rows[0][0]) if len(rows) == 1 else None

@@ -25,6 +25,7 @@ documents = sa.Table(
     sa.Column("extra", sa.JSON, nullable=False, default=dict),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("ingested_at", sa.DateTime, nullable=False),
+    sa.Index("ix_documents_path", "path"),
 )
 
 segments = sa.Table(

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import operator
 import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 
 from secprio import __version__
 from secprio.errors import StoreError
-from secprio.model import Coding, Document, Skipped, Unit
+from secprio.model import Coding, Document, Segments, Skipped, Unit
 from secprio.store import schema as t
 from secprio.store.bulk import delete_many, insert_many
 from secprio.store.carry import CarryReport, carry
@@ -107,23 +108,13 @@ class Store(ReadStore, ReviewStore, WatchStore):
         """Store a document; a new version of a stored path takes the human codings of the
         version it replaces along, in the same transaction (see store/carry.py)."""
         with self.engine.begin() as conn:
-            found = conn.execute(
-                sa.select(t.documents.c.id).where(t.documents.c.sha256 == doc.sha256)
-            ).scalar()
+            found = conn.execute(_BY_SHA256, {"sha256": doc.sha256}).scalar()
             if found is not None:
                 return int(found), "unchanged"
-            prior = conn.execute(
-                sa.select(sa.func.max(t.documents.c.version)).where(t.documents.c.path == doc.path)
-            ).scalar()
-            current = conn.execute(
-                sa.select(t.documents.c.id, t.documents.c.text).where(
-                    t.documents.c.path == doc.path, t.documents.c.active.is_(True)
-                )
-            ).first()
+            prior = conn.execute(_NEWEST_VERSION, {"path": doc.path}).scalar()
+            current = conn.execute(_ACTIVE_VERSION, {"path": doc.path}).first()
             if prior:
-                conn.execute(
-                    t.documents.update().where(t.documents.c.path == doc.path).values(active=False)
-                )
+                conn.execute(_DEACTIVATE, {"of_path": doc.path})
             doc_id = self._insert_document(conn, doc, version=(prior or 0) + 1)
             if current is not None:
                 carry(conn, old_id=int(current[0]), new_id=doc_id, old_text=str(current[1]),
@@ -132,27 +123,30 @@ class Store(ReadStore, ReviewStore, WatchStore):
 
     def _insert_document(self, conn: sa.Connection, doc: Document, *, version: int) -> int:
         m = doc.meta
-        row = conn.execute(
-            t.documents.insert().values(
-                path=doc.path,
-                sha256=doc.sha256,
-                version=version,
-                active=True,
-                title=m.title,
-                date=m.date.isoformat() if m.date else None,
-                year=m.date.year if m.date else None,
-                doc_type=m.doc_type,
-                issuer=m.issuer,
-                members=";".join(m.members),
-                language=m.language,
-                url=m.url,
-                extra=json.loads(json.dumps(m.extra, default=str)),
-                text=doc.text,
-                ingested_at=_now(),
-            )
+        values = dict(
+            path=doc.path,
+            sha256=doc.sha256,
+            version=version,
+            active=True,
+            title=m.title,
+            date=m.date.isoformat() if m.date else None,
+            year=m.date.year if m.date else None,
+            doc_type=m.doc_type,
+            issuer=m.issuer,
+            members=";".join(m.members),
+            language=m.language,
+            url=m.url,
+            extra=json.loads(json.dumps(m.extra, default=str)),
+            text=doc.text,
+            ingested_at=_now(),
         )
+        row = conn.execute(_INSERT_DOCUMENT, values)
         doc_id = _new_id(row)
-        segments = [(doc_id, s.kind, s.index, s.start, s.end, s.paragraph) for s in doc.segments]
+        segments = (
+            doc.segments.rows(doc_id)
+            if isinstance(doc.segments, Segments)
+            else [(doc_id, s.kind, s.index, s.start, s.end, s.paragraph) for s in doc.segments]
+        )
         insert_many(conn, t.segments, SEGMENT_COLUMNS, segments)  # in the segments' order: ids
         return doc_id
 
@@ -238,11 +232,13 @@ class Store(ReadStore, ReviewStore, WatchStore):
         with self.engine.connect() as conn:
             # one read of each document's text: joining it onto every sentence row would copy
             # the whole text once per sentence
-            texts = {int(i): (str(text), str(lang)) for i, text, lang in conn.execute(docs)}
-            return [
-                Unit(int(i), texts[d][0][s:e], texts[d][1], str(d))
-                for i, d, s, e in conn.execute(sents).all()  # one fetch, not one per row
-            ]
+            texts = {int(i): (str(text), str(lang), str(i)) for i, text, lang in conn.execute(docs)}
+            rows = conn.execute(sents).all()  # one fetch, not one per row
+        out = []
+        for i, d, s, e in rows:
+            text, lang, key = texts[d]
+            out.append(Unit(int(i), text[s:e], lang, key))
+        return out
 
     def save_batch(
         self, run_id: int, *, coder: str, doc_ids: Sequence[int], codings: Iterable[Coding]
@@ -276,6 +272,21 @@ class Store(ReadStore, ReviewStore, WatchStore):
         return len(rows)
 
 
+# Statements of add_document, built once: building one costs more than running it, and a
+# corpus stores hundreds of thousands of documents (bound parameters, so SQLAlchemy compiles
+# each once and caches it).
+_BY_SHA256 = sa.select(t.documents.c.id).where(t.documents.c.sha256 == sa.bindparam("sha256"))
+_NEWEST_VERSION = sa.select(sa.func.max(t.documents.c.version)).where(
+    t.documents.c.path == sa.bindparam("path")
+)
+_ACTIVE_VERSION = sa.select(t.documents.c.id, t.documents.c.text).where(
+    t.documents.c.path == sa.bindparam("path"), t.documents.c.active.is_(True)
+)
+_DEACTIVATE = (
+    t.documents.update().where(t.documents.c.path == sa.bindparam("of_path")).values(active=False)
+)
+_INSERT_DOCUMENT = t.documents.insert()
+
 SEGMENT_COLUMNS = ("document_id", "kind", "idx", "start", "end", "paragraph")
 # segment_id, category, coder first: the cell a human coding replaces (add_human)
 CODING_COLUMNS = (
@@ -289,11 +300,16 @@ def _coding_rows(
 ) -> list[tuple[object, ...]]:
     """Rows in ``CODING_COLUMNS`` order (field by field: dataclasses.astuple deep-copies),
     created ``at`` that time, else each at its own (human decisions: the later one wins)."""
-    return [
-        (c.unit_id, c.category, c.coder, c.coder_version, c.confidence, c.pattern, c.start,
-         c.end, c.value, c.evidence, run_id, source, at or _now())
-        for c in codings
-    ]  # fmt: skip
+    if at is None:
+        return [(*_CODING_FIELDS(c), run_id, source, _now()) for c in codings]
+    return [(*_CODING_FIELDS(c), run_id, source, at) for c in codings]
+
+
+# the fields of a Coding in CODING_COLUMNS order, read in one C call
+_CODING_FIELDS = operator.attrgetter(
+    "unit_id", "category", "coder", "coder_version", "confidence", "pattern", "start", "end",
+    "value", "evidence",
+)  # fmt: skip
 
 
 def _pg_holder(conn: sa.Connection, key: int) -> str:

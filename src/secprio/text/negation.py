@@ -15,6 +15,9 @@ Turkic Alphabet), so one list covers both scripts of a language.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
 
 WINDOW = 2  # words allowed between a preceding cue and the match
 
@@ -45,26 +48,68 @@ def _compile(cues: str, *, before: bool) -> re.Pattern[str]:
     return re.compile(rf"^\W*(?:\w+\W+){{0,1}}(?:{cues})(?:\W|$)")
 
 
-_PRE = {lang: _compile(c, before=True) for lang, c in _BEFORE.items()}
-_POST = {lang: _compile(c, before=False) for lang, c in _AFTER.items()}
+# the last clause mark of a window: greedy, so one C call finds it
+_LAST_CLAUSE = re.compile(rf"(?s).*{_CLAUSE.pattern}")
 
 
-def _languages(lang: str) -> list[str]:
+@dataclass(frozen=True)
+class Cues:
+    """A language's cue regexes, and for each the bare cue words, which match somewhere in a
+    sentence wherever the full regex matches in one of its windows: a sentence without them
+    needs no window checked (most sentences)."""
+
+    before: re.Pattern[str] | None
+    after: re.Pattern[str] | None
+    before_words: re.Pattern[str] | None  # a cue and the non-word character after it
+    after_words: re.Pattern[str] | None
+
+
+@cache
+def cues(lang: str) -> Cues:
+    """The cues of ``lang``; of every language, as one alternation each, when it is not one of
+    them (an alternation of the languages' cues matches where one of them does: their
+    patterns differ only in the cue words)."""
     key = lang.strip().lower().replace("_", "-").split("-")[0]
-    return [key] if key in _BEFORE or key in _AFTER else list(_BEFORE)
+    keys = [key] if key in _BEFORE or key in _AFTER else list(_BEFORE)
+    before = "|".join(_BEFORE[k] for k in keys if k in _BEFORE)
+    after = "|".join(_AFTER[k] for k in keys if k in _AFTER)
+    return Cues(
+        _compile(before, before=True) if before else None,
+        _compile(after, before=False) if after else None,
+        re.compile(rf"(?:{before})\W") if before else None,
+        re.compile(rf"(?:{after})") if after else None,
+    )
 
 
 def negated(text: str, start: int, end: int, lang: str = "") -> bool:
     """Whether the match ``text[start:end]`` (normalized text) is negated by a cue beside it,
     within its clause. An unknown language is checked against every language's cues."""
-    left = text[max(0, start - 80) : start]
-    cut = max((m.end() for m in _CLAUSE.finditer(left)), default=0)
-    left = left[cut:]
-    right = text[end : end + 40]
-    stop = _CLAUSE.search(right)
-    right = right[: stop.start()] if stop else right
-    for key in _languages(lang):
-        pre, post = _PRE.get(key), _POST.get(key)
-        if (pre and pre.search(" " + left)) or (post and post.search(right)):
+    return _negated(cues(lang), text, start, end, True, True)
+
+
+def negated_spans(text: str, spans: Iterable[tuple[int, ...]], lang: str = "") -> list[bool]:
+    """``negated`` for each span (start, end, ...) of one sentence, with the sentence checked
+    once for the cue words: the same answers, without a window read where no cue can be."""
+    found = cues(lang)
+    pre = found.before_words is not None and found.before_words.search(text) is not None
+    post = found.after_words is not None and found.after_words.search(text) is not None
+    if not (pre or post):
+        return [False for _ in spans]
+    return [_negated(found, text, span[0], span[1], pre, post) for span in spans]
+
+
+def _negated(found: Cues, text: str, start: int, end: int, pre: bool, post: bool) -> bool:
+    # The windows are those of the straightforward reading: up to 80 characters before the
+    # match, cut after the clause's last mark; up to 40 after it, cut at the first one. A
+    # cue must lie inside a window, so where the sentence lacks the cue words the window
+    # need not be read (``pre``/``post`` False).
+    if pre and found.before is not None:
+        low = max(0, start - 80)
+        last = _LAST_CLAUSE.match(text, low, start)
+        if found.before.search(" " + text[last.end() if last else low : start]):
+            return True
+    if post and found.after is not None:
+        stop = _CLAUSE.search(text, end, end + 40)
+        if found.after.search(text[end : stop.start() if stop else end + 40]):
             return True
     return False

@@ -36,6 +36,7 @@ Decisions a codebook author should know:
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -103,6 +104,17 @@ def normalize(text: str) -> str:
     return _digraphs(text)
 
 
+def normalize_many(texts: Sequence[str]) -> list[str]:
+    """``[normalize(t) for t in texts]``, normalized as one string joined by NULs: no step
+    acts across a NUL (NFC composes nothing with it, the table keeps it, no digraph holds
+    it), so the pieces come back as they would one by one, at the speed of the long-text
+    path. Texts holding a NUL themselves are normalized one by one."""
+    joined = "\x00".join(texts)
+    if not texts or joined.count("\x00") != len(texts) - 1:
+        return [normalize(t) for t in texts]
+    return normalize(joined).split("\x00")
+
+
 def _digraphs(text: str) -> str:
     if "ʻ" in text:  # one cheap scan spares two-character searches on nearly all text
         for old, new in DIGRAPHS:
@@ -135,6 +147,15 @@ def offset_map(text: str) -> list[int]:
     return _offsets(text)
 
 
+def span_map(text: str) -> Sequence[int]:
+    """``offset_map``, as a ``range`` when every character maps to itself (ASCII, or NFC text
+    whose characters each become one): a coder maps the spans of every matched sentence, and
+    most need no list of their own."""
+    if text.isascii() or (_ODD.isdisjoint(text) and unicodedata.is_normalized("NFC", text)):
+        return range(len(text) + 1)
+    return offset_map(text)
+
+
 def _fast_offsets(text: str) -> list[int] | None:
     """``offset_map`` of NFC text whose table output has no ʻ (no digraph): the indices when
     every character becomes one; else, in the BMP, each character's index repeated as often as
@@ -164,7 +185,7 @@ def _offsets(text: str) -> list[int]:
     return origin
 
 
-def original_span(omap: list[int], start: int, end: int) -> tuple[int, int]:
+def original_span(omap: Sequence[int], start: int, end: int) -> tuple[int, int]:
     """Span of the original text behind the normalized span ``[start, end)``."""
     first = omap[start]
     last = omap[end]

@@ -10,9 +10,11 @@ unless the word before the period is an abbreviation, an initial or a list numbe
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Iterator
+from itertools import islice
 
-from secprio.model import Segment
+from secprio.model import KINDS, Segment, Segments
 
 # Words that take a period but do not end a sentence (lower case, without the final period).
 _ABBREVIATIONS = """mr mrs ms dr prof gen col lt maj capt sgt adm gov sen rep pres amb hon rev st
@@ -36,6 +38,11 @@ _LIST_MARKER = re.compile(
 )
 _DOTTED = re.compile(r"(?:\w\.)+\w")
 _NUMBER = re.compile(r"\(?(?:\d{1,3}(?:\.\d{1,3})*|[IVXLC]{1,6})")
+# re's \s is str.isspace and [^\W_] str.isalnum (the same Unicode tables; the tests check
+# every code point): one C call instead of a Python loop over characters
+_BLANKS = re.compile(r"\s*")
+_ALNUM = re.compile(r"[^\W_]")
+_LAST_BLANK = re.compile(r"\s")
 
 
 def segment(text: str, *, lang: str = "") -> list[Segment]:
@@ -45,11 +52,27 @@ def segment(text: str, *, lang: str = "") -> list[Segment]:
 
 def iter_segments(text: str, *, lang: str = "") -> Iterator[Segment]:
     """The segments of ``segment``, one at a time (a caller can stop at a limit)."""
+    for kind, index, start, end, paragraph in _rows(text, lang):
+        yield Segment(KINDS[kind], index, start, end, paragraph)
+
+
+def columns(text: str, *, lang: str = "", limit: int | None = None) -> Segments:
+    """The segments of ``segment`` as columns (``Segments``), made without a ``Segment``
+    each; at most ``limit + 1`` of them, so a caller sees a text over its limit without
+    segmenting all of it."""
+    rows = _rows(text, lang)
+    data = array("q")
+    for row in rows if limit is None else islice(rows, limit + 1):
+        data.extend(row)
+    return Segments(data)
+
+
+def _rows(text: str, lang: str) -> Iterator[tuple[int, int, int, int, int]]:
     n_sentences = 0
     for p_index, (p_start, p_end) in enumerate(paragraphs(text)):
-        yield Segment("paragraph", p_index, p_start, p_end, p_index)
+        yield 0, p_index, p_start, p_end, p_index
         for start, end in sentences(text, p_start, p_end, lang=lang):
-            yield Segment("sentence", n_sentences, start, end, p_index)
+            yield 1, n_sentences, start, end, p_index
             n_sentences += 1
 
 
@@ -64,9 +87,9 @@ def paragraphs(text: str) -> Iterator[tuple[int, int]]:
 
 def sentences(text: str, start: int, end: int, *, lang: str = "") -> Iterator[tuple[int, int]]:
     """Trimmed sentence spans inside ``text[start:end]`` (a paragraph)."""
-    cuts = sorted(
-        set(_punctuation_cuts(text, start, end, lang)) | set(_line_cuts(text, start, end))
-    )
+    cuts = _punctuation_cuts(text, start, end, lang)  # ascending, each once
+    if text.find("\n", start, end) >= 0:  # line cuts need a line break
+        cuts = sorted(set(cuts) | set(_line_cuts(text, start, end)))
     pos = start
     for cut in cuts:
         yield from _trimmed(text, pos, cut)
@@ -75,36 +98,32 @@ def sentences(text: str, start: int, end: int, *, lang: str = "") -> Iterator[tu
 
 
 def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    while start < end and text[start].isspace():
-        start += 1
+    start = _BLANKS.match(text, start, end).end()  # type: ignore[union-attr]  # \s* matches
     while end > start and text[end - 1].isspace():
         end -= 1
-    if any(c.isalnum() for c in text[start:end]):
+    if _ALNUM.search(text, start, end):
         yield start, end
 
 
-def _punctuation_cuts(text: str, start: int, end: int, lang: str) -> Iterator[int]:
+def _punctuation_cuts(text: str, start: int, end: int, lang: str) -> list[int]:
+    cuts = []
     for match in _END.finditer(text, start, end):
         nxt = match.start(1)
-        if nxt >= end or not _STARTER.match(text[nxt]) or text[nxt].islower():
+        if nxt >= end or not _STARTER.match(text, nxt) or text[nxt].islower():
             continue
-        only_periods = not any(c in "!?" for c in match.group())  # "?" and "!" always end
-        if (
-            only_periods
-            and "." in match.group()
-            and _is_abbreviation(text, start, match.start(), lang)
-        ):
+        marks = match.group()
+        only_periods = "!" not in marks and "?" not in marks  # "?" and "!" always end
+        if only_periods and "." in marks and _is_abbreviation(text, start, match.start(), lang):
             continue
-        yield match.end()
+        cuts.append(match.end())
+    return cuts
 
 
 def _is_abbreviation(text: str, p_start: int, period: int, lang: str) -> bool:
     """Is the word ending at ``period`` one that takes a period without ending a sentence?"""
-    # walk back over the word only: searching back for the line start was quadratic on a
-    # paragraph that is one long line
-    word_start = period
-    while word_start > p_start and not text[word_start - 1].isspace():
-        word_start -= 1
+    # the word only: from the last blank before the period (searching back for the line
+    # start was quadratic on a paragraph that is one long line)
+    word_start = _word_start(text, p_start, period)
     word = text[word_start:period].lstrip("(\"'“‘«[")
     low = word.lower()
     if low in CLOSING:
@@ -116,6 +135,22 @@ def _is_abbreviation(text: str, p_start: int, period: int, lang: str) -> bool:
         ordinal = lang in ORDINAL_LANGS and word.isdigit() and len(word) <= 3
         return at_line_start or ordinal
     return False
+
+
+def _word_start(text: str, p_start: int, period: int) -> int:
+    """Where the run of non-blank characters that ends at ``period`` starts (not before
+    ``p_start``): a look at the last 32 characters, wider only for a longer word."""
+    width = 32
+    while True:
+        low = max(p_start, period - width)
+        last = None
+        for blank in _LAST_BLANK.finditer(text, low, period):
+            last = blank
+        if last is not None:
+            return last.end()
+        if low == p_start:
+            return p_start
+        width *= 4
 
 
 def _opens_line(text: str, p_start: int, pos: int) -> bool:
