@@ -50,6 +50,7 @@ DEFAULT_EXTRA = [
         "devgold-fresh3",
         "devgold-fresh4-a",
         "devgold-fresh4-b",
+        "devgold-extra4",
     )
 ]
 # the shipped blocks: the defaults (coders/features.py) plus e5 embeddings, which carry a
