@@ -20,6 +20,7 @@ from secprio.errors import Hint, IngestError, MeasureError, ProjectError
 from secprio.ingest.corpus import scan, sha256_file, walk
 from secprio.ingest.limits import Limits
 from secprio.ingest.metadata import project_warnings
+from secprio.measure.counts import DocCounts
 from secprio.measure.scores import score as score_sentences
 from secprio.measure.scores import score_documents
 from secprio.model import Document, Skipped
@@ -453,30 +454,41 @@ class Project:
     def _scores_by_document(
         self, by: str | None, coder: str | None, scale: str | None, attribution: str
     ) -> pd.DataFrame:
-        """``_scores`` from per-document counts the store aggregates (secprio.store.aggregate):
+        """``_scores`` from per-document counts the store aggregates (``document_counts``):
         the same numbers, without the sentences and codings in memory."""
         m = self.settings.measure
-        docs = aggregate.sentence_counts(self.store).merge(self.documents(), on="document_id")
-        if docs.empty:
-            return self._scores(by, coder, scale, attribution, docs, None)  # E521
+        none = aggregate.sentence_counts(self.store)
+        if none.empty:
+            return self._scores(by, coder, scale, attribution, none, None)  # E521
         warning = self.require_codings(coder)
-        docs["weight"] = docs["doc_type"].map(lambda d: m.weights.get(d, 1.0)).astype(float)
-        docs["period"] = docs["year"].map(self.period)
-        counts = aggregate.coded_counts(self.store, self.coder(coder), self.codebook.sha256,
-                                    self.codebook.ids())  # fmt: skip
-        coded = (
-            counts.pivot(index="document_id", columns="category", values="n_coded")
-            .reindex(index=docs["document_id"], columns=self.codebook.ids())
-            .fillna(0)
-            .to_numpy(dtype="int64")
-        )
+        counts = self.document_counts(coder)
         out = score_documents(
-            docs, coded, self.codebook, scale=scale or m.scale, n_boot=m.bootstrap,
-            seed=m.seed, by=by, attribution=attribution, min_documents=m.min_documents,
-            min_docs_coded=m.min_docs_coded,
+            counts.documents, counts.coded, self.codebook, scale=scale or m.scale,
+            n_boot=m.bootstrap, seed=m.seed, by=by, attribution=attribution,
+            min_documents=m.min_documents, min_docs_coded=m.min_docs_coded,
         )  # fmt: skip
         out.attrs["warning"] = warning
         return out
+
+    def document_counts(self, coder: str | None = None) -> DocCounts:
+        """Per active document with sentences: its metadata, ``n_sentences``, ``weight``,
+        ``period``, and per category of the codebook its sentences coded 1 by the effective
+        codings of ``coder`` (secprio.measure.counts) — read by SQL aggregation and the codings
+        streamed in batches, so memory grows with the documents, not the sentences."""
+        m = self.settings.measure
+        docs = aggregate.sentence_counts(self.store).merge(self.documents(), on="document_id")
+        docs["weight"] = docs["doc_type"].map(lambda d: m.weights.get(d, 1.0)).astype(float)
+        docs["period"] = docs["year"].map(self.period)
+        cats = self.codebook.ids()
+        counts = aggregate.coded_counts(self.store, self.coder(coder), self.codebook.sha256,
+                                        cats)  # fmt: skip
+        coded = (
+            counts.pivot(index="document_id", columns="category", values="n_coded")
+            .reindex(index=docs["document_id"], columns=cats)
+            .fillna(0)
+            .to_numpy(dtype="int64")
+        )
+        return DocCounts(docs, coded, tuple(cats))
 
     def context_file(self, key: str) -> Path | None:
         """The path of a context file named in the settings (events, expert, claims)."""

@@ -36,6 +36,7 @@ from secprio.plugins import Registry
 if TYPE_CHECKING:
     import pandas as pd
 
+    from secprio.measure.counts import DocCounts
     from secprio.project import Project
     from secprio.report.sections import Section
 
@@ -159,8 +160,10 @@ def _params_doc(params: tuple[Param, ...]) -> str:
 
 
 class Data:
-    """A project's inputs to the analyses, read once: ``sentences`` (with their text),
-    ``codings`` (the effective codings of ``coder``), scores, and ``run(name, **options)``,
+    """A project's inputs to the analyses, read once: ``counts`` (per document its
+    sentences and coded sentences, read by aggregation: what the document-level analyses
+    use), ``sentences`` (with their text) and ``codings`` (the effective codings of
+    ``coder``) for the analyses that need single sentences, scores, and ``run(name, **options)``,
     which computes an analysis of the registry once per set of options.
 
     ``strict`` (``api`` and the CLI): measuring what is not coded is refused, and a context
@@ -201,6 +204,20 @@ class Data:
         if self.strict:
             self.project.require_codings(self.coder)
         return self.project.codings(self.coder, evidence=False)
+
+    @cached_property
+    def counts(self) -> DocCounts:
+        """Per document its metadata, sentences and coded sentences per category
+        (secprio.measure.counts): what the document-level analyses read. From the store by
+        aggregation, so neither the sentences nor the codings are held; from the frames when
+        the caller passed them."""
+        from secprio.measure.counts import from_sentences
+
+        if "sentences" in self.__dict__ or "codings" in self.__dict__:
+            return from_sentences(self.sentences, self.codings, self.project.codebook.ids())
+        if self.strict:
+            self.project.require_codings(self.coder)
+        return self.project.document_counts(self.coder)
 
     def scored(self, *, by: str | None = None, scale: str | None = None) -> pd.DataFrame:
         """The project's scores, overall or per value of ``by``, on ``scale``: from counts

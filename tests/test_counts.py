@@ -1,0 +1,122 @@
+"""The document-level analyses read per-document counts (secprio.measure.counts): from the store
+by aggregation they are the counts of the sentence and coding frames, and the analyses give
+the same frames as on the frames, and the numbers of the per-sentence definitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from secprio.analyses.registry import REGISTRY, Data
+from secprio.measure.counts import from_sentences
+from secprio.measure.scores import ALL, coded_matrix
+from secprio.project import Project
+from tests.test_aggregate import rich  # noqa: F401 - the coded project these tests read
+
+COLUMNS = ["document_id", "n_sentences", "weight", "period", "year", "date", "doc_type",
+           "issuer", "members", "language"]  # fmt: skip
+
+
+def _frames(p: Project) -> Data:
+    return Data(p, sentences=p.sentences(text=True), codings=p.codings(evidence=False))
+
+
+def test_the_stored_counts_are_the_counts_of_the_frames(rich: Project) -> None:  # noqa: F811
+    stored = Data(rich).counts
+    framed = from_sentences(rich.sentences(), rich.codings(), rich.codebook.ids())
+    assert stored.categories == framed.categories == tuple(rich.codebook.ids())
+    pd.testing.assert_frame_equal(
+        stored.documents[COLUMNS], framed.documents[COLUMNS], check_dtype=False
+    )
+    assert np.array_equal(stored.coded, framed.coded)
+    assert stored.coded.sum() > 0 and (stored.n_sentences > 1).any()
+
+
+CASES: list[tuple[str, dict[str, Any]]] = [
+    ("window", {"event": "2020-06-01", "before": "2y", "after": "3y"}),
+    ("window", {"event": "2021-01-01", "before": "6m", "after": "6m"}),
+    ("trends", {}),
+    ("projection", {"min_years": 2, "min_sentences": 1}),
+    ("robustness", {}),
+    ("robustness", {"variants": True}),
+    *[("grid", {"by": by, "kind": kind, "attribution": att})
+      for by in ("members", "year", "doc_type", "period", "language")
+      for kind in ("priority", "threat") for att in ("issuer", "fractional", "every")
+      if by == "members" or att == "issuer"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name,options", CASES)
+def test_an_analysis_on_stored_counts_equals_it_on_the_frames(
+    rich: Project,  # noqa: F811
+    name: str,
+    options: dict[str, Any],
+) -> None:
+    entry = REGISTRY.get_or_fail(name)
+    stored = entry.run(Data(rich), options)
+    framed = entry.run(_frames(rich), options)
+    assert len(stored) > 0
+    pd.testing.assert_frame_equal(stored, framed, check_exact=True)
+    assert stored.attrs == framed.attrs
+
+
+def _sentences(p: Project) -> tuple[pd.DataFrame, np.ndarray]:
+    sents = p.sentences()
+    return sents, coded_matrix(sents, p.codings(), p.codebook.ids())
+
+
+def test_yearly_salience_is_the_weighted_share_of_the_years_sentences(
+    rich: Project,  # noqa: F811
+) -> None:
+    sents, coded = _sentences(rich)
+    yearly = REGISTRY.get_or_fail("trends").run(Data(rich), {})
+    cats = rich.codebook.ids()
+    for r in yearly.itertuples(index=False):
+        mine = (sents["year"] == r.year).to_numpy()
+        w = sents["weight"].to_numpy()[mine]
+        share = (coded[mine, cats.index(r.category)] * w).sum() / w.sum()
+        assert r.salience == pytest.approx(share, rel=1e-12, abs=1e-15)
+        assert r.n_sentences == mine.sum()
+        assert r.n_coded == coded[mine, cats.index(r.category)].sum()
+    assert yearly["salience"].gt(0).any()
+
+
+@pytest.mark.parametrize("attribution", ["issuer", "fractional", "every"])
+def test_grid_cells_are_the_per_sentence_counts_and_shares(
+    rich: Project,  # noqa: F811
+    attribution: str,
+) -> None:
+    sents, coded = _sentences(rich)
+    cats = rich.codebook.ids()
+    grid = REGISTRY.get_or_fail("grid").run(
+        Data(rich), {"by": "members", "kind": "priority", "attribution": attribution}
+    )
+    for r in grid.itertuples(index=False):
+        members = sents["members"].map(list)
+        if attribution == "issuer":
+            share = (sents["issuer"] == r.group).astype(float).to_numpy()
+        else:
+            k = members.map(len).replace(0, 1)
+            times = members.map(lambda ms, g=r.group: ms.count(g))
+            share = (times / k if attribution == "fractional" else times).to_numpy(dtype=float)
+        col = coded[:, cats.index(r.category)]
+        w = sents["weight"].to_numpy() * share
+        assert r.count == pytest.approx((col * share).sum(), abs=0.006)
+        assert r.n_sentences == pytest.approx(share.sum(), abs=0.006)
+        assert r.pct == pytest.approx(100 * (col * w).sum() / w.sum(), rel=1e-12)
+    assert grid["count"].gt(0).any()
+
+
+def test_the_robustness_baseline_is_the_score_table(rich: Project) -> None:  # noqa: F811
+    long = REGISTRY.get_or_fail("robustness").run(Data(rich), {"variants": True})
+    base = long[(long["variant"] == "baseline") & (long["frame"] == ALL)]
+    scores = rich.scores().set_index("category")["score"]
+    for r in base.itertuples(index=False):
+        if pd.isna(scores[r.category]):
+            assert pd.isna(r.score)
+        else:
+            assert r.score == pytest.approx(scores[r.category], rel=1e-12)
+    assert base["score"].notna().sum() >= 2
