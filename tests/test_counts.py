@@ -11,9 +11,11 @@ import pandas as pd
 import pytest
 
 from secprio.analyses.registry import REGISTRY, Data
+from secprio.measure import linkcounts, links
 from secprio.measure.counts import from_sentences
 from secprio.measure.scores import ALL, coded_matrix
 from secprio.project import Project
+from secprio.store import aggregate
 from tests.test_aggregate import rich  # noqa: F401 - the coded project these tests read
 
 COLUMNS = ["document_id", "n_sentences", "weight", "period", "year", "date", "doc_type",
@@ -120,3 +122,48 @@ def test_the_robustness_baseline_is_the_score_table(rich: Project) -> None:  # n
         else:
             assert r.score == pytest.approx(scores[r.category], rel=1e-12)
     assert base["score"].notna().sum() >= 2
+
+
+LINK_CASES: list[tuple[str, dict[str, Any]]] = [
+    (name, {"unit": unit, "window": window, **extra})
+    for unit, window in (("paragraph", 1), ("sentence", 1), ("sentence", 2), ("sentence", 3))
+    for name, extra in (("links", {}), ("table1", {}), ("link_passages", {"top": 2}),
+                        ("link_passages", {"top": 5}))
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name,options", LINK_CASES)
+def test_links_streamed_from_the_store_equal_them_on_the_frames(
+    rich: Project,  # noqa: F811
+    name: str,
+    options: dict[str, Any],
+) -> None:
+    entry = REGISTRY.get_or_fail(name)
+    if name == "table1":
+        options = {k: v for k, v in options.items() if k != "top"}
+    stored = entry.run(Data(rich), options)
+    framed = entry.run(_frames(rich), options)
+    assert len(stored) > 0
+    pd.testing.assert_frame_equal(stored, framed, check_exact=True)
+    assert stored.attrs == framed.attrs
+    if name == "links":
+        assert stored["a"].gt(0).any() and stored["d"].ge(0).all()
+    if name == "link_passages":
+        assert stored["unit_text"].str.len().gt(0).all()
+
+
+@pytest.mark.parametrize("batch", [1, 2, 5])
+def test_link_counts_do_not_depend_on_where_batches_end(
+    rich: Project,  # noqa: F811
+    batch: int,
+) -> None:
+    cb = rich.codebook
+    stream = aggregate.effective_batches(
+        rich.store, rich.coder(), cb.sha256, columns=("segment_id", "category", "value"),
+        segment=("paragraph", "idx"), batch=batch,
+    )  # fmt: skip
+    n_units = aggregate.unit_count(rich.store)
+    got = linkcounts.link_table(stream, n_units, cb)
+    expected = links.link_table(rich.sentences(), rich.codings(), cb)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert n_units == rich.sentences()[["document_id", "paragraph"]].drop_duplicates().shape[0]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -180,6 +180,7 @@ class Data:
         codings: pd.DataFrame | None = None,
     ) -> None:
         self.project, self.coder, self.strict = project, coder, strict
+        self.framed = sentences is not None or codings is not None  # the caller's frames
         self._memo: dict[object, Any] = {}
         if sentences is not None:  # the caller's, read already
             self.__dict__["sentences"] = sentences
@@ -213,11 +214,30 @@ class Data:
         the caller passed them."""
         from secprio.measure.counts import from_sentences
 
-        if "sentences" in self.__dict__ or "codings" in self.__dict__:
+        if self.framed:
             return from_sentences(self.sentences, self.codings, self.project.codebook.ids())
+        self.check_coded()
+        return self.project.document_counts(self.coder)
+
+    def check_coded(self) -> None:
+        """When strict: refuse to measure what is not coded (E522, E523)."""
         if self.strict:
             self.project.require_codings(self.coder)
-        return self.project.document_counts(self.coder)
+
+    def coding_batches(
+        self, columns: Sequence[str], *, segment: Sequence[str] = ()
+    ) -> Iterator[pd.DataFrame]:
+        """The effective codings streamed in segment order, a batch at a time (each frame:
+        ``document_id``, ``columns`` and the sentence's columns ``segment``; a document's
+        codings are consecutive) — for the analyses that need single sentences, without
+        the codings whole in memory (secprio.store.aggregate.effective_batches)."""
+        from secprio.store import aggregate
+
+        self.check_coded()
+        p = self.project
+        return aggregate.effective_batches(
+            p.store, p.coder(self.coder), p.codebook.sha256, columns=columns, segment=segment
+        )
 
     def scored(self, *, by: str | None = None, scale: str | None = None) -> pd.DataFrame:
         """The project's scores, overall or per value of ``by``, on ``scale``: from counts
