@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from secprio import packs
 from secprio.analyses.registry import REGISTRY, Data
+from secprio.config import MeasureSettings, Settings
 from secprio.measure import linkcounts, links
 from secprio.measure.counts import from_sentences
 from secprio.measure.scores import ALL, coded_matrix
@@ -167,3 +169,32 @@ def test_link_counts_do_not_depend_on_where_batches_end(
     expected = links.link_table(rich.sentences(), rich.codings(), cb)
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
     assert n_units == rich.sentences()[["document_id", "paragraph"]].drop_duplicates().shape[0]
+
+
+@pytest.fixture(scope="module")
+def ots(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """The OTS pack's corpus coded by the dictionary, with the pack's claims."""
+    root = tmp_path_factory.mktemp("ots") / "project"
+    settings = Settings(name="ots", measure=MeasureSettings(bootstrap=50, coder="dictionary"))
+    project = Project.init(root, pack="ots", settings=settings)
+    project.ingest([packs.path("ots") / "corpus"])
+    project.code()
+    return project
+
+
+@pytest.mark.parametrize("semantic", [False, True], ids=["lexical", "lexical+semantic"])
+def test_the_claim_check_streamed_from_the_store_equals_it_on_the_frames(
+    ots: Project, semantic: bool
+) -> None:
+    for name in ("claims", "claim_passages"):
+        entry = REGISTRY.get_or_fail(name)
+        stored = entry.run(Data(ots), {"semantic": semantic})
+        framed = entry.run(_frames(ots), {"semantic": semantic})
+        assert len(stored) > 10
+        # the cosines are sums in another order (a vocabulary sorted before, not after,
+        # the counts): equal to the last bits, and so every rank, verdict and passage
+        pd.testing.assert_frame_equal(stored, framed, check_exact=False, rtol=1e-12)
+        for col in stored.columns:
+            if stored[col].dtype == object:
+                assert stored[col].equals(framed[col]), col
+    assert not list((ots.root / ".secprio").glob("claims-*"))  # the scratch files are gone

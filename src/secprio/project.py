@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -304,9 +304,14 @@ class Project:
         df["date"] = df["date"].fillna("").astype(str)  # undated: "", never NaN
         return df.rename(columns={"id": "document_id"})
 
-    def sentences(self, *, text: bool = False) -> pd.DataFrame:
-        """One row per sentence of the active documents, with document metadata and weight."""
-        sents = self.store.sentence_frame().merge(self.documents(), on="document_id", how="left")
+    def sentences(
+        self, *, text: bool = False, documents: Sequence[int] | None = None
+    ) -> pd.DataFrame:
+        """One row per sentence of the active documents, with document metadata and weight;
+        ``documents``: of these documents only."""
+        sents = self.store.sentence_frame(documents).merge(
+            self.documents(), on="document_id", how="left"
+        )
         weights = self.settings.measure.weights
         sents["weight"] = sents["doc_type"].map(lambda d: weights.get(d, 1.0)).astype(float)
         sents["period"] = sents["year"].map(self.period)

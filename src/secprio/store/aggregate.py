@@ -254,3 +254,36 @@ def unit_sentences(
             out += [(int(a), int(b), int(i), str(x or "")) for a, b, i, x in conn.execute(q)]
     out.sort(key=lambda r: r[2])
     return pd.DataFrame(out, columns=["document_id", "unit", "segment_id", "text"])
+
+
+def sentence_texts(store: Store, *, sentences: int = 20_000) -> Iterator[pd.DataFrame]:
+    """The sentences of the active documents with their text, in segment order, whole
+    documents of about ``sentences`` sentences per frame (``segment_id``, ``document_id``,
+    ``paragraph``, ``text``): the corpus read once, a few documents at a time."""
+    counts = sentence_counts(store)
+    s = t.segments.c
+    chunk: list[int] = []
+    size = 0
+    ends = list(zip(counts["document_id"].tolist(), counts["n_sentences"].tolist(), strict=True))
+    for k, (doc, n) in enumerate(ends):
+        chunk.append(int(doc))
+        size += int(n)
+        if size < sentences and k + 1 < len(ends):
+            continue
+        q = (
+            sa.select(s.id, s.document_id, s.paragraph, s.start, s.end)
+            .where(s.kind == "sentence", s.document_id.in_(chunk))
+            .order_by(s.id)
+        )
+        with store.reading() as conn:
+            rows = conn.execute(q).all()
+        texts = store.texts(chunk)
+        yield pd.DataFrame(
+            {
+                "segment_id": np.array([int(r[0]) for r in rows], dtype=np.int64),
+                "document_id": np.array([int(r[1]) for r in rows], dtype=np.int64),
+                "paragraph": [r[2] for r in rows],
+                "text": [texts[int(r[1])][int(r[3]) : int(r[4])] for r in rows],
+            }
+        )
+        chunk, size = [], 0

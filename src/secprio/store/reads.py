@@ -106,9 +106,9 @@ class ReadStore:
         cols = [c for c in t.documents.c if c.name != "text"]
         return self.frame(sa.select(*cols).where(t.documents.c.active.is_(True)))
 
-    def sentence_frame(self) -> pd.DataFrame:
+    def sentence_frame(self, documents: Sequence[int] | None = None) -> pd.DataFrame:
         """The sentences of the active documents (segment_id, document_id, idx, paragraph,
-        start, end), in id order."""
+        start, end), in id order; ``documents``: of these documents only."""
         q = (
             sa.select(
                 t.segments.c.id.label("segment_id"),
@@ -122,6 +122,8 @@ class ReadStore:
             .where(t.segments.c.kind == "sentence", t.documents.c.active.is_(True))
             .order_by(t.segments.c.id)
         )
+        if documents is not None:
+            q = q.where(t.segments.c.document_id.in_([int(d) for d in documents]))
         return self.frame(q)
 
     def texts(self, doc_ids: Sequence[int], *, own: bool = False) -> dict[int, str]:
