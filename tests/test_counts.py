@@ -198,3 +198,24 @@ def test_the_claim_check_streamed_from_the_store_equals_it_on_the_frames(
             if stored[col].dtype == object:
                 assert stored[col].equals(framed[col]), col
     assert not list((ots.root / ".secprio").glob("claims-*"))  # the scratch files are gone
+
+
+def test_the_human_codings_are_those_the_effective_codings_keep(rich: Project) -> None:  # noqa: F811
+    whole = rich.codings(evidence=False)
+    expected = whole[whole["source"] == "human"]
+    got = rich.human_codings()
+    assert got["run_id"].isna().all() and expected["run_id"].isna().all()
+    expected, got = expected.drop(columns="run_id"), got.drop(columns="run_id")
+    key = ["segment_id", "category"]
+    pd.testing.assert_frame_equal(
+        got[expected.columns].sort_values(key).reset_index(drop=True),
+        expected.sort_values(key).reset_index(drop=True),
+    )
+    assert set(got["value"]) == {0, 1}
+    ids = got["segment_id"].tolist()
+    sub = rich.sentences(text=True, segments=ids)
+    full = rich.sentences(text=True)
+    pd.testing.assert_frame_equal(
+        sub.reset_index(drop=True),
+        full[full["segment_id"].isin(ids)].reset_index(drop=True),
+    )

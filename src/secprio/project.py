@@ -305,11 +305,15 @@ class Project:
         return df.rename(columns={"id": "document_id"})
 
     def sentences(
-        self, *, text: bool = False, documents: Sequence[int] | None = None
+        self,
+        *,
+        text: bool = False,
+        documents: Sequence[int] | None = None,
+        segments: Sequence[int] | None = None,
     ) -> pd.DataFrame:
         """One row per sentence of the active documents, with document metadata and weight;
-        ``documents``: of these documents only."""
-        sents = self.store.sentence_frame(documents).merge(
+        ``documents``, ``segments``: of these documents, these sentences only."""
+        sents = self.store.sentence_frame(documents, segments=segments).merge(
             self.documents(), on="document_id", how="left"
         )
         weights = self.settings.measure.weights
@@ -356,6 +360,11 @@ class Project:
             evidence=evidence,
         )  # fmt: skip
         return aggregate.effective(df) if human else df
+
+    def human_codings(self) -> pd.DataFrame:
+        """The human decisions in effect (the latest per sentence and category), without
+        their evidence: what ``codings`` keeps of them, read without the machine codings."""
+        return aggregate.effective(self.store.human_frame())
 
     def coverage(self, coder: str | None = None) -> dict[str, int]:
         """Active documents coded by ``coder`` with the current codebook, with another
