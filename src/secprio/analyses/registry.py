@@ -4,8 +4,9 @@ commands and the report's analysis sections are made.
 An entry (``Analysis``) says everything about one analysis in one place:
 
 - ``function(data, **options) -> DataFrame``: the computation over a project's ``Data`` (the
-  project, its sentences and effective codings, read once and shared by the analyses of one
-  call, one command or one report);
+  project, its per-document counts and its effective codings streamed from the store — or the
+  frames a notebook passes —, read once and shared by the analyses of one call, one command
+  or one report);
 - ``params``: its options (name, type, default, help; how the CLI shows them);
 - ``columns``: the columns of the frame it returns (checked by the tests);
 - ``cli``: the command that shows it (several analyses may share a command, one selected by an
