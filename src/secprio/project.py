@@ -421,14 +421,18 @@ class Project:
         attribution: str = "issuer",
         sentences: pd.DataFrame | None = None,
         codings: pd.DataFrame | None = None,
+        counts: DocCounts | None = None,
     ) -> pd.DataFrame:
         """The 1–9 scores with 95% bootstrap intervals, overall or per value of ``by``
         (``attribution``: how sentences count for member states, secprio.measure.groups).
         ``attrs["warning"]`` says when part of the corpus is not coded. ``sentences`` and
         ``codings``: ``self.sentences()`` and ``self.codings(coder)`` when the caller holds
-        them already (the report), so that the corpus is not in memory twice. What it reads
+        them already, so that the corpus is not in memory twice; ``counts``: the document
+        counts (``document_counts``) when the caller read them already. What it reads
         is one state of the store (``Store.snapshot``), even while ``code`` writes."""
         with self.store.snapshot():
+            if counts is not None:  # the caller's document counts (the report's, read once)
+                return self._scores_by_document(by, coder, scale, attribution, counts)
             return self._scores(by, coder, scale, attribution, sentences, codings)
 
     def _scores(
@@ -466,8 +470,9 @@ class Project:
         return out
 
     def _scores_by_document(
-        self, by: str | None, coder: str | None, scale: str | None, attribution: str
-    ) -> pd.DataFrame:
+        self, by: str | None, coder: str | None, scale: str | None, attribution: str,
+        counts: DocCounts | None = None,
+    ) -> pd.DataFrame:  # fmt: skip
         """``_scores`` from per-document counts the store aggregates (``document_counts``):
         the same numbers, without the sentences and codings in memory."""
         m = self.settings.measure
@@ -475,7 +480,7 @@ class Project:
         if none.empty:
             return self._scores(by, coder, scale, attribution, none, None)  # E521
         warning = self.require_codings(coder)
-        counts = self.document_counts(coder)
+        counts = self.document_counts(coder) if counts is None else counts
         out = score_documents(
             counts.documents, counts.coded, self.codebook, scale=scale or m.scale,
             n_boot=m.bootstrap, seed=m.seed, by=by, attribution=attribution,

@@ -220,6 +220,15 @@ class Data:
         self.check_coded()
         return self.project.document_counts(self.coder)
 
+    @property
+    def counts_read(self) -> DocCounts | None:
+        """The store's ``counts`` for the scores: read now when lenient (the report reads
+        them once for every section), when strict only if read already (so that an empty or
+        uncoded project fails as ``Project.scores`` says); None with the caller's frames."""
+        if self.framed:
+            return None
+        return self.counts if not self.strict else self.__dict__.get("counts")
+
     def check_coded(self) -> None:
         """When strict: refuse to measure what is not coded (E522, E523)."""
         if self.strict:
@@ -245,7 +254,9 @@ class Data:
         per document the store aggregates, so scoring never needs the sentences in memory."""
         return self.memo(
             ("scores", by, scale),
-            lambda: self.project.scores(by=by, scale=scale, coder=self.coder),
+            lambda: self.project.scores(
+                by=by, scale=scale, coder=self.coder, counts=self.counts_read
+            ),
         )
 
     def memo(self, key: object, make: Callable[[], Any]) -> Any:
