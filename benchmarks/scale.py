@@ -192,10 +192,12 @@ def bench(version: str, src: Path, corpus: Path, work: Path, mb: float, log: Pat
     rows.append({"version": version, "MB": mb, "stage": "--help", "m": m})
     run(["init", str(project), "--pack", "ots"], src=src, cwd=work, log=log)
     settings = project / "secprio.yaml"
-    settings.write_text(
-        settings.read_text(encoding="utf-8").replace("bootstrap: 1000", f"bootstrap: {bootstrap}"),
-        encoding="utf-8",
+    text = settings.read_text(encoding="utf-8").replace(
+        "bootstrap: 1000", f"bootstrap: {bootstrap}"
     )
+    if coder:  # every stage after `code` measures that coder's codings
+        text = text.replace("  coder: auto", f"  coder: {coder}")
+    settings.write_text(text, encoding="utf-8")
     for name, argv in STAGES:
         if only and name not in only and name not in ("ingest", "code"):
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +20,7 @@ from secprio.errors import Hint, IngestError, MeasureError, ProjectError
 from secprio.ingest.corpus import scan, sha256_file, walk
 from secprio.ingest.limits import Limits
 from secprio.ingest.metadata import project_warnings
+from secprio.measure.counts import DocCounts
 from secprio.measure.scores import score as score_sentences
 from secprio.measure.scores import score_documents
 from secprio.model import Document, Skipped
@@ -303,9 +304,18 @@ class Project:
         df["date"] = df["date"].fillna("").astype(str)  # undated: "", never NaN
         return df.rename(columns={"id": "document_id"})
 
-    def sentences(self, *, text: bool = False) -> pd.DataFrame:
-        """One row per sentence of the active documents, with document metadata and weight."""
-        sents = self.store.sentence_frame().merge(self.documents(), on="document_id", how="left")
+    def sentences(
+        self,
+        *,
+        text: bool = False,
+        documents: Sequence[int] | None = None,
+        segments: Sequence[int] | None = None,
+    ) -> pd.DataFrame:
+        """One row per sentence of the active documents, with document metadata and weight;
+        ``documents``, ``segments``: of these documents, these sentences only."""
+        sents = self.store.sentence_frame(documents, segments=segments).merge(
+            self.documents(), on="document_id", how="left"
+        )
         weights = self.settings.measure.weights
         sents["weight"] = sents["doc_type"].map(lambda d: weights.get(d, 1.0)).astype(float)
         sents["period"] = sents["year"].map(self.period)
@@ -350,6 +360,11 @@ class Project:
             evidence=evidence,
         )  # fmt: skip
         return aggregate.effective(df) if human else df
+
+    def human_codings(self) -> pd.DataFrame:
+        """The human decisions in effect (the latest per sentence and category), without
+        their evidence: what ``codings`` keeps of them, read without the machine codings."""
+        return aggregate.effective(self.store.human_frame())
 
     def coverage(self, coder: str | None = None) -> dict[str, int]:
         """Active documents coded by ``coder`` with the current codebook, with another
@@ -406,14 +421,18 @@ class Project:
         attribution: str = "issuer",
         sentences: pd.DataFrame | None = None,
         codings: pd.DataFrame | None = None,
+        counts: DocCounts | None = None,
     ) -> pd.DataFrame:
         """The 1–9 scores with 95% bootstrap intervals, overall or per value of ``by``
         (``attribution``: how sentences count for member states, secprio.measure.groups).
         ``attrs["warning"]`` says when part of the corpus is not coded. ``sentences`` and
         ``codings``: ``self.sentences()`` and ``self.codings(coder)`` when the caller holds
-        them already (the report), so that the corpus is not in memory twice. What it reads
+        them already, so that the corpus is not in memory twice; ``counts``: the document
+        counts (``document_counts``) when the caller read them already. What it reads
         is one state of the store (``Store.snapshot``), even while ``code`` writes."""
         with self.store.snapshot():
+            if counts is not None:  # the caller's document counts (the report's, read once)
+                return self._scores_by_document(by, coder, scale, attribution, counts)
             return self._scores(by, coder, scale, attribution, sentences, codings)
 
     def _scores(
@@ -451,32 +470,44 @@ class Project:
         return out
 
     def _scores_by_document(
-        self, by: str | None, coder: str | None, scale: str | None, attribution: str
-    ) -> pd.DataFrame:
-        """``_scores`` from per-document counts the store aggregates (secprio.store.aggregate):
+        self, by: str | None, coder: str | None, scale: str | None, attribution: str,
+        counts: DocCounts | None = None,
+    ) -> pd.DataFrame:  # fmt: skip
+        """``_scores`` from per-document counts the store aggregates (``document_counts``):
         the same numbers, without the sentences and codings in memory."""
         m = self.settings.measure
-        docs = aggregate.sentence_counts(self.store).merge(self.documents(), on="document_id")
-        if docs.empty:
-            return self._scores(by, coder, scale, attribution, docs, None)  # E521
+        none = aggregate.sentence_counts(self.store)
+        if none.empty:
+            return self._scores(by, coder, scale, attribution, none, None)  # E521
         warning = self.require_codings(coder)
-        docs["weight"] = docs["doc_type"].map(lambda d: m.weights.get(d, 1.0)).astype(float)
-        docs["period"] = docs["year"].map(self.period)
-        counts = aggregate.coded_counts(self.store, self.coder(coder), self.codebook.sha256,
-                                    self.codebook.ids())  # fmt: skip
-        coded = (
-            counts.pivot(index="document_id", columns="category", values="n_coded")
-            .reindex(index=docs["document_id"], columns=self.codebook.ids())
-            .fillna(0)
-            .to_numpy(dtype="int64")
-        )
+        counts = self.document_counts(coder) if counts is None else counts
         out = score_documents(
-            docs, coded, self.codebook, scale=scale or m.scale, n_boot=m.bootstrap,
-            seed=m.seed, by=by, attribution=attribution, min_documents=m.min_documents,
-            min_docs_coded=m.min_docs_coded,
+            counts.documents, counts.coded, self.codebook, scale=scale or m.scale,
+            n_boot=m.bootstrap, seed=m.seed, by=by, attribution=attribution,
+            min_documents=m.min_documents, min_docs_coded=m.min_docs_coded,
         )  # fmt: skip
         out.attrs["warning"] = warning
         return out
+
+    def document_counts(self, coder: str | None = None) -> DocCounts:
+        """Per active document with sentences: its metadata, ``n_sentences``, ``weight``,
+        ``period``, and per category of the codebook its sentences coded 1 by the effective
+        codings of ``coder`` (secprio.measure.counts) — read by SQL aggregation and the codings
+        streamed in batches, so memory grows with the documents, not the sentences."""
+        m = self.settings.measure
+        docs = aggregate.sentence_counts(self.store).merge(self.documents(), on="document_id")
+        docs["weight"] = docs["doc_type"].map(lambda d: m.weights.get(d, 1.0)).astype(float)
+        docs["period"] = docs["year"].map(self.period)
+        cats = self.codebook.ids()
+        counts = aggregate.coded_counts(self.store, self.coder(coder), self.codebook.sha256,
+                                        cats)  # fmt: skip
+        coded = (
+            counts.pivot(index="document_id", columns="category", values="n_coded")
+            .reindex(index=docs["document_id"], columns=cats)
+            .fillna(0)
+            .to_numpy(dtype="int64")
+        )
+        return DocCounts(docs, coded, tuple(cats))
 
     def context_file(self, key: str) -> Path | None:
         """The path of a context file named in the settings (events, expert, claims)."""

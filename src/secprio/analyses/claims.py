@@ -10,8 +10,10 @@ import pandas as pd
 
 from secprio.analyses.registry import CODER, Analysis, Cli, Data, Param, View, register, tables
 from secprio.measure import claims as claims_mod
+from secprio.measure import claimstream
 from secprio.report.parts import STYLE, badge
 from secprio.report.sections import Section
+from secprio.store import aggregate
 
 FILE = Param("file", Path, None, "Claims YAML (default: the project's claims file).",
              argument=True)  # fmt: skip
@@ -27,13 +29,41 @@ def claim_check(
 
     def run() -> tuple[pd.DataFrame, pd.DataFrame]:
         items = claims_mod.load(path, categories=data.project.codebook.ids())
-        corpus = claims_mod.Corpus.build(
-            data.sentences, data.codings, semantic=semantic,
-            cache=claims_mod.cache_path(data.project.root),
-        )  # fmt: skip
-        return claims_mod.check(items, corpus)
+        cache = claims_mod.cache_path(data.project.root)
+        if data.framed:
+            corpus = claims_mod.Corpus.build(data.sentences, data.codings, semantic=semantic,
+                                             cache=cache)  # fmt: skip
+            return claims_mod.check(items, corpus)
+        return _streamed(data, items, semantic=semantic, cache=cache)
 
     return data.memo(("claims", path, semantic), run)
+
+
+def _streamed(
+    data: Data, items: list[claims_mod.Claim], *, semantic: bool, cache: Path
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The claim check over the corpus streamed from the store (secprio.measure.claimstream):
+    the sentences and codings are never held whole."""
+    data.check_coded()
+    p, coder = data.project, data.coder
+    store = p.store
+
+    def texts(segments: list[int]) -> list[str]:
+        found = aggregate.passages(store, segments).set_index("segment_id")["text"]
+        return [str(found[s]) for s in segments]
+
+    scratch = p.root / ".secprio"
+    scratch.mkdir(parents=True, exist_ok=True)
+    return claimstream.check(
+        items,
+        lambda: aggregate.sentence_texts(store),
+        lambda lo, hi: p.codings(coder, between=(lo, hi), evidence=False),
+        lambda ids: p.sentences(text=True, documents=ids),
+        texts,
+        semantic=semantic,
+        cache=cache,
+        scratch=scratch,
+    )
 
 
 def _claims(data: Data, *, file: Path | str | None, semantic: bool) -> pd.DataFrame:

@@ -18,8 +18,8 @@ from secprio.report.sections import Section
 
 
 def _grid(data: Data, *, by: str, kind: str, attribution: str) -> pd.DataFrame:
-    return compare.grid(
-        data.sentences, data.codings, data.project.codebook, by=by, kind=kind,
+    return compare.grid_counts(
+        data.counts, data.project.codebook, by=by, kind=kind,
         attribution=attribution,
     )  # fmt: skip
 

@@ -48,8 +48,8 @@ def _by_period(data: Data, *, file: Path | str | None, scale: str | None) -> pd.
 def _correlations(data: Data, *, file: Path | str | None, scale: str | None) -> pd.DataFrame:
     m = data.project.settings.measure
     found = load_assessment(data, file)
-    return expert_mod.correlations(
-        data.sentences, data.codings, data.project.codebook, found,
+    return expert_mod.correlations_counts(
+        data.counts, data.project.codebook, found,
         scale=scale or m.scale, n_boot=m.bootstrap, seed=m.seed,
     )  # fmt: skip
 
@@ -139,10 +139,11 @@ def _expert_periods(ctx: Data, assessment: expert_mod.Assessment) -> tuple[str, 
         )
     corr_cells = []
     for f in order:
-        sents = ctx.sentences if f == order[0] else ctx.sentences[ctx.sentences["period"] == f]
+        docs = ctx.counts
+        counts = docs if f == order[0] else docs.select(docs.documents["period"] == f)
         try:
-            c = expert_mod.correlations(
-                sents, ctx.codings, ctx.project.codebook, assessment,
+            c = expert_mod.correlations_counts(
+                counts, ctx.project.codebook, assessment,
                 scale=m.scale, n_boot=m.bootstrap, seed=m.seed,
             )  # fmt: skip
             r = c[c["method"] == "spearman"].iloc[0]

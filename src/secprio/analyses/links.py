@@ -12,9 +12,11 @@ import pandas as pd
 
 from secprio.analyses.registry import CODER, Analysis, Cli, Data, Param, View, register, tables
 from secprio.measure import expert as expert_mod
+from secprio.measure import linkcounts
 from secprio.measure import links as links_mod
 from secprio.report.parts import STYLE, badge
 from secprio.report.sections import Section
+from secprio.store import aggregate
 
 UNIT = Param("unit", str, "paragraph", "Co-occurrence unit.", choices=links_mod.UNITS, kind="Unit")
 WINDOW = Param("window", int, 1, "With --unit sentence: sentences per block.")
@@ -23,9 +25,40 @@ MIN_COUNT = Param("min_count", int, 2, "Shared units a significant link needs at
 
 
 def _links(data: Data, *, unit: str, window: int, alpha: float, min_count: int) -> pd.DataFrame:
-    return links_mod.link_table(
-        data.sentences, data.codings, data.project.codebook,
-        unit=unit, window=window, alpha=alpha, min_count=min_count,
+    cb = data.project.codebook
+    if data.framed:
+        return links_mod.link_table(
+            data.sentences, data.codings, cb,
+            unit=unit, window=window, alpha=alpha, min_count=min_count,
+        )  # fmt: skip
+    links_mod.need_both(cb)
+    links_mod.check_unit(unit, window)
+    batches = data.coding_batches(("segment_id", "category", "value"), segment=SEGMENT)
+    n_units = aggregate.unit_count(data.project.store, unit=unit, window=window)
+    return linkcounts.link_table(batches, n_units, cb, unit=unit, window=window, alpha=alpha,
+                                 min_count=min_count)  # fmt: skip
+
+
+SEGMENT = ("paragraph", "idx")
+
+
+def passages(
+    data: Data, pairs: list[tuple[str, str]], *, unit: str, window: int, top: int = 3
+) -> pd.DataFrame:
+    """The ``top`` strongest passages of each pair (secprio.measure.links.passages): from the
+    caller's frames, else streamed from the store, reading the text of the shown units only."""
+    if data.framed:
+        return links_mod.passages(
+            data.sentences, data.codings, data.project.codebook, pairs, unit=unit,
+            window=window, top=top,
+        )  # fmt: skip
+    links_mod.check_unit(unit, window)
+    store = data.project.store
+    batches = data.coding_batches(("segment_id", "category", "value", "pattern"), segment=SEGMENT)
+    return linkcounts.passages(
+        batches, data.counts.documents, pairs,
+        lambda keys: aggregate.unit_sentences(store, keys, unit=unit, window=window),
+        unit=unit, window=window, top=top,
     )  # fmt: skip
 
 
@@ -57,7 +90,7 @@ def _table1_parts(
     pairs = expert_mod.load(path, categories=cb.ids()).pairs if path else {}
     view = links_mod.table1(table, expert_pairs=pairs)
     shown = [(str(t), str(p)) for t, p in zip(view["threat"], view["priority"], strict=True) if p]
-    psg = links_mod.passages(data.sentences, data.codings, cb, shown, unit=unit, window=window)
+    psg = passages(data, shown, unit=unit, window=window)
     return with_passages(view, psg), psg
 
 
@@ -68,9 +101,7 @@ def _table1(data: Data, **options: Any) -> pd.DataFrame:
 def _link_passages(data: Data, *, unit: str, window: int, top: int) -> pd.DataFrame:
     cb = data.project.codebook
     pairs = [(t, q) for t in cb.ids("threat") for q in cb.ids("priority")]
-    return links_mod.passages(
-        data.sentences, data.codings, cb, pairs, unit=unit, window=window, top=top
-    )
+    return passages(data, pairs, unit=unit, window=window, top=top)
 
 
 # -- the report's section ----------------------------------------------------------------------

@@ -4,8 +4,9 @@ commands and the report's analysis sections are made.
 An entry (``Analysis``) says everything about one analysis in one place:
 
 - ``function(data, **options) -> DataFrame``: the computation over a project's ``Data`` (the
-  project, its sentences and effective codings, read once and shared by the analyses of one
-  call, one command or one report);
+  project, its per-document counts and its effective codings streamed from the store — or the
+  frames a notebook passes —, read once and shared by the analyses of one call, one command
+  or one report);
 - ``params``: its options (name, type, default, help; how the CLI shows them);
 - ``columns``: the columns of the frame it returns (checked by the tests);
 - ``cli``: the command that shows it (several analyses may share a command, one selected by an
@@ -24,7 +25,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -36,6 +37,7 @@ from secprio.plugins import Registry
 if TYPE_CHECKING:
     import pandas as pd
 
+    from secprio.measure.counts import DocCounts
     from secprio.project import Project
     from secprio.report.sections import Section
 
@@ -159,8 +161,10 @@ def _params_doc(params: tuple[Param, ...]) -> str:
 
 
 class Data:
-    """A project's inputs to the analyses, read once: ``sentences`` (with their text),
-    ``codings`` (the effective codings of ``coder``), scores, and ``run(name, **options)``,
+    """A project's inputs to the analyses, read once: ``counts`` (per document its
+    sentences and coded sentences, read by aggregation: what the document-level analyses
+    use), ``sentences`` (with their text) and ``codings`` (the effective codings of
+    ``coder``) for the analyses that need single sentences, scores, and ``run(name, **options)``,
     which computes an analysis of the registry once per set of options.
 
     ``strict`` (``api`` and the CLI): measuring what is not coded is refused, and a context
@@ -177,6 +181,7 @@ class Data:
         codings: pd.DataFrame | None = None,
     ) -> None:
         self.project, self.coder, self.strict = project, coder, strict
+        self.framed = sentences is not None or codings is not None  # the caller's frames
         self._memo: dict[object, Any] = {}
         if sentences is not None:  # the caller's, read already
             self.__dict__["sentences"] = sentences
@@ -202,12 +207,56 @@ class Data:
             self.project.require_codings(self.coder)
         return self.project.codings(self.coder, evidence=False)
 
+    @cached_property
+    def counts(self) -> DocCounts:
+        """Per document its metadata, sentences and coded sentences per category
+        (secprio.measure.counts): what the document-level analyses read. From the store by
+        aggregation, so neither the sentences nor the codings are held; from the frames when
+        the caller passed them."""
+        from secprio.measure.counts import from_sentences
+
+        if self.framed:
+            return from_sentences(self.sentences, self.codings, self.project.codebook.ids())
+        self.check_coded()
+        return self.project.document_counts(self.coder)
+
+    @property
+    def counts_read(self) -> DocCounts | None:
+        """The store's ``counts`` for the scores: read now when lenient (the report reads
+        them once for every section), when strict only if read already (so that an empty or
+        uncoded project fails as ``Project.scores`` says); None with the caller's frames."""
+        if self.framed:
+            return None
+        return self.counts if not self.strict else self.__dict__.get("counts")
+
+    def check_coded(self) -> None:
+        """When strict: refuse to measure what is not coded (E522, E523)."""
+        if self.strict:
+            self.project.require_codings(self.coder)
+
+    def coding_batches(
+        self, columns: Sequence[str], *, segment: Sequence[str] = ()
+    ) -> Iterator[pd.DataFrame]:
+        """The effective codings streamed in segment order, a batch at a time (each frame:
+        ``document_id``, ``columns`` and the sentence's columns ``segment``; a document's
+        codings are consecutive) — for the analyses that need single sentences, without
+        the codings whole in memory (secprio.store.aggregate.effective_batches)."""
+        from secprio.store import aggregate
+
+        self.check_coded()
+        p = self.project
+        return aggregate.effective_batches(
+            p.store, p.coder(self.coder), p.codebook.sha256, columns=columns, segment=segment
+        )
+
     def scored(self, *, by: str | None = None, scale: str | None = None) -> pd.DataFrame:
         """The project's scores, overall or per value of ``by``, on ``scale``: from counts
         per document the store aggregates, so scoring never needs the sentences in memory."""
         return self.memo(
             ("scores", by, scale),
-            lambda: self.project.scores(by=by, scale=scale, coder=self.coder),
+            lambda: self.project.scores(
+                by=by, scale=scale, coder=self.coder, counts=self.counts_read
+            ),
         )
 
     def memo(self, key: object, make: Callable[[], Any]) -> Any:

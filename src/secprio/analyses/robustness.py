@@ -24,8 +24,8 @@ def _robustness(data: Data, *, variants: bool) -> pd.DataFrame:
     m = p.settings.measure
     long = data.memo(
         "robustness",
-        lambda: rb.run(data.sentences, data.codings, p.codebook, scale=m.scale,
-                       members=p.settings.members),
+        lambda: rb.run_counts(data.counts, p.codebook, scale=m.scale,
+                              members=p.settings.members),
     )  # fmt: skip
     return long if variants else rb.summary(long)
 

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 def _trends(data: Data) -> pd.DataFrame:
     m = data.project.settings.measure
-    return trends.per_year(
-        data.sentences, data.codings, data.project.codebook, n_boot=m.bootstrap, seed=m.seed
+    return trends.per_year_counts(
+        data.counts, data.project.codebook, n_boot=m.bootstrap, seed=m.seed
     )
 
 

@@ -33,8 +33,8 @@ def _event(data: Data, event: str) -> tuple[dt.date, str]:
 def _window(data: Data, *, event: str, before: str, after: str) -> pd.DataFrame:
     day, event_id = _event(data, event)
     m = data.project.settings.measure
-    return windows.window(
-        data.sentences, data.codings, data.project.codebook, event=day, before=before,
+    return windows.window_counts(
+        data.counts, data.project.codebook, event=day, before=before,
         after=after, n_boot=m.bootstrap, seed=m.seed, event_id=event_id or event,
     )  # fmt: skip
 

@@ -48,11 +48,11 @@ def semantic(project: Project) -> SemanticCoder:
 def human_examples(project: Project) -> Examples:
     """Sentences of the store with human decisions: applied categories 1, all others 0."""
     cats = project.codebook.ids()
-    codings = project.codings(human=True)
-    human = codings[codings["source"] == "human"] if not codings.empty else codings
+    human = project.human_codings()
     if human.empty:
         return Examples([], [], np.zeros((0, len(cats)), dtype=bool), [])
-    sents = project.sentences(text=True).set_index("segment_id")
+    segments = human["segment_id"].unique().tolist()
+    sents = project.sentences(text=True, segments=segments).set_index("segment_id")
     sents = sents.loc[sents.index.intersection(human["segment_id"].unique())]
     col = {c: j for j, c in enumerate(cats)}
     labels = np.zeros((len(sents), len(cats)), dtype=bool)

@@ -294,14 +294,37 @@ def write(gold: Gold | pd.DataFrame, path: Path | str) -> Path:
     return path
 
 
-def project_documents(project: Project) -> dict[str, str]:
+class ProjectTexts(Mapping[str, str]):
+    """A project's document texts under every name a gold file may use (path, file name,
+    stem, id), each read from the store the first time it is asked for: only the documents
+    a gold file names are held, never the corpus."""
+
+    def __init__(self, project: Project) -> None:
+        self._store = project.store
+        self._ids: dict[str, int] = {}
+        docs = project.documents()
+        for i, path in zip(docs["document_id"], docs["path"], strict=True):
+            p = Path(str(path))
+            for key in (str(i), str(path), p.name, p.stem):
+                self._ids.setdefault(key, int(i))
+        self._texts: dict[int, str] = {}
+
+    def __getitem__(self, name: str) -> str:
+        i = self._ids[name]
+        if i not in self._texts:
+            self._texts[i] = self._store.texts([i])[i]
+        return self._texts[i]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+def project_documents(project: Project) -> Mapping[str, str]:
     """Document texts under every name a gold file may use: path, file name, stem, id."""
-    names: dict[str, str] = {}
-    for doc in project.store.sources():
-        p = Path(doc.path)
-        for key in (str(doc.id), doc.path, p.name, p.stem):
-            names.setdefault(key, doc.text)
-    return names
+    return ProjectTexts(project)
 
 
 GOLD_NAMES = ("gold.csv", "gold.jsonl")

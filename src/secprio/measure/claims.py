@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -182,9 +183,7 @@ class Corpus:
 
     def weights(self, terms: list[str]) -> np.ndarray:
         """IDF of each term; a term the corpus never uses weighs most."""
-        vocab, idf = self.vectorizer.vocabulary_, self.vectorizer.idf_
-        top = float(idf.max()) if len(idf) else 1.0
-        return np.array([idf[vocab[t]] if t in vocab else top for t in terms])
+        return term_weights(self.vectorizer, terms)
 
 
 def _contexts(sents: pd.DataFrame) -> tuple[list[frozenset[str]], np.ndarray]:
@@ -243,16 +242,25 @@ def pool(claim: Claim, corpus: Corpus, *, size: int = POOL) -> np.ndarray:
     return np.argsort(-_lexical(claim, corpus)[1], kind="stable")[:size]
 
 
+LEXICAL_ONLY = "lexical retrieval only (semantic retrieval not requested)"
+NO_EMBED = "lexical retrieval only: secprio.coders.embed is not available"
+SEMANTIC_NOTE = f"lexical and semantic retrieval (the best {POOL} sentences per claim re-ranked)"
+
+
+def unavailable(exc: Exception) -> str:
+    return f"lexical retrieval only: semantic retrieval unavailable ({exc})"
+
+
 def _semantic(claims: list[Claim], corpus: Corpus) -> tuple[list[np.ndarray | None], str]:
     """Per claim, the cosine of each pooled sentence's embedding with the claim's (NaN outside
     the pool), and what retrieval could do. Embeddings go through the cache."""
     none: list[np.ndarray | None] = [None] * len(claims)
     if not corpus.semantic:
-        return none, "lexical retrieval only (semantic retrieval not requested)"
+        return none, LEXICAL_ONLY
     try:
         from secprio.coders.embed import embed
     except ImportError:
-        return none, "lexical retrieval only: secprio.coders.embed is not available"
+        return none, NO_EMBED
     pools = [pool(c, corpus) for c in claims]
     union = np.unique(np.concatenate(pools)) if pools else np.array([], dtype=np.int64)
     texts = corpus.sentences["text"].to_numpy()[union].tolist()
@@ -260,14 +268,13 @@ def _semantic(claims: list[Claim], corpus: Corpus) -> tuple[list[np.ndarray | No
         sentence_vectors = embed(texts, cache=corpus.cache)
         claim_vectors = embed([c.text for c in claims], cache=corpus.cache)
     except Exception as exc:  # noqa: BLE001 - a missing model must not stop the claim check
-        return none, f"lexical retrieval only: semantic retrieval unavailable ({exc})"
+        return none, unavailable(exc)
     out: list[np.ndarray | None] = []
     for positions, vector in zip(pools, claim_vectors, strict=True):
         cosine = np.full(len(corpus.sentences), np.nan)
         cosine[positions] = sentence_vectors[np.searchsorted(union, positions)] @ vector
         out.append(cosine)
-    note = f"lexical and semantic retrieval (the best {POOL} sentences per claim re-ranked)"
-    return out, note
+    return out, SEMANTIC_NOTE
 
 
 def retrieve(
@@ -289,13 +296,40 @@ def retrieve(
         fused = fused + np.where(compared, 1.0 / (60 + by_meaning), 0.0)
         wanted |= by_meaning <= depth
     docs = sents["document_id"][wanted].unique()
+    idx = np.flatnonzero(sents["document_id"].isin(docs).to_numpy())
+    contexts = [corpus.context(int(i)) for i in idx]
+    return passage_rows(
+        claim, sents.iloc[idx], lexical[idx], semantic[idx], fused[idx], contexts,
+        lambda terms: corpus.weights(terms),
+    )  # fmt: skip
+
+
+def term_weights(vectorizer: TfidfVectorizer, terms: list[str]) -> np.ndarray:
+    """IDF of each term; a term the corpus never uses weighs most."""
+    vocab, idf = vectorizer.vocabulary_, vectorizer.idf_
+    top = float(idf.max()) if len(idf) else 1.0
+    return np.array([idf[vocab[t]] if t in vocab else top for t in terms])
+
+
+def passage_rows(
+    claim: Claim,
+    sents: pd.DataFrame,
+    lexical: np.ndarray,
+    semantic: np.ndarray,
+    fused: np.ndarray,
+    contexts: list[frozenset[str]],
+    weights: Callable[[list[str]], np.ndarray],
+) -> pd.DataFrame:
+    """The retrieved sentences (the sentences of the retrieved documents, in corpus order,
+    with their scores and the stems of their paragraphs) with the verdict's features, best
+    first."""
     terms = key_terms(claim)
-    w = corpus.weights(terms)
+    w = weights(terms)
     rows = []
-    for i in np.flatnonzero(sents["document_id"].isin(docs).to_numpy()):
-        s = sents.iloc[i]
+    for k in range(len(sents)):
+        s = sents.iloc[k]
         when = event_date(s.get("extra")) or (s["date"] or "")
-        context = corpus.context(int(i))
+        context = contexts[k]
         rows.append(
             {
                 "claim": claim.id,
@@ -305,9 +339,9 @@ def retrieve(
                 "date": s["date"] or "",
                 "evidence_date": when,
                 "url": s["url"],
-                "lexical": float(lexical[i]),
-                "semantic": float(semantic[i]),
-                "fused": float(fused[i]),
+                "lexical": float(lexical[k]),
+                "semantic": float(semantic[k]),
+                "fused": float(fused[k]),
                 "match": _share(terms, w, context),
                 "sentence_match": _share(terms, w, set(stems(s["text"]))),
                 "missing": " ".join(t for t in terms if t not in context),
@@ -384,13 +418,24 @@ def check(
     claims: list[Claim], corpus: Corpus, *, top: int = 3
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Verdicts (one row per claim) and their best ``top`` passages (rows per claim)."""
-    rows, passages = [], []
     vectors, note = _semantic(claims, corpus)
-    for claim, vector in zip(claims, vectors, strict=True):
-        found = retrieve(claim, corpus, semantic=vector)
-        label, reason = verdict(found)
-        agreement, years = _dates(found, claim)
-        best = found.iloc[0] if not found.empty else None
+    found = [
+        retrieve(claim, corpus, semantic=vector)
+        for claim, vector in zip(claims, vectors, strict=True)
+    ]
+    return results(claims, found, note, top=top)
+
+
+def results(
+    claims: list[Claim], found: list[pd.DataFrame], note: str, *, top: int = 3
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Verdicts (one row per claim) from each claim's retrieved sentences (``retrieve``),
+    and their best ``top`` passages."""
+    rows, passages = [], []
+    for claim, mine in zip(claims, found, strict=True):
+        label, reason = verdict(mine)
+        agreement, years = _dates(mine, claim)
+        best = mine.iloc[0] if not mine.empty else None
         rows.append(
             {
                 "claim": claim.id,
@@ -409,7 +454,7 @@ def check(
                 "retrieval": note,
             }
         )
-        passages.append(found.head(top))
+        passages.append(mine.head(top))
     psg = pd.concat(passages, ignore_index=True) if passages else pd.DataFrame()
     return pd.DataFrame(rows), psg
 

@@ -15,7 +15,7 @@ import pandas as pd
 from secprio.codebook.model import Codebook
 from secprio.errors import MeasureError
 from secprio.measure import groups
-from secprio.measure.scores import coded_matrix
+from secprio.measure.counts import DocCounts, from_sentences
 
 GROUPINGS = groups.GROUPINGS
 UNDATED = groups.UNDATED
@@ -42,6 +42,20 @@ def grid(
     attribution: str = "issuer",
 ) -> pd.DataFrame:
     """Long table: one row per (group, category) with count, pct and row_pct."""
+    counts = from_sentences(sentences, codings, codebook.ids(kind))  # type: ignore[arg-type]
+    return grid_counts(counts, codebook, by=by, kind=kind, attribution=attribution)
+
+
+def grid_counts(
+    counts: DocCounts,
+    codebook: Codebook,
+    *,
+    by: str = "members",
+    kind: str = "priority",
+    attribution: str = "issuer",
+) -> pd.DataFrame:
+    """``grid`` from per-document counts (secprio.measure.counts): a document stands for its
+    sentences, which share its groups, weight and share."""
     cats = codebook.ids(kind)  # type: ignore[arg-type]
     if not cats:
         raise MeasureError(
@@ -50,27 +64,30 @@ def grid(
             hint="use kind priority or threat",
             code="E508",
         )
-    coded = coded_matrix(sentences, codings, cats)
-    rows = groups.assign(sentences, by, attribution=attribution)
+    docs = counts.documents
+    rows = groups.assign(docs, by, attribution=attribution)
     if rows.empty:
-        raise groups.empty_reason(sentences, by, attribution)
+        raise groups.empty_reason(docs, by, attribution, n_sentences=int(counts.n_sentences.sum()))
     pos, share = rows["pos"].to_numpy(), rows["share"].to_numpy()
-    frame = pd.DataFrame(coded[pos] * share[:, None], columns=cats)
+    coded = counts.matrix(cats).astype(float)[pos] * share[:, None]
+    n_s = counts.n_sentences.astype(float)[pos] * share
+    weight = counts.weights[pos]
+    frame = pd.DataFrame(coded, columns=cats)
     frame["_group"] = rows["group"].to_numpy()
-    frame["_n"] = share
-    frame["_w"] = sentences["weight"].to_numpy(dtype=float)[pos] * share
-    weighted = frame[cats].mul(sentences["weight"].to_numpy(dtype=float)[pos], axis=0)
+    frame["_n"] = n_s
+    frame["_w"] = weight * n_s
+    weighted = frame[cats].mul(weight, axis=0)
     weighted["_group"] = frame["_group"]
-    counts = frame.groupby("_group")[cats].sum()
+    counts_g = frame.groupby("_group")[cats].sum()
     w_coded = weighted.groupby("_group")[cats].sum()
     n_sent = frame.groupby("_group")["_n"].sum()
     w_tot = frame.groupby("_group")["_w"].sum()
     labels = {c.id: c.label for c in codebook.categories}
     rows = []
-    for g in groups.order([str(g) for g in counts.index], by):
-        row_total = counts.loc[g].sum()
+    for g in groups.order([str(g) for g in counts_g.index], by):
+        row_total = counts_g.loc[g].sum()
         for c in cats:
-            n = _count(counts.at[g, c])
+            n = _count(counts_g.at[g, c])
             rows.append(
                 {
                     "group": g,

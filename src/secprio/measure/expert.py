@@ -22,9 +22,9 @@ from scipy.stats import kendalltau, rankdata, spearmanr
 
 from secprio.codebook.model import Codebook
 from secprio.errors import MeasureError
-from secprio.measure.bootstrap import doc_totals, interval, replicates
+from secprio.measure.bootstrap import interval, replicates
+from secprio.measure.counts import DocCounts, from_sentences
 from secprio.measure.scale import to_scale
-from secprio.measure.scores import coded_matrix
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,23 @@ def correlations(
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Spearman and Kendall correlations between expert ratings and evidence scores."""
+    counts = from_sentences(sentences, codings, codebook.ids())
+    return correlations_counts(
+        counts, codebook, assessment, scale=scale, n_boot=n_boot, seed=seed, level=level
+    )
+
+
+def correlations_counts(
+    counts: DocCounts,
+    codebook: Codebook,
+    assessment: Assessment,
+    *,
+    scale: str = "ratio",
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """``correlations`` from per-document counts (secprio.measure.counts)."""
     rated = [c for c in assessment.ratings if c in codebook.ids()]
     kinds = {codebook.get(c).kind for c in rated}
     if len(rated) < 3 or len(kinds) != 1:
@@ -170,11 +187,7 @@ def correlations(
     cats = codebook.ids(kinds.pop())
     cols = [cats.index(c) for c in rated]
     expert = np.array([assessment.ratings[c] for c in rated])
-    coded = coded_matrix(sentences, codings, cats)
-    docs, idx = np.unique(sentences["document_id"].to_numpy(), return_inverse=True)
-    w_tot, c_tot = doc_totals(
-        idx.ravel(), sentences["weight"].to_numpy(dtype=float), coded, len(docs)
-    )
+    w_tot, c_tot = counts.totals(cats)
     point = to_scale(c_tot.sum(axis=0) / max(w_tot.sum(), 1e-12), scale)[cols]
     boot = to_scale(replicates(w_tot, c_tot, n=n_boot, seed=seed), scale)[:, cols]
     rows = []

@@ -21,6 +21,8 @@ from secprio.errors import Hint, MeasureError
 from secprio.measure.scores import coded_matrix
 
 UNITS = ("paragraph", "sentence")
+PASSAGE_COLUMNS = ["threat", "priority", "rank", "document_id", "unit", "title", "date",
+                   "doc_type", "url", "strength", "text", "unit_text"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -32,10 +34,7 @@ class Units:
     present: NDArray[np.float64]  # unit × category, 0/1
 
 
-def assign_units(
-    sentences: pd.DataFrame, *, unit: str = "paragraph", window: int = 1
-) -> tuple[NDArray[np.int64], pd.DataFrame]:
-    """The unit of each sentence: its paragraph, or its block of ``window`` sentences."""
+def check_unit(unit: str, window: int) -> None:
     if unit not in UNITS:
         raise MeasureError(f"unknown unit {unit!r}", hint="use paragraph or sentence", code="E518")
     if window < 1:
@@ -44,6 +43,13 @@ def assign_units(
             hint=Hint("use --window 1..n", "use window=1..n"),
             code="E517",
         )
+
+
+def assign_units(
+    sentences: pd.DataFrame, *, unit: str = "paragraph", window: int = 1
+) -> tuple[NDArray[np.int64], pd.DataFrame]:
+    """The unit of each sentence: its paragraph, or its block of ``window`` sentences."""
+    check_unit(unit, window)
     if unit == "paragraph":
         local = sentences["paragraph"].to_numpy()
     else:
@@ -112,6 +118,18 @@ def bh(p: NDArray[np.float64] | list[float]) -> NDArray[np.float64]:
     return out
 
 
+def need_both(codebook: Codebook) -> tuple[list[str], list[str]]:
+    threats, prios = codebook.ids("threat"), codebook.ids("priority")
+    if not threats or not prios:
+        raise MeasureError(
+            "links need categories of both kinds, threat and priority",
+            path=codebook.path,
+            hint="add kind: threat categories to the codebook",
+            code="E516",
+        )
+    return threats, prios
+
+
 def link_table(
     sentences: pd.DataFrame,
     codings: pd.DataFrame,
@@ -123,17 +141,25 @@ def link_table(
     min_count: int = 2,
 ) -> pd.DataFrame:
     """One row per (threat, priority) pair with counts, lift, log-odds, Fisher p and BH q."""
-    threats, prios = codebook.ids("threat"), codebook.ids("priority")
-    if not threats or not prios:
-        raise MeasureError(
-            "links need categories of both kinds, threat and priority",
-            path=codebook.path,
-            hint="add kind: threat categories to the codebook",
-            code="E516",
-        )
+    threats, prios = need_both(codebook)
     u = units(sentences, codings, threats + prios, unit=unit, window=window)
     t_mat, p_mat = u.present[:, : len(threats)], u.present[:, len(threats) :]
-    a, b, c, d = contingency(t_mat, p_mat)
+    return pair_table(contingency(t_mat, p_mat), len(u.keys), codebook, unit=unit,
+                      window=window, alpha=alpha, min_count=min_count)  # fmt: skip
+
+
+def pair_table(
+    abcd: tuple[NDArray[np.int64], ...],
+    n_units: int,
+    codebook: Codebook,
+    *,
+    unit: str,
+    window: int,
+    alpha: float,
+    min_count: int,
+) -> pd.DataFrame:
+    threats, prios = codebook.ids("threat"), codebook.ids("priority")
+    a, b, c, d = abcd
     labels = {cat.id: cat.label for cat in codebook.categories}
     rows = []
     for i, t in enumerate(threats):
@@ -153,7 +179,7 @@ def link_table(
                     "b": cells[1],
                     "c": cells[2],
                     "d": cells[3],
-                    "n_units": len(u.keys),
+                    "n_units": n_units,
                     "lift": lift(*cells),
                     "log_or": lor,
                     "log_or_lo": lo,
@@ -227,21 +253,7 @@ def passages(
                     "unit_text": text[k],
                 }
             )
-    cols = [
-        "threat",
-        "priority",
-        "rank",
-        "document_id",
-        "unit",
-        "title",
-        "date",
-        "doc_type",
-        "url",
-        "strength",
-        "text",
-        "unit_text",
-    ]
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=PASSAGE_COLUMNS)
 
 
 def table1(

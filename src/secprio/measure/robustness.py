@@ -27,17 +27,19 @@ import pandas as pd
 from secprio.codebook.model import Codebook
 from secprio.config import SCALES
 from secprio.ingest.countries import is_country
+from secprio.measure.counts import DocCounts, from_sentences
 from secprio.measure.scale import to_scale
-from secprio.measure.scores import ALL, coded_matrix
+from secprio.measure.scores import ALL
 
 BASELINE = "baseline"
 
 
-def _points(sentences: pd.DataFrame, coded: np.ndarray, codebook: Codebook, scale: str) -> dict:
-    """{(kind, category): score or NaN} for one set of sentences."""
-    w = sentences["weight"].to_numpy(dtype=float)
-    total = max(w.sum(), 1e-12)
-    sal = (coded * w[:, None]).sum(axis=0) / total
+def _points(
+    counts: DocCounts, weights: np.ndarray, codebook: Codebook, scale: str
+) -> dict[str, float]:
+    """{category: score or NaN} for one set of documents with these weights."""
+    w_tot, c_tot = counts.totals(codebook.ids(), weights)
+    sal = c_tot.sum(axis=0) / max(w_tot.sum(), 1e-12)
     out = {}
     for kind in ("priority", "threat"):
         idx = [i for i, c in enumerate(codebook.categories) if c.kind == kind]
@@ -50,24 +52,26 @@ def _points(sentences: pd.DataFrame, coded: np.ndarray, codebook: Codebook, scal
 
 
 def variants(
-    sentences: pd.DataFrame, *, scale: str, members: list[str] | None = None
+    documents: pd.DataFrame, *, scale: str, members: list[str] | None = None
 ) -> Iterator[tuple[str, str, np.ndarray, pd.Series]]:
-    """(name, kind of choice, row mask, weights) for the baseline and every variant."""
-    every = np.ones(len(sentences), dtype=bool)
-    weight = sentences["weight"].astype(float)
+    """(name, kind of choice, row mask, weights) for the baseline and every variant, over
+    the rows of ``documents`` (one per document, or per sentence: each with its
+    document's ``weight``, ``doc_type`` and ``issuer``)."""
+    every = np.ones(len(documents), dtype=bool)
+    weight = documents["weight"].astype(float)
     yield BASELINE, BASELINE, every, weight
-    yield "equal weights", "weights", every, pd.Series(1.0, index=sentences.index)
+    yield "equal weights", "weights", every, pd.Series(1.0, index=documents.index)
     for other in SCALES:
         if other != scale:
             yield f"scale: {other}", "scale", every, weight
-    for dtype in sorted(sentences["doc_type"].dropna().unique()):
+    for dtype in sorted(documents["doc_type"].dropna().unique()):
         yield (
             f"without {dtype}",
             "document type",
-            (sentences["doc_type"] != dtype).to_numpy(),
+            (documents["doc_type"] != dtype).to_numpy(),
             weight,
         )
-    issuers = sentences["issuer"].fillna("").astype(str)
+    issuers = documents["issuer"].fillna("").astype(str)
     states = sorted({i for i in issuers.unique() if is_country(i)} & set(members or issuers))
     for state in states:
         yield f"without {state}", "member state", (issuers != state).to_numpy(), weight
@@ -83,21 +87,34 @@ def run(
     members: list[str] | None = None,
 ) -> pd.DataFrame:
     """Long table: one row per variant, frame and category with its point score."""
-    coded = coded_matrix(sentences, codings, codebook.ids())
-    frames: list[tuple[str, np.ndarray]] = [(ALL, np.ones(len(sentences), dtype=bool))]
+    counts = from_sentences(sentences, codings, codebook.ids())
+    return run_counts(counts, codebook, scale=scale, by=by, members=members)
+
+
+def run_counts(
+    counts: DocCounts,
+    codebook: Codebook,
+    *,
+    scale: str = "ratio",
+    by: str | None = "period",
+    members: list[str] | None = None,
+) -> pd.DataFrame:
+    """``run`` from per-document counts (secprio.measure.counts)."""
+    docs = counts.documents
+    frames: list[tuple[str, np.ndarray]] = [(ALL, np.ones(len(docs), dtype=bool))]
     if by:
-        for value in dict.fromkeys(sentences[by]):
-            frames.append((str(value), (sentences[by] == value).to_numpy()))
+        for value in dict.fromkeys(docs[by]):
+            frames.append((str(value), (docs[by] == value).to_numpy()))
     labels = {c.id: (c.label, c.kind) for c in codebook.categories}
     rows = []
-    for name, choice, keep, weight in variants(sentences, scale=scale, members=members):
+    for name, choice, keep, weight in variants(docs, scale=scale, members=members):
         mapping = scale if not name.startswith("scale: ") else name.removeprefix("scale: ")
-        data = sentences.assign(weight=weight.to_numpy())
+        w = weight.to_numpy(dtype=float)
         for frame, in_frame in frames:
             mask = keep & in_frame
             if not mask.any():
                 continue
-            pts = _points(data[mask], coded[mask], codebook, mapping)
+            pts = _points(counts.select(mask), w[mask], codebook, mapping)
             for cat, value in pts.items():
                 label, kind = labels[cat]
                 rows.append(
@@ -109,7 +126,7 @@ def run(
                         "label": label,
                         "kind": kind,
                         "score": value,
-                        "n_documents": int(data.loc[mask, "document_id"].nunique()),
+                        "n_documents": int(mask.sum()),
                     }
                 )
     out = pd.DataFrame(rows)

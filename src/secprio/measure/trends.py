@@ -16,8 +16,8 @@ import pandas as pd
 from scipy.stats import t as student_t
 
 from secprio.codebook.model import Codebook
-from secprio.measure.bootstrap import doc_totals, interval, replicates
-from secprio.measure.scores import coded_matrix
+from secprio.measure.bootstrap import interval, replicates
+from secprio.measure.counts import DocCounts, from_sentences
 
 MIN_YEARS = 6
 MIN_SENTENCES = 30
@@ -32,16 +32,21 @@ def per_year(
     seed: int = 0,
 ) -> pd.DataFrame:
     """One row per (year, category): salience and its 95% bootstrap interval over documents."""
+    counts = from_sentences(sentences, codings, codebook.ids())
+    return per_year_counts(counts, codebook, n_boot=n_boot, seed=seed)
+
+
+def per_year_counts(
+    counts: DocCounts, codebook: Codebook, *, n_boot: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """``per_year`` from per-document counts (secprio.measure.counts)."""
     cats = codebook.ids()
-    dated = sentences[sentences["year"].notna()]
-    coded = coded_matrix(dated, codings, cats)
+    years = counts.documents["year"]
     rows = []
-    for k, (year, part) in enumerate(dated.groupby("year", sort=True)):
-        mask = (dated["year"] == year).to_numpy()
-        docs, idx = np.unique(part["document_id"].to_numpy(), return_inverse=True)
-        w_tot, c_tot = doc_totals(
-            idx.ravel(), part["weight"].to_numpy(dtype=float), coded[mask], len(docs)
-        )
+    for k, year in enumerate(sorted(years[years.notna()].unique())):
+        part = counts.select((years == year).to_numpy())
+        w_tot, c_tot = part.totals(cats)
+        n_coded = part.matrix(cats).sum(axis=0)
         point = c_tot.sum(axis=0) / max(w_tot.sum(), 1e-12)
         lo, hi = interval(replicates(w_tot, c_tot, n=n_boot, seed=seed + k))
         for i, c in enumerate(codebook.categories):
@@ -51,9 +56,9 @@ def per_year(
                     "category": c.id,
                     "label": c.label,
                     "kind": c.kind,
-                    "n_documents": len(docs),
-                    "n_sentences": len(part),
-                    "n_coded": int(coded[mask, i].sum()),
+                    "n_documents": len(part.documents),
+                    "n_sentences": int(part.n_sentences.sum()),
+                    "n_coded": int(n_coded[i]),
                     "salience": point[i],
                     "salience_lo": lo[i],
                     "salience_hi": hi[i],

@@ -17,10 +17,10 @@ import pandas as pd
 
 from secprio.codebook.model import Codebook
 from secprio.errors import MeasureError
-from secprio.measure.bootstrap import MIN_DOCS, doc_totals, interval, replicates
-from secprio.measure.scores import coded_matrix
+from secprio.measure.bootstrap import MIN_DOCS, interval, replicates
+from secprio.measure.counts import DocCounts, from_sentences
 
-__all__ = ["MIN_DOCS", "bounds", "offset", "window"]
+__all__ = ["MIN_DOCS", "bounds", "offset", "window", "window_counts"]
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([ymwd])\s*$", re.IGNORECASE)
 
 
@@ -47,18 +47,15 @@ def bounds(event: dt.date, before: str, after: str) -> tuple[pd.Timestamp, ...]:
 
 
 def _window(
-    sentences: pd.DataFrame, coded: np.ndarray, mask: np.ndarray, *, n_boot: int, seed: int
+    counts: DocCounts, mask: np.ndarray, cats: list[str], *, n_boot: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    sub = sentences[mask]
-    if sub.empty:
-        k = coded.shape[1]
+    sub = counts.select(mask)
+    if sub.documents.empty:
+        k = len(cats)
         return np.full(k, np.nan), np.full((n_boot, k), np.nan), 0
-    docs, idx = np.unique(sub["document_id"].to_numpy(), return_inverse=True)
-    w_tot, c_tot = doc_totals(
-        idx.ravel(), sub["weight"].to_numpy(dtype=float), coded[mask], len(docs)
-    )
+    w_tot, c_tot = sub.totals(cats)
     point = c_tot.sum(axis=0) / max(w_tot.sum(), 1e-12)
-    return point, replicates(w_tot, c_tot, n=n_boot, seed=seed), len(docs)
+    return point, replicates(w_tot, c_tot, n=n_boot, seed=seed), len(sub.documents)
 
 
 def window(
@@ -74,15 +71,33 @@ def window(
     event_id: str = "",
 ) -> pd.DataFrame:
     """One row per category: salience before and after, the change and its 95% interval."""
+    return window_counts(
+        from_sentences(sentences, codings, codebook.ids()), codebook, event=event,
+        before=before, after=after, n_boot=n_boot, seed=seed, event_id=event_id,
+    )  # fmt: skip
+
+
+def window_counts(
+    counts: DocCounts,
+    codebook: Codebook,
+    *,
+    event: dt.date,
+    before: str = "2y",
+    after: str = "2y",
+    n_boot: int = 1000,
+    seed: int = 0,
+    event_id: str = "",
+) -> pd.DataFrame:
+    """``window`` from per-document counts (secprio.measure.counts)."""
     lo, mid, hi = bounds(event, before, after)
-    dates = pd.to_datetime(sentences["date"], errors="coerce", format="ISO8601")
+    docs = counts.documents
+    dates = pd.to_datetime(docs["date"], errors="coerce", format="ISO8601")
     masks = ((dates >= lo) & (dates < mid)).to_numpy(), ((dates >= mid) & (dates <= hi)).to_numpy()
     cats = codebook.ids()
-    coded = coded_matrix(sentences, codings, cats)
     rng = np.random.default_rng(seed)
     seeds = rng.integers(0, 2**31, size=2)
     (p0, b0, n0), (p1, b1, n1) = (
-        _window(sentences, coded, m, n_boot=n_boot, seed=int(s))
+        _window(counts, m, cats, n_boot=n_boot, seed=int(s))
         for m, s in zip(masks, seeds, strict=True)
     )
     diff = b1 - b0
@@ -96,7 +111,7 @@ def window(
         for name, n in (("before", n0), ("after", n1))
         if n < MIN_DOCS
     )
-    n_sent = [int(m.sum()) for m in masks]
+    n_sent = [int(counts.n_sentences[m].sum()) for m in masks]
     rows = []
     for i, c in enumerate(codebook.categories):
         rows.append(

@@ -19,6 +19,7 @@ from secprio import __version__
 from secprio.report.corpus import counts, span, synthetic
 from secprio.report.html import table
 from secprio.report.sections import Context, Section, register
+from secprio.store import aggregate
 
 if TYPE_CHECKING:
     from secprio.codebook.model import Codebook
@@ -78,7 +79,7 @@ def agreement(project: Project, coder: str) -> str:
 def facts(project: Project) -> dict[str, Any]:
     """The numbers the paragraph states, for tests and for the JSON beside the report."""
     docs = project.documents()
-    sents = project.sentences()
+    n_sentences = int(aggregate.sentence_counts(project.store)["n_sentences"].sum())
     runs = project.runs()
     code_runs = runs[
         (runs["kind"] == "code") & (runs["codebook_sha256"] == project.codebook.sha256)
@@ -88,7 +89,7 @@ def facts(project: Project) -> dict[str, Any]:
     m = project.settings.measure
     return {
         "n_documents": len(docs),
-        "n_sentences": len(sents),
+        "n_sentences": n_sentences,
         "n_synthetic": int(synthetic(docs).sum()) if len(docs) else 0,
         "span": span(docs) if len(docs) else "",
         "by_type": counts(docs["doc_type"]),

@@ -82,28 +82,31 @@ def effective_batches(
     *,
     human: bool = True,
     columns: Sequence[str] = ("segment_id", "category", "value", "confidence", "start", "end"),
+    segment: Sequence[str] = (),
     batch: int = BATCH,
 ) -> Iterator[pd.DataFrame]:
     """The effective codings of the sentences of active documents in batches of about
-    ``batch`` rows, each frame with ``document_id`` and ``columns``. One query, read as it
-    goes, in segment order; a batch ends where a segment ends."""
+    ``batch`` rows, each frame with ``document_id``, ``columns`` and the columns ``segment``
+    of their sentence (``idx``, ``paragraph``). One query, read as it goes, in segment order;
+    a batch ends where a segment ends."""
     base = codings_select(coder, codebook_sha256, human=human, evidence=False).subquery()
     keep = list(dict.fromkeys(["segment_id", "category", "value", "source", "created_at",
                                *columns]))  # fmt: skip
+    seg_cols = [t.segments.c[c] for c in segment]
     q = (
-        sa.select(t.segments.c.document_id, *[base.c[c] for c in keep])
+        sa.select(t.segments.c.document_id, *[base.c[c] for c in keep], *seg_cols)
         .join(t.segments, t.segments.c.id == base.c.segment_id)
         .join(t.documents, t.documents.c.id == t.segments.c.document_id)
         .where(t.segments.c.kind == "sentence", t.documents.c.active.is_(True))
         .order_by(base.c.segment_id, base.c.id)
     )
-    names = ["document_id", *keep]
+    names = ["document_id", *keep, *segment]
     seg = names.index("segment_id")
 
     def frame(rows: list[sa.Row[tuple[object, ...]]]) -> pd.DataFrame:
         df = pd.DataFrame([tuple(r) for r in rows], columns=names)
         df = effective(df) if human else df
-        return df[["document_id", *columns]]
+        return df[["document_id", *columns, *segment]]
 
     pending: list[sa.Row[tuple[object, ...]]] = []
     with store.reading() as conn:
@@ -206,3 +209,81 @@ def passages(store: Store, segment_ids: Sequence[int]) -> pd.DataFrame:
             out += [(int(i), int(doc), str(x or "")) for i, doc, x in conn.execute(q)]
     out.sort()
     return pd.DataFrame(out, columns=["segment_id", "document_id", "text"])
+
+
+def _unit(unit: str, window: int) -> sa.ColumnElement[int]:
+    """A sentence's unit within its document: its paragraph, or its block of ``window``."""
+    if unit == "paragraph":
+        return t.segments.c.paragraph
+    return t.segments.c.idx // window
+
+
+def unit_count(store: Store, *, unit: str = "paragraph", window: int = 1) -> int:
+    """The number of units (``unit`` paragraph, or blocks of ``window`` sentences) holding
+    the sentences of the active documents."""
+    keys = (
+        sa.select(t.segments.c.document_id, _unit(unit, window).label("unit"))
+        .join(t.documents, t.documents.c.id == t.segments.c.document_id)
+        .where(t.segments.c.kind == "sentence", t.documents.c.active.is_(True))
+        .distinct()
+        .subquery()
+    )
+    with store.reading() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(keys)).scalar_one())
+
+
+def unit_sentences(
+    store: Store, units: Sequence[tuple[int, int]], *, unit: str = "paragraph", window: int = 1
+) -> pd.DataFrame:
+    """The sentences of these units (document id, unit): ``document_id``, ``unit``,
+    ``segment_id`` and ``text`` (cut from the document in the database), in segment order."""
+    s, d = t.segments.c, t.documents.c
+    key = _unit(unit, window)
+    out: list[tuple[int, int, int, str]] = []
+    wanted = sorted({(int(a), int(b)) for a, b in units})
+    for lo in range(0, len(wanted), 200):
+        chunk = wanted[lo : lo + 200]
+        q = (
+            sa.select(
+                s.document_id, key, s.id, sa.func.substr(d.text, s.start + 1, s.end - s.start)
+            )
+            .join(t.documents, d.id == s.document_id)
+            .where(s.kind == "sentence", sa.tuple_(s.document_id, key).in_(chunk))
+        )
+        with store.reading() as conn:
+            out += [(int(a), int(b), int(i), str(x or "")) for a, b, i, x in conn.execute(q)]
+    out.sort(key=lambda r: r[2])
+    return pd.DataFrame(out, columns=["document_id", "unit", "segment_id", "text"])
+
+
+def sentence_texts(store: Store, *, sentences: int = 20_000) -> Iterator[pd.DataFrame]:
+    """The sentences of the active documents with their text, in segment order, whole
+    documents of about ``sentences`` sentences per frame (``segment_id``, ``document_id``,
+    ``paragraph``, ``text``): the corpus read once, a few documents at a time."""
+    counts = sentence_counts(store)
+    s = t.segments.c
+    chunk: list[int] = []
+    size = 0
+    ends = list(zip(counts["document_id"].tolist(), counts["n_sentences"].tolist(), strict=True))
+    for k, (doc, n) in enumerate(ends):
+        chunk.append(int(doc))
+        size += int(n)
+        if size < sentences and k + 1 < len(ends):
+            continue
+        q = (
+            sa.select(s.id, s.document_id, s.paragraph, s.start, s.end)
+            .where(s.kind == "sentence", s.document_id.in_(chunk))
+            .order_by(s.id)
+        )
+        with store.reading() as conn:
+            rows = conn.execute(q).all()
+        texts = store.texts(chunk)
+        yield pd.DataFrame(
+            {
+                "segment_id": np.array([int(r[0]) for r in rows], dtype=np.int64),
+                "document_id": np.array([int(r[1]) for r in rows], dtype=np.int64),
+                "paragraph": [r[2] for r in rows],
+                "text": [texts[int(r[1])][int(r[3]) : int(r[4])] for r in rows],
+            }
+        )
+        chunk, size = [], 0

@@ -106,9 +106,12 @@ class ReadStore:
         cols = [c for c in t.documents.c if c.name != "text"]
         return self.frame(sa.select(*cols).where(t.documents.c.active.is_(True)))
 
-    def sentence_frame(self) -> pd.DataFrame:
+    def sentence_frame(
+        self, documents: Sequence[int] | None = None, *, segments: Sequence[int] | None = None
+    ) -> pd.DataFrame:
         """The sentences of the active documents (segment_id, document_id, idx, paragraph,
-        start, end), in id order."""
+        start, end), in id order; ``documents``, ``segments``: of these documents, these
+        sentences only."""
         q = (
             sa.select(
                 t.segments.c.id.label("segment_id"),
@@ -122,7 +125,19 @@ class ReadStore:
             .where(t.segments.c.kind == "sentence", t.documents.c.active.is_(True))
             .order_by(t.segments.c.id)
         )
-        return self.frame(q)
+        if documents is not None:
+            q = q.where(t.segments.c.document_id.in_([int(d) for d in documents]))
+        if segments is None:
+            return self.frame(q)
+        ids = sorted({int(i) for i in segments})
+        parts = [self.frame(q.where(t.segments.c.id.in_(ids[lo : lo + 500])))
+                 for lo in range(0, len(ids), 500)]  # fmt: skip
+        return pd.concat(parts, ignore_index=True) if parts else self.frame(q.where(sa.false()))
+
+    def human_frame(self) -> pd.DataFrame:
+        """Every human coding, without its evidence."""
+        cols = [c for c in t.codings.c if c.name != "evidence"]
+        return self.frame(sa.select(*cols).where(t.codings.c.source == "human"))
 
     def texts(self, doc_ids: Sequence[int], *, own: bool = False) -> dict[int, str]:
         """document id -> text, for these documents; ``own``: read on a connection of its
