@@ -31,7 +31,7 @@ PLAN = {1: ("fetch", "deliver"), 2: ("ingest", "fetch"), 3: ("code", "test"),
         4: ("test", "code"), 5: ("fetch", "ingest")}  # fmt: skip
 # the default run: three trials that reach every point once; all five with -m slow
 QUICK = {seed: PLAN[seed] for seed in (1, 2, 3)}
-DELAY = {"fetch": 0.5, "ingest": 0.3, "code": 0.03, "test": 0.3, "deliver": 0.02}
+DELAY = {"fetch": 0.5, "ingest": 0.3, "code": 0.03, "test": 0.05, "deliver": 0.02}
 
 
 def _init(root: Path, name: str, book: Path) -> Path:
