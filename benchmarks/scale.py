@@ -313,6 +313,19 @@ def table(rows: list[dict[str, object]], sizes: dict[float, tuple[int, int]]) ->
     return "\n".join(out)
 
 
+def sources(work: Path, baseline: str | None) -> list[tuple[str, Path]]:
+    """(version, its ``src``): this worktree's as "new", after ``baseline``'s when given (a
+    ``git worktree`` of that revision under ``work``, made once and kept for the next run)."""
+    versions = [("new", ROOT / "src")]
+    if baseline:
+        base = work / f"base-{baseline}"
+        if not base.exists():
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base),
+                            baseline], check=True, capture_output=True)  # fmt: skip
+        versions.insert(0, (baseline, base / "src"))
+    return versions
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--mb", type=float, nargs="+", default=[5.0])
@@ -329,13 +342,7 @@ def main() -> None:
     work = args.workdir.resolve()
     work.mkdir(parents=True, exist_ok=True)
     log = work / "log.txt"
-    versions = [("new", ROOT / "src")]
-    if args.baseline:
-        base = work / f"base-{args.baseline}"
-        if not base.exists():
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base),
-                            args.baseline], check=True, capture_output=True)  # fmt: skip
-        versions.insert(0, (args.baseline, base / "src"))
+    versions = sources(work, args.baseline)
     sizes: dict[float, tuple[int, int]] = {}
     rows: list[dict[str, object]] = []
     for mb in args.mb:

@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from scale import sources  # benchmarks/scale.py: a script's folder is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 25
 
@@ -89,13 +91,7 @@ def main() -> None:
         return
     work.mkdir(parents=True, exist_ok=True)
     prepare(args.corpus, work)
-    versions = [("new", ROOT / "src")]
-    if args.baseline:
-        base = work / f"base-{args.baseline}"
-        if not base.exists():
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base),
-                            args.baseline], check=True, capture_output=True)  # fmt: skip
-        versions.insert(0, (args.baseline, base / "src"))
+    versions = sources(work, args.baseline)
     times: dict[str, list[tuple[float, float]]] = {v: [] for v, _ in versions}
     for i in range(args.repeat):
         for version, src in versions:
